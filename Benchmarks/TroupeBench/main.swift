@@ -1,0 +1,30 @@
+// troupe-bench: Troupe's benchmarks and load tools, one subcommand each.
+import Foundation
+
+let usage = """
+    usage: troupe-bench <command> [options]
+
+    commands:
+      persistence [--seconds S] [--dir PATH] [--writers 1,16,256]
+          durable writes/s through the group-commit writer (FULL and NORMAL) against raw
+          SQLite at 100 rows per transaction; prints a table, then one JSON line per case
+      crash-writer --db PATH [--writers N] [--seconds S]
+          writes rows and prints each acknowledged id on its own line until killed (or S
+          seconds pass); the crash-safety test kill -9s it and checks every printed id
+    """
+
+let arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
+do {
+    switch arguments.command {
+    case "persistence":
+        try await PersistenceBenchmark(arguments: arguments).run()
+    case "crash-writer":
+        try await CrashWriter(arguments: arguments).run()
+    default:
+        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("troupe-bench: \(error)\n".utf8))
+    exit(1)
+}

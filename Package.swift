@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// Troupe: one binary, no package dependencies — the toolchain and the system libsqlite3 only.
+import PackageDescription
+
+let package = Package(
+    name: "troupe",
+    products: [
+        .library(name: "TroupeCore", targets: ["TroupeCore"]),
+        .library(name: "TroupePersistence", targets: ["TroupePersistence"]),
+        .executable(name: "troupe-bench", targets: ["TroupeBench"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "TroupeCore", path: "Sources/Core"),
+        .target(
+            name: "TroupePersistence",
+            dependencies: ["TroupeCore", "CSQLite"],
+            path: "Sources/Persistence"
+        ),
+        .executableTarget(
+            name: "TroupeBench",
+            dependencies: ["TroupeCore", "TroupePersistence"],
+            path: "Benchmarks/TroupeBench"
+        ),
+        .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore"], path: "Tests/CoreTests"),
+        .testTarget(
+            name: "TroupePersistenceTests",
+            // TroupeBench is a dependency so that `swift test` builds `troupe-bench`, whose
+            // `crash-writer` command the crash-safety test starts and kills.
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeBench"],
+            path: "Tests/PersistenceTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

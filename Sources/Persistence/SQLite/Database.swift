@@ -1,0 +1,213 @@
+import CSQLite
+
+/// How far a commit goes before it is acknowledged.
+public enum Durability: String, Sendable {
+    /// `synchronous=FULL`: the WAL is fsynced at every commit; survives power loss.
+    case full
+    /// `synchronous=NORMAL`: no fsync at commit; survives a process crash, may lose the last
+    /// commits on power loss.
+    case normal
+}
+
+/// How a ``Database`` connection is opened.
+public struct DatabaseOptions: Sendable {
+    /// Open read-only (the file must exist, and be in WAL mode already for concurrent readers).
+    public var readOnly: Bool
+    public var durability: Durability
+    /// How long to wait for another connection's lock before failing with ``SQLiteError/Kind/busy``.
+    public var busyTimeout: Duration
+
+    public init(readOnly: Bool = false, durability: Durability = .full, busyTimeout: Duration = .seconds(5)) {
+        self.readOnly = readOnly
+        self.durability = durability
+        self.busyTimeout = busyTimeout
+    }
+}
+
+/// One SQLite connection.
+///
+/// Not `Sendable`: a connection belongs to one serial context (the group-commit writer's thread,
+/// a read-pool thread, a test) and is never used from two threads at once. It is opened in
+/// multi-thread mode (`SQLITE_OPEN_NOMUTEX`) for that reason. Read-write connections use WAL,
+/// the chosen `synchronous` level, `foreign_keys=ON` and a busy timeout.
+public final class Database {
+    /// The file path, or `:memory:`.
+    public let path: String
+    private var handle: OpaquePointer?
+    private var statementCache: [String: Statement] = [:]
+
+    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws(SQLiteError) {
+        self.path = path
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        flags |= options.readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        var opened: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &opened, flags, nil)
+        guard rc == SQLITE_OK, let opened else {
+            let error = SQLiteError(connection: opened, sql: nil)
+            sqlite3_close_v2(opened)
+            throw SQLiteError(code: error.extendedCode, message: "cannot open \(path): \(error.message)")
+        }
+        handle = opened
+        do {
+            try configure(options)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    private func configure(_ options: DatabaseOptions) throws(SQLiteError) {
+        guard let handle else { throw .closed() }
+        let milliseconds = options.busyTimeout.nanoseconds / 1_000_000
+        sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
+        // The first read of the header tells a database from any other file (SQLITE_NOTADB).
+        do {
+            try execute("SELECT count(*) FROM sqlite_schema")
+        } catch where error.kind == .notADatabase {
+            throw SQLiteError(code: error.extendedCode, message: "\(path) is not a SQLite database")
+        }
+        guard !options.readOnly else { return }
+        try execute("PRAGMA journal_mode=WAL")
+        try execute("PRAGMA synchronous=\(options.durability == .full ? "FULL" : "NORMAL")")
+        try execute("PRAGMA foreign_keys=ON")
+    }
+
+    /// Closes the connection; later calls throw ``SQLiteError/Kind/misuse``. Safe to repeat.
+    public func close() {
+        statementCache.removeAll()
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    public var isClosed: Bool { handle == nil }
+
+    func connection(for sql: String? = nil) throws(SQLiteError) -> OpaquePointer {
+        guard let handle else { throw .closed(sql: sql) }
+        return handle
+    }
+
+    // MARK: Statements
+
+    /// Runs one or more statements without parameters.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        let connection = try connection(for: sql)
+        guard sqlite3_exec(connection, sql, nil, nil, nil) == SQLITE_OK else {
+            throw SQLiteError(connection: connection, sql: sql)
+        }
+    }
+
+    /// Runs one statement with `values` bound to its parameters, through the statement cache.
+    public func execute(_ sql: String, _ values: [SQLValue]) throws(SQLiteError) {
+        let statement = try cachedStatement(sql)
+        try statement.bind(values)
+        while try statement.step() {}
+        statement.reset()
+    }
+
+    /// The prepared statement for `sql`, kept for reuse; reset and ready to bind.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
+        if let statement = statementCache[sql] {
+            statement.reset()
+            return statement
+        }
+        let statement = try Statement(connection: try connection(for: sql), sql: sql)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// A new prepared statement that is not cached.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(connection: try connection(for: sql), sql: sql)
+    }
+
+    /// Runs a query and maps each row with `row`.
+    public func query<Row>(
+        _ sql: String, _ values: [SQLValue] = [], row: (Statement) throws -> Row
+    ) throws -> [Row] {
+        let statement = try cachedStatement(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        var rows: [Row] = []
+        while try statement.step() { rows.append(try row(statement)) }
+        return rows
+    }
+
+    /// The first column of the first row, or nil when there is no row.
+    public func scalar(_ sql: String, _ values: [SQLValue] = []) throws(SQLiteError) -> SQLValue? {
+        let statement = try cachedStatement(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        return try statement.step() ? statement.value(at: 0) : nil
+    }
+
+    public var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { handle.map { Int(sqlite3_changes64($0)) } ?? 0 }
+
+    /// Whether a transaction is open (SQLite is not in autocommit mode).
+    public var isInTransaction: Bool { handle.map { sqlite3_get_autocommit($0) == 0 } ?? false }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`): commits when it returns, rolls
+    /// back when it throws.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try transaction(begin: "BEGIN IMMEDIATE", body)
+    }
+
+    /// Runs `body` in a read transaction, so every query sees the same snapshot.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try transaction(begin: "BEGIN DEFERRED", body)
+    }
+
+    private func transaction<T>(begin: String, _ body: (Database) throws -> T) throws -> T {
+        try cachedStatement(begin).step()
+        let result: T
+        do {
+            result = try body(self)
+        } catch {
+            rollback()
+            throw error
+        }
+        do {
+            try cachedStatement("COMMIT").step()
+        } catch {
+            rollback()
+            throw error
+        }
+        return result
+    }
+
+    /// Rolls back the open transaction, if SQLite has not already done so.
+    func rollback() {
+        guard isInTransaction else { return }
+        _ = try? cachedStatement("ROLLBACK").step()
+    }
+
+    /// Runs `body` inside `SAVEPOINT name`: released when it returns, rolled back to (and
+    /// released) when it throws, leaving the enclosing transaction as it was before.
+    public func withSavepoint<T>(_ name: String = "change", _ body: (Database) throws -> T) throws -> T {
+        try cachedStatement("SAVEPOINT \(name)").step()
+        do {
+            let result = try body(self)
+            try cachedStatement("RELEASE \(name)").step()
+            return result
+        } catch {
+            // After an error that aborted the whole transaction (SQLITE_FULL, IOERR, …) there is
+            // no savepoint left to roll back to; the caller sees that in `isInTransaction`.
+            if isInTransaction {
+                _ = try? cachedStatement("ROLLBACK TO \(name)").step()
+                _ = try? cachedStatement("RELEASE \(name)").step()
+            }
+            throw error
+        }
+    }
+
+    /// `PRAGMA integrity_check`: `["ok"]` for a sound file, else one line per problem.
+    public func integrityCheck() throws -> [String] {
+        try query("PRAGMA integrity_check") { $0.string(at: 0) ?? "" }
+    }
+}

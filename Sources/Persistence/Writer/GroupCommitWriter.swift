@@ -1,0 +1,153 @@
+/// The single writer of a database: callers submit changes and await them; one thread commits
+/// everything queued so far in one transaction, so one fsync acknowledges a whole batch.
+///
+/// - No fixed delay: the thread takes whatever is queued the moment it is free, so batches grow
+///   by themselves exactly as fast as load arrives, and a lone change commits at once.
+/// - Each change runs inside its own `SAVEPOINT`. A change that throws is rolled back alone and
+///   its error goes to its caller; the rest of the batch commits.
+/// - If SQLite aborts the whole transaction (a full disk, an I/O error), the failing change gets
+///   its error and the other changes of the batch, which were rolled back with it but never
+///   acknowledged, are queued again at the front and retried in a fresh transaction.
+/// - A change's caller is resumed only after its transaction committed: **a returned `submit` is
+///   durable** (at the configured ``Durability``).
+/// - The queue is bounded: past ``Configuration/queueCapacity`` pending changes, `submit` throws
+///   ``SQLiteError/Kind/overloaded`` at once rather than queueing without bound.
+///
+/// A change is a closure over the connection and may run more than once (see above), so it must
+/// only touch the database, never the outside world.
+public final class GroupCommitWriter: Sendable {
+    /// How the writer's connection and queue are set up.
+    public struct Configuration: Sendable {
+        public var durability: Durability
+        public var busyTimeout: Duration
+        /// Changes waiting for the writer at most; past it `submit` fails with `overloaded`.
+        public var queueCapacity: Int
+        /// Changes in one transaction at most, which bounds how long one commit holds the rest.
+        public var maxBatchSize: Int
+
+        public init(
+            durability: Durability = .full, busyTimeout: Duration = .seconds(5),
+            queueCapacity: Int = 16_384, maxBatchSize: Int = 1_024
+        ) {
+            self.durability = durability
+            self.busyTimeout = busyTimeout
+            self.queueCapacity = queueCapacity
+            self.maxBatchSize = maxBatchSize
+        }
+    }
+
+    /// Counters since the writer started.
+    public struct Statistics: Sendable, Equatable {
+        /// Transactions committed.
+        public var transactions = 0
+        /// Changes committed.
+        public var committedChanges = 0
+        /// Changes that failed (their own error, or their transaction's).
+        public var failedChanges = 0
+        /// Changes run again after SQLite aborted their transaction.
+        public var retriedChanges = 0
+        /// Changes refused because the queue was full.
+        public var overloadRejections = 0
+
+        /// Mean changes per committed transaction.
+        public var meanBatchSize: Double {
+            transactions == 0 ? 0 : Double(committedChanges) / Double(transactions)
+        }
+    }
+
+    public let path: String
+    private let queue: BlockingQueue<PendingChange>
+    private let statistics: LockedBox<Statistics>
+    private let exited: Latch
+
+    /// Opens (creating if needed) the database at `path` on the writer's own thread, runs
+    /// `prepare` there (migrations), and starts serving.
+    public init(
+        path: String,
+        configuration: Configuration = Configuration(),
+        prepare: @escaping @Sendable (Database) throws -> Void = { _ in }
+    ) async throws {
+        self.path = path
+        let queue = BlockingQueue<PendingChange>(capacity: configuration.queueCapacity)
+        let statistics = LockedBox(Statistics())
+        self.queue = queue
+        self.statistics = statistics
+        let options = DatabaseOptions(durability: configuration.durability, busyTimeout: configuration.busyTimeout)
+        exited = try await ConnectionThread.start(name: "troupe-writer") {
+            let db = try Database(path: path, options: options)
+            try prepare(db)
+            return db
+        } serve: { db in
+            var loop = CommitLoop(db: db, queue: queue, statistics: statistics)
+            while let batch = queue.takeBatch(max: configuration.maxBatchSize) {
+                loop.commit(batch)
+            }
+        }
+    }
+
+    deinit { queue.close() }
+
+    /// Runs `change` in the next transaction and returns its result once that has committed.
+    ///
+    /// Throws what `change` threw (its savepoint rolled back), the commit's ``SQLiteError``,
+    /// `overloaded` when the queue is full, or `misuse` after ``close()``.
+    public func submit<T: Sendable>(_ change: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let pending = PendingChange { db in
+                do {
+                    let value = try db.withSavepoint { try change($0) }
+                    return .applied { commitError in
+                        if let commitError {
+                            continuation.resume(throwing: commitError)
+                        } else {
+                            continuation.resume(returning: value)
+                        }
+                    }
+                } catch {
+                    return .failed { continuation.resume(throwing: error) }
+                }
+            } reject: { error in
+                continuation.resume(throwing: error)
+            }
+            switch queue.push(pending) {
+            case .accepted:
+                break
+            case .full:
+                statistics.withLock { $0.overloadRejections += 1 }
+                continuation.resume(throwing: SQLiteError(
+                    kind: .overloaded, code: 0,
+                    message: "the database writer's queue is full (\(queue.capacity) changes waiting)"))
+            case .closed:
+                continuation.resume(throwing: SQLiteError.closed())
+            }
+        }
+    }
+
+    /// Refuses new changes, commits everything already queued, closes the connection, and
+    /// returns when all of that is done.
+    public func close() async {
+        queue.close()
+        await exited.wait()
+    }
+
+    public var stats: Statistics { statistics.value }
+
+    /// Changes waiting for the writer right now.
+    public var queueDepth: Int { queue.count }
+}
+
+/// A submitted change, type-erased: applying it runs the caller's closure in a savepoint and
+/// says how to resume the caller once the transaction's fate is known.
+struct PendingChange: Sendable {
+    enum Outcome {
+        /// Applied; call with the commit's error (nil when it committed).
+        case applied(@Sendable ((any Error)?) -> Void)
+        /// The change threw and was rolled back; resumes its caller with that error.
+        case failed(@Sendable () -> Void)
+    }
+
+    /// Runs the change in a savepoint of the open transaction.
+    let apply: @Sendable (Database) -> Outcome
+    /// Resumes the caller with an error without running the change (the batch never began).
+    let reject: @Sendable (any Error) -> Void
+}

@@ -1,0 +1,62 @@
+/// A few read-only connections, each on its own thread, that serve queries alongside the
+/// ``GroupCommitWriter``: in WAL mode readers see the last committed state and never wait for it.
+///
+/// Open it after the writer has created the database (a read-only connection cannot create the
+/// file or switch it to WAL).
+public final class ReadPool: Sendable {
+    private let queue: BlockingQueue<@Sendable (Database) -> Void>
+    private let exits: [Latch]
+
+    /// Opens `connections` read-only connections to `path`.
+    public init(path: String, connections: Int = 2, queueCapacity: Int = 16_384) async throws {
+        let queue = BlockingQueue<@Sendable (Database) -> Void>(capacity: queueCapacity)
+        self.queue = queue
+        var exits: [Latch] = []
+        do {
+            for index in 0..<max(1, connections) {
+                let exited = try await ConnectionThread.start(name: "troupe-reader-\(index)") {
+                    try Database(path: path, options: DatabaseOptions(readOnly: true))
+                } serve: { db in
+                    while let jobs = queue.takeBatch(max: 1) {
+                        for job in jobs { job(db) }
+                    }
+                }
+                exits.append(exited)
+            }
+        } catch {
+            queue.close()
+            for exited in exits { await exited.wait() }
+            throw error
+        }
+        self.exits = exits
+    }
+
+    deinit { queue.close() }
+
+    /// Runs `body` in a read transaction on one of the pool's connections.
+    ///
+    /// Throws what `body` threw, a ``SQLiteError``, `overloaded` when too many reads are
+    /// waiting, or `misuse` after ``close()``.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let admission = queue.push { db in
+                continuation.resume(with: Result { try db.read(body) })
+            }
+            switch admission {
+            case .accepted:
+                break
+            case .full:
+                continuation.resume(throwing: SQLiteError(
+                    kind: .overloaded, code: 0, message: "too many reads are waiting (\(queue.capacity))"))
+            case .closed:
+                continuation.resume(throwing: SQLiteError.closed())
+            }
+        }
+    }
+
+    /// Finishes the queued reads, closes every connection, and returns when that is done.
+    public func close() async {
+        queue.close()
+        for exited in exits { await exited.wait() }
+    }
+}

@@ -1,0 +1,33 @@
+import Testing
+
+@testable import TroupeCore
+
+struct TimestampTests {
+    /// Expected strings computed independently (Python's datetime).
+    @Test(arguments: [
+        (Int64(1_779_181_200_000), "2026-05-19T09:00:00.000Z"),
+        (0, "1970-01-01T00:00:00.000Z"),
+        (1_709_251_199_999, "2024-02-29T23:59:59.999Z"),
+        (-1, "1969-12-31T23:59:59.999Z"),
+        (951_868_800_000, "2000-03-01T00:00:00.000Z"),
+        (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+        (-62_135_596_800_000, "0001-01-01T00:00:00.000Z"),
+    ])
+    func formatsRFC3339WithMilliseconds(millis: Int64, expected: String) {
+        #expect(Timestamp(millisecondsSinceEpoch: millis).rfc3339 == expected)
+    }
+
+    @Test func subMillisecondsAreTruncatedNotRounded() {
+        let instant = Timestamp(microsecondsSinceEpoch: 1_999)
+        #expect(instant.millisecondsSinceEpoch == 1)
+        #expect(instant.rfc3339 == "1970-01-01T00:00:00.001Z")
+    }
+
+    @Test func arithmeticWithDurations() {
+        let start = Timestamp(millisecondsSinceEpoch: 1000)
+        let later = start + .milliseconds(1500)
+        #expect(later.millisecondsSinceEpoch == 2500)
+        #expect(later - start == .milliseconds(1500))
+        #expect(start < later)
+    }
+}
