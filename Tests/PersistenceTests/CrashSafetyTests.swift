@@ -42,7 +42,7 @@ struct CrashSafetyTests {
         binary: String, directory: borrowing TemporaryDirectory, afterFirstAck: Duration
     ) async throws -> Set<Int64> {
         let outputPath = directory.file("acks.txt")
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        try #require(FileManager.default.createFile(atPath: outputPath, contents: nil))
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         defer { try? output.close() }
         let process = Process()

@@ -220,6 +220,42 @@ struct GroupCommitWriterTests {
         await writer.close()
     }
 
+    @Test func theBackgroundCheckpointerKeepsUpWithoutBlockingCommits() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await openWriter(directory, .init(checkpointPages: 20))
+        let body = [UInt8](repeating: 3, count: 4000)
+        for index in 0..<300 {
+            try await writer.submit { db in
+                try db.execute("INSERT INTO items (name, body) VALUES (?, ?)", [.text("k\(index)"), .blob(body)])
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while writer.stats.checkpoints == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(writer.stats.checkpoints > 0)
+        #expect(writer.stats.checkpointFailures == 0)
+        await writer.close()
+        #expect(!FileManager.default.fileExists(atPath: directory.file() + "-wal"), "the last close checkpoints and removes the WAL")
+        #expect(try count(directory.file()) == 300)
+    }
+
+    @Test func theWriterCheckpointsInlineWhenTheWALPassesTheHardLimit() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await openWriter(directory, .init(checkpointPages: .max, inlineCheckpointPages: 20))
+        let body = [UInt8](repeating: 3, count: 4000)
+        for index in 0..<300 {
+            try await writer.submit { db in
+                try db.execute("INSERT INTO items (name, body) VALUES (?, ?)", [.text("h\(index)"), .blob(body)])
+            }
+        }
+        // 300 commits of two pages or more each would leave a WAL of over 600 pages (2.4 MB)
+        // without checkpoints; checkpointed at 20 pages, the WAL restarts from its beginning.
+        let walBytes = try FileManager.default.attributesOfItem(atPath: directory.file() + "-wal")[.size] as? Int ?? .max
+        #expect(walBytes < 40 * 4120, "WAL is \(walBytes) bytes")
+        #expect(writer.stats.checkpoints == 0)
+        await writer.close()
+        #expect(try count(directory.file()) == 300)
+    }
+
     @Test func aFailingPrepareStepFailsTheOpen() async throws {
         let directory = try TemporaryDirectory()
         struct Broken: Error {}

@@ -35,6 +35,8 @@ public final class Database {
     public let path: String
     private var handle: OpaquePointer?
     private var statementCache: [String: Statement] = [:]
+    /// The handler installed by ``onWALCommit(_:)``, kept alive as long as the connection.
+    var walHook: WALHookBox?
 
     public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws(SQLiteError) {
         self.path = path
@@ -77,8 +79,12 @@ public final class Database {
     /// Closes the connection; later calls throw ``SQLiteError/Kind/misuse``. Safe to repeat.
     public func close() {
         statementCache.removeAll()
-        if let handle { sqlite3_close_v2(handle) }
+        if let handle {
+            sqlite3_wal_hook(handle, nil, nil)
+            sqlite3_close_v2(handle)
+        }
         handle = nil
+        walHook = nil
     }
 
     public var isClosed: Bool { handle == nil }

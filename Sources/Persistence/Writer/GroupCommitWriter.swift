@@ -24,15 +24,24 @@ public final class GroupCommitWriter: Sendable {
         public var queueCapacity: Int
         /// Changes in one transaction at most, which bounds how long one commit holds the rest.
         public var maxBatchSize: Int
+        /// WAL size (pages) past which the background checkpointer is woken (SQLite's default
+        /// automatic checkpoint threshold).
+        public var checkpointPages: Int
+        /// WAL size (pages) past which the writer checkpoints inline after its commit, should the
+        /// background checkpointer fall behind: the WAL never grows without bound.
+        public var inlineCheckpointPages: Int
 
         public init(
             durability: Durability = .full, busyTimeout: Duration = .seconds(5),
-            queueCapacity: Int = 16_384, maxBatchSize: Int = 1_024
+            queueCapacity: Int = 16_384, maxBatchSize: Int = 1_024,
+            checkpointPages: Int = 1_000, inlineCheckpointPages: Int = 16_000
         ) {
             self.durability = durability
             self.busyTimeout = busyTimeout
             self.queueCapacity = queueCapacity
             self.maxBatchSize = maxBatchSize
+            self.checkpointPages = checkpointPages
+            self.inlineCheckpointPages = inlineCheckpointPages
         }
     }
 
@@ -48,6 +57,10 @@ public final class GroupCommitWriter: Sendable {
         public var retriedChanges = 0
         /// Changes refused because the queue was full.
         public var overloadRejections = 0
+        /// Background checkpoints run, and those that failed (the WAL then keeps growing until
+        /// one succeeds).
+        public var checkpoints = 0
+        public var checkpointFailures = 0
 
         /// Mean changes per committed transaction.
         public var meanBatchSize: Double {
@@ -59,6 +72,7 @@ public final class GroupCommitWriter: Sendable {
     private let queue: BlockingQueue<PendingChange>
     private let statistics: LockedBox<Statistics>
     private let exited: Latch
+    private let checkpointer: Checkpointer
 
     /// Opens (creating if needed) the database at `path` on the writer's own thread, runs
     /// `prepare` there (migrations), and starts serving.
@@ -73,9 +87,14 @@ public final class GroupCommitWriter: Sendable {
         self.queue = queue
         self.statistics = statistics
         let options = DatabaseOptions(durability: configuration.durability, busyTimeout: configuration.busyTimeout)
-        exited = try await ConnectionThread.start(name: "troupe-writer") {
+        let checkpointRequests = BlockingQueue<Int>(capacity: 1)
+        let exited = try await ConnectionThread.start(name: "troupe-writer") {
             let db = try Database(path: path, options: options)
             try prepare(db)
+            try db.onWALCommit { walPages in
+                if walPages >= configuration.checkpointPages { _ = checkpointRequests.push(walPages) }
+                return walPages >= configuration.inlineCheckpointPages
+            }
             return db
         } serve: { db in
             var loop = CommitLoop(db: db, queue: queue, statistics: statistics)
@@ -83,6 +102,16 @@ public final class GroupCommitWriter: Sendable {
                 loop.commit(batch)
             }
         }
+        do {
+            checkpointer = try await Checkpointer(
+                path: path, durability: configuration.durability, requests: checkpointRequests,
+                statistics: statistics)
+        } catch {
+            queue.close()
+            await exited.wait()
+            throw error
+        }
+        self.exited = exited
     }
 
     deinit { queue.close() }
@@ -128,6 +157,7 @@ public final class GroupCommitWriter: Sendable {
     public func close() async {
         queue.close()
         await exited.wait()
+        await checkpointer.close()
     }
 
     public var stats: Statistics { statistics.value }
