@@ -23,7 +23,7 @@ struct JSONWriterTests {
         #expect(JSON.double(5).text == "5.0")
         #expect(JSON.double(1e300).text == "1e+300")
         #expect(JSON.double(-0.0).text == "-0.0")
-        for value in [0.1, 1.0 / 3.0, 123_456.789, 5e-324, .greatestFiniteMagnitude] {
+        for value in [0.1, 1.0 / 3.0, 123_456.789, .leastNonzeroMagnitude, .greatestFiniteMagnitude] {
             #expect((try? JSON.parse(JSON.double(value).text)) == .double(value))
         }
     }
