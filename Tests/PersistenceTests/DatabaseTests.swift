@@ -184,6 +184,15 @@ struct DatabaseTests {
         try waiter.write { db in try db.execute("INSERT INTO t (i) VALUES (1)") }
     }
 
+    @Test func theStatementCacheStaysBoundedWhenSQLVaries() throws {
+        let directory = try TemporaryDirectory()
+        let db = try openWithTable(directory)
+        for value in 0..<(Database.statementCacheLimit * 2 + 7) {
+            #expect(try db.scalar("SELECT \(value)") == .integer(Int64(value)))
+        }
+        #expect(db.cachedStatementCount <= Database.statementCacheLimit)
+    }
+
     @Test func aMalformedStatementIsReportedWithItsSQL() throws {
         let directory = try TemporaryDirectory()
         let db = try openWithTable(directory)

@@ -112,6 +112,11 @@ public final class Database {
         statement.reset()
     }
 
+    /// Statements kept at most; past it the cache starts over. SQL is meant to be fixed text with
+    /// `?` parameters, so a real program uses far fewer; the bound only stops SQL built from
+    /// values from growing the cache without end.
+    static let statementCacheLimit = 512
+
     /// The prepared statement for `sql`, kept for reuse; reset and ready to bind.
     public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
         if let statement = statementCache[sql] {
@@ -119,9 +124,13 @@ public final class Database {
             return statement
         }
         let statement = try Statement(connection: try connection(for: sql), sql: sql)
+        if statementCache.count >= Self.statementCacheLimit { statementCache.removeAll() }
         statementCache[sql] = statement
         return statement
     }
+
+    /// How many statements the cache holds now.
+    var cachedStatementCount: Int { statementCache.count }
 
     /// A new prepared statement that is not cached.
     public func prepare(_ sql: String) throws(SQLiteError) -> Statement {

@@ -5,7 +5,7 @@ struct CommitLoop {
     let queue: BlockingQueue<PendingChange>
     let statistics: LockedBox<GroupCommitWriter.Statistics>
 
-    mutating func commit(_ batch: [PendingChange]) {
+    func commit(_ batch: [PendingChange]) {
         do {
             try db.cachedStatement("BEGIN IMMEDIATE").step()
         } catch {

@@ -97,7 +97,7 @@ public final class GroupCommitWriter: Sendable {
             }
             return db
         } serve: { db in
-            var loop = CommitLoop(db: db, queue: queue, statistics: statistics)
+            let loop = CommitLoop(db: db, queue: queue, statistics: statistics)
             while let batch = queue.takeBatch(max: configuration.maxBatchSize) {
                 loop.commit(batch)
             }
