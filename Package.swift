@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "TroupeCore", targets: ["TroupeCore"]),
         .library(name: "TroupePersistence", targets: ["TroupePersistence"]),
+        .library(name: "TroupeTransport", targets: ["TroupeTransport"]),
         .executable(name: "troupe-bench", targets: ["TroupeBench"]),
     ],
     targets: [
@@ -21,12 +22,18 @@ let package = Package(
             dependencies: ["TroupeCore", "CSQLite"],
             path: "Sources/Persistence"
         ),
+        .target(name: "TroupeTransport", dependencies: ["TroupeCore"], path: "Sources/Transport"),
         .executableTarget(
             name: "TroupeBench",
-            dependencies: ["TroupeCore", "TroupePersistence"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport"],
             path: "Benchmarks/TroupeBench"
         ),
         .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore"], path: "Tests/CoreTests"),
+        .testTarget(
+            name: "TroupeTransportTests",
+            dependencies: ["TroupeCore", "TroupeTransport"],
+            path: "Tests/TransportTests"
+        ),
         .testTarget(
             name: "TroupePersistenceTests",
             // TroupeBench is a dependency so that `swift test` builds `troupe-bench`, whose
