@@ -22,7 +22,8 @@ let package = Package(
             dependencies: ["TroupeCore", "CSQLite"],
             path: "Sources/Persistence"
         ),
-        .target(name: "TroupeTransport", dependencies: ["TroupeCore"], path: "Sources/Transport"),
+        .target(name: "CSystem", path: "Sources/CSystem"),
+        .target(name: "TroupeTransport", dependencies: ["TroupeCore", "CSystem"], path: "Sources/Transport"),
         .executableTarget(
             name: "TroupeBench",
             dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport"],

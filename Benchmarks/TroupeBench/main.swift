@@ -8,6 +8,8 @@ let usage = """
       persistence [--seconds S] [--dir PATH] [--writers 1,16,256]
           durable writes/s through the group-commit writer (FULL and NORMAL) against raw
           SQLite at 100 rows per transaction; prints a table, then one JSON line per case
+      peer-server [--port 8080] [--host 127.0.0.1]
+          the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
           writes rows and prints each acknowledged id on its own line until killed (or S
           seconds pass); the crash-safety test kill -9s it and checks every printed id
@@ -18,6 +20,8 @@ do {
     switch arguments.command {
     case "persistence":
         try await PersistenceBenchmark(arguments: arguments).run()
+    case "peer-server":
+        try await PeerServer(arguments: arguments).run()
     case "crash-writer":
         try await CrashWriter(arguments: arguments).run()
     default:

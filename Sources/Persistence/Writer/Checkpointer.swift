@@ -1,3 +1,4 @@
+import TroupeCore
 /// Copies the WAL into the database file on a connection and thread of its own, so that the
 /// writer's commits never wait for a checkpoint's copying and fsync.
 ///

@@ -1,3 +1,4 @@
+import TroupeCore
 import Foundation
 
 /// Starts a dedicated thread that owns one ``Database`` from open to close.

@@ -1,3 +1,4 @@
+import TroupeCore
 /// The single writer of a database: callers submit changes and await them; one thread commits
 /// everything queued so far in one transaction, so one fsync acknowledges a whole batch.
 ///

@@ -1,3 +1,4 @@
+import TroupeCore
 /// A few read-only connections, each on its own thread, that serve queries alongside the
 /// ``GroupCommitWriter``: in WAL mode readers see the last committed state and never wait for it.
 ///

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A one-shot signal that any number of tasks can await: opened once, open forever.
-final class Latch: Sendable {
+public final class Latch: Sendable {
     private struct State {
         var isOpen = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -9,7 +9,9 @@ final class Latch: Sendable {
 
     private let state = Mutex(State())
 
-    func open() {
+    public init() {}
+
+    public func open() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.isOpen = true
             defer { state.waiters = [] }
@@ -18,7 +20,7 @@ final class Latch: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    func wait() async {
+    public func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let alreadyOpen = state.withLock { state -> Bool in
                 if !state.isOpen { state.waiters.append(continuation) }

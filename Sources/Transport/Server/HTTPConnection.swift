@@ -1,0 +1,146 @@
+import Glibc
+
+/// One accepted connection, served by one task: read, parse, respond, write, repeat.
+///
+/// Requests are answered in order (pipelined responses are queued and flushed together before
+/// the next read). The task owns its fd and always deregisters and closes it.
+struct HTTPConnection {
+    let socket: SocketWriter
+    let responder: any HTTPResponder
+    let configuration: HTTPServer.Configuration
+    let isDraining: @Sendable () -> Bool
+
+    private var fd: Int32 { socket.fd }
+    private var loop: EventLoop { socket.loop }
+
+    /// What one read attempt brought.
+    private enum ReadOutcome {
+        case bytes(filledBuffer: Bool)
+        case endOfStream
+        case wouldBlock
+    }
+
+    static let readBufferSize = 16 * 1024
+
+    func run() async {
+        let origin = ContinuousClock.now
+        func now() -> Duration { ContinuousClock.now - origin }
+        var parser = HTTPRequestParser(limits: configuration.limits)
+        var machine = ConnectionStateMachine(timeouts: configuration.timeouts, now: .zero)
+        var output: [UInt8] = []
+        var head: HTTPRequestHead?
+        var body: [UInt8] = []
+        // After a read that did not fill the buffer the socket was empty: wait for the next edge
+        // instead of making a read that would only say EAGAIN.
+        var mayHaveMore = true
+        defer {
+            loop.deregister(fd)
+            close(fd)
+        }
+        do {
+            while true {
+                while let event = try parser.next() {
+                    switch event {
+                    case .head(let received):
+                        head = received
+                        body = []
+                        machine.headReceived(now: now())
+                        if received.expectsContinue, parser.bufferedCount == 0 {
+                            output.append(contentsOf: ResponseSerializer.continue100)
+                            try await socket.writeAll(&output)
+                        }
+                    case .body(let chunk):
+                        body.append(contentsOf: chunk)
+                        machine.bytesReceived(now: now())
+                    case .end:
+                        guard let requestHead = head else { return }
+                        machine.requestReceived()
+                        let response = await responder.respond(to: HTTPRequest(head: requestHead, body: body))
+                        let keepAlive = requestHead.keepAlive && !isDraining()
+                            && !(response.headers["Connection"]?.equalsIgnoringASCIICase("close") ?? false)
+                        try await write(response, for: requestHead, keepAlive: keepAlive, into: &output)
+                        if machine.responseSent(keepAlive: keepAlive, now: now()) == .close {
+                            try await socket.writeAll(&output)
+                            return
+                        }
+                        if parser.bufferedCount > 0 { machine.bytesReceived(now: now()) }
+                    }
+                }
+                try await socket.writeAll(&output)
+                if !mayHaveMore {
+                    let deadline = machine.readDeadline.map { origin + $0 }
+                    do {
+                        try await loop.wait(fd, for: .read, deadline: deadline)
+                    } catch SocketWaitError.timedOut {
+                        if machine.timedOut() == .respond408AndClose {
+                            await answerAndClose(status: 408, code: "request_timeout",
+                                                 message: "The request was not received in time.", head: head)
+                        }
+                        return
+                    }
+                }
+                switch try read(into: &parser) {
+                case .bytes(let filled):
+                    mayHaveMore = filled
+                    machine.bytesReceived(now: now())
+                case .wouldBlock:
+                    mayHaveMore = false
+                case .endOfStream:
+                    return
+                }
+            }
+        } catch let error as HTTPParseError {
+            await answerAndClose(status: error.status, code: error.code, message: error.message, head: nil)
+        } catch {
+            // The peer went away, a wait was interrupted (drain, forced close), or a socket call
+            // failed: nothing more can be said on this connection.
+        }
+    }
+
+    private func read(into parser: inout HTTPRequestParser) throws(TransportError) -> ReadOutcome {
+        try withUnsafeTemporaryAllocation(byteCount: Self.readBufferSize, alignment: 16) { buffer throws(TransportError) in
+            switch try Socket.read(fd, into: buffer) {
+            case .wouldBlock: return .wouldBlock
+            case .value(0): return .endOfStream
+            case .value(let count):
+                parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                return .bytes(filledBuffer: count == buffer.count)
+            }
+        }
+    }
+
+    /// Serializes `response` into `output`; a streaming body is written out at once.
+    private func write(
+        _ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool, into output: inout [UInt8]
+    ) async throws {
+        let omitBody = head.method == "HEAD" || response.status == 204 || response.status == 304
+        switch response.body {
+        case .bytes(let bytes):
+            ResponseSerializer.appendHead(
+                status: response.status, headers: response.headers, framing: .length(bytes.count),
+                close: !keepAlive, into: &output)
+            if !omitBody { output.append(contentsOf: bytes) }
+            if output.count >= 64 * 1024 { try await socket.writeAll(&output) }
+        case .stream(let produce):
+            ResponseSerializer.appendHead(
+                status: response.status, headers: response.headers, framing: .chunked, close: !keepAlive, into: &output)
+            try await socket.writeAll(&output)
+            guard !omitBody else { return }
+            try await produce(ChunkedBodyWriter(socket: socket))
+            var last = ChunkedBodyWriter.lastChunk
+            try await socket.writeAll(&last)
+        }
+    }
+
+    /// Answers a request the transport refuses itself, then closes without losing the answer.
+    private func answerAndClose(status: Int, code: String, message: String, head: HTTPRequestHead?) async {
+        let response = HTTPResponse.error(status, code: code, message: message, requestID: RequestID.resolve(head?.headers))
+        var output: [UInt8] = []
+        guard case .bytes(let bytes) = response.body else { return }
+        ResponseSerializer.appendHead(
+            status: status, headers: response.headers, framing: .length(bytes.count), close: true, into: &output)
+        output.append(contentsOf: bytes)
+        try? await socket.writeAll(&output)
+        await socket.lingeringClose()
+    }
+}

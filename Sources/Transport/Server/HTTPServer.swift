@@ -1,0 +1,152 @@
+import Glibc
+import Synchronization
+import TroupeCore
+
+/// An HTTP/1.1 server over the ``EventLoop``: binds at init, serves in ``run()``, drains in
+/// ``shutdown(grace:)``.
+///
+/// ```swift
+/// let server = try HTTPServer(configuration: .init(port: 0), responder: router)
+/// let serving = Task { await server.run() }   // server.port is the bound port
+/// …
+/// await server.shutdown()                     // stop accepting, finish in-flight, close
+/// await serving.value
+/// ```
+public final class HTTPServer: Sendable {
+    /// Where to listen and the protocol limits (API.md's defaults).
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 picks a free port; ``HTTPServer/port`` reports it.
+        public var port: Int
+        public var backlog: Int32
+        /// Open connections at most; beyond it a new connection is accepted and closed at once.
+        public var maxConnections: Int
+        public var limits: HTTPRequestParser.Limits
+        public var timeouts: HTTPTimeouts
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, backlog: Int32 = 4096, maxConnections: Int = 10_000) {
+            self.host = host
+            self.port = port
+            self.backlog = backlog
+            self.maxConnections = maxConnections
+            limits = HTTPRequestParser.Limits()
+            timeouts = HTTPTimeouts()
+        }
+    }
+
+    /// Counters for metrics.
+    public struct Statistics: Sendable, Equatable {
+        public var openConnections = 0
+        public var acceptedConnections = 0
+        /// Connections closed at once because ``Configuration/maxConnections`` were open.
+        public var refusedConnections = 0
+    }
+
+    private struct State {
+        var connections: Set<Int32> = []
+        var statistics = Statistics()
+    }
+
+    public let configuration: Configuration
+    /// The port the server is bound to.
+    public let port: Int
+    private let listener: Int32
+    private let loop: EventLoop
+    private let responder: any HTTPResponder
+    private let state = Mutex(State())
+    private let draining = Atomic<Bool>(false)
+    private let finished = Latch()
+
+    public init(configuration: Configuration, responder: some HTTPResponder, loop: EventLoop = .shared) throws {
+        self.configuration = configuration
+        self.responder = responder
+        self.loop = loop
+        listener = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+        do {
+            port = try SocketAddress.boundPort(of: listener)
+            try loop.register(listener)
+        } catch {
+            close(listener)
+            throw error
+        }
+    }
+
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// Accepts and serves connections until ``shutdown(grace:)``; returns when every connection
+    /// has closed.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            while let fd = await acceptNext() {
+                let admitted = state.withLock { state -> Bool in
+                    state.statistics.acceptedConnections += 1
+                    guard state.connections.count < configuration.maxConnections else {
+                        state.statistics.refusedConnections += 1
+                        return false
+                    }
+                    state.connections.insert(fd)
+                    state.statistics.openConnections = state.connections.count
+                    return true
+                }
+                guard admitted, (try? loop.register(fd)) != nil else {
+                    if admitted { forget(fd) }
+                    close(fd)
+                    continue
+                }
+                group.addTask { [self] in
+                    let connection = HTTPConnection(
+                        socket: SocketWriter(fd: fd, loop: loop, writeTimeout: configuration.timeouts.write),
+                        responder: responder, configuration: configuration,
+                        isDraining: { [self] in draining.load(ordering: .relaxed) })
+                    await connection.run()
+                    forget(fd)
+                }
+            }
+            loop.deregister(listener)
+            close(listener)
+        }
+        finished.open()
+    }
+
+    /// The next accepted fd, or nil once the server stops accepting.
+    private func acceptNext() async -> Int32? {
+        while !draining.load(ordering: .relaxed) {
+            do {
+                switch try Socket.accept(listener) {
+                case .value(let fd): return fd
+                case .wouldBlock: try await loop.wait(listener, for: .read)
+                }
+            } catch let error as TransportError where error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOMEM {
+                // Out of descriptors: back off instead of spinning; connections closing frees some.
+                try? await Task.sleep(for: .milliseconds(10))
+            } catch let error as TransportError where error.errno == ECONNABORTED {
+                continue
+            } catch {
+                return nil
+            }
+        }
+        return nil
+    }
+
+    private func forget(_ fd: Int32) {
+        state.withLock { state in
+            state.connections.remove(fd)
+            state.statistics.openConnections = state.connections.count
+        }
+    }
+
+    /// Graceful drain: stop accepting; close idle connections; let requests in flight finish
+    /// (their connections close after the response); after `grace`, close whatever is left.
+    /// Returns when ``run()`` has finished.
+    public func shutdown(grace: Duration = .seconds(10)) async {
+        draining.store(true, ordering: .relaxed)
+        loop.interrupt(listener, with: .closed, includingWrites: true)
+        for fd in state.withLock({ $0.connections }) { loop.interrupt(fd, with: .draining) }
+        let forced = Task { [self] in
+            try await Task.sleep(for: grace)
+            for fd in state.withLock({ $0.connections }) { loop.interrupt(fd, with: .closed, includingWrites: true) }
+        }
+        await finished.wait()
+        forced.cancel()
+    }
+}

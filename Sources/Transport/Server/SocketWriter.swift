@@ -1,0 +1,59 @@
+import Glibc
+
+/// Writes bytes to a non-blocking socket, waiting for writability when the kernel's buffer is
+/// full: a slow reader suspends the writer instead of making the server buffer without bound.
+struct SocketWriter: Sendable {
+    let fd: Int32
+    let loop: EventLoop
+    /// A write that makes no progress for this long fails with ``SocketWaitError/timedOut``.
+    let writeTimeout: Duration
+
+    /// Writes all of `bytes` (one `send` when the buffer has room), then empties it.
+    func writeAll(_ bytes: inout [UInt8]) async throws {
+        var offset = 0
+        while offset < bytes.count {
+            let result = try bytes.withUnsafeBytes { raw throws(TransportError) in
+                try Socket.write(fd, UnsafeRawBufferPointer(rebasing: raw[offset...]))
+            }
+            switch result {
+            case .value(let count): offset += count
+            case .wouldBlock: try await loop.wait(fd, for: .write, deadline: .now + writeTimeout)
+            }
+        }
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Half-closes, then reads and discards for a moment before the fd is closed, so that a
+    /// final response is not lost to a reset caused by unread request bytes (RFC 9112 §9.6).
+    func lingeringClose() async {
+        shutdown(fd, Int32(SHUT_WR))
+        let deadline = ContinuousClock.now + .milliseconds(500)
+        var discarded = 0
+        while discarded < 1 << 20, ContinuousClock.now < deadline {
+            let outcome = withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 16) { buffer in
+                try? Socket.read(fd, into: buffer)
+            }
+            switch outcome {
+            case .value(let count)? where count > 0: discarded += count
+            case .wouldBlock?:
+                do { try await loop.wait(fd, for: .read, deadline: deadline) } catch { return }
+            default: return
+            }
+        }
+    }
+}
+
+/// A streaming body sent with chunked encoding (RFC 9112 §7.1): each write is one chunk.
+struct ChunkedBodyWriter: HTTPBodyWriter {
+    let socket: SocketWriter
+
+    static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
+
+    func write(_ bytes: [UInt8]) async throws {
+        guard !bytes.isEmpty else { return }
+        var chunk = Array(String(bytes.count, radix: 16).utf8) + [0x0D, 0x0A]
+        chunk.append(contentsOf: bytes)
+        chunk.append(contentsOf: [0x0D, 0x0A])
+        try await socket.writeAll(&chunk)
+    }
+}

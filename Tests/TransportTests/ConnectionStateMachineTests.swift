@@ -1,0 +1,65 @@
+import Testing
+
+@testable import TroupeTransport
+
+/// Keep-alive and timeout rules, driven by a manual clock (plain durations).
+struct ConnectionStateMachineTests {
+    private let timeouts = ConnectionStateMachine.Timeouts()
+
+    @Test func anIdleConnectionClosesSilentlyAfterTheIdleTimeout() {
+        var machine = ConnectionStateMachine(timeouts: timeouts, now: .seconds(5))
+        #expect(machine.readDeadline == .seconds(65))
+        #expect(machine.timedOut() == .close)
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func aHeadMustCompleteWithinTenSecondsOfItsFirstByteHoweverSlow() {
+        var machine = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        machine.bytesReceived(now: .seconds(1))
+        #expect(machine.readDeadline == .seconds(11))
+        // Trickling bytes (slowloris) does not move the head deadline.
+        machine.bytesReceived(now: .seconds(9))
+        #expect(machine.readDeadline == .seconds(11))
+        #expect(machine.timedOut() == .respond408AndClose)
+    }
+
+    @Test func aBodyTimesOutAfterThirtySecondsWithoutProgress() {
+        var machine = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        machine.bytesReceived(now: .seconds(1))
+        machine.headReceived(now: .seconds(2))
+        #expect(machine.readDeadline == .seconds(32))
+        machine.bytesReceived(now: .seconds(20))
+        #expect(machine.readDeadline == .seconds(50), "progress moves the body deadline")
+        #expect(machine.timedOut() == .respond408AndClose)
+    }
+
+    @Test func keepAliveReturnsToIdleWithAFreshIdleDeadline() {
+        var machine = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        machine.bytesReceived(now: .seconds(1))
+        machine.headReceived(now: .seconds(1))
+        machine.requestReceived()
+        #expect(machine.readDeadline == nil, "no read timeout while the responder works")
+        #expect(machine.responseSent(keepAlive: true, now: .seconds(3)) == .readNextRequest)
+        #expect(machine.phase == .idle)
+        #expect(machine.readDeadline == .seconds(63))
+    }
+
+    @Test func closeAfterTheResponseWhenAskedTo() {
+        var machine = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        machine.bytesReceived(now: .zero)
+        machine.headReceived(now: .zero)
+        machine.requestReceived()
+        #expect(machine.responseSent(keepAlive: false, now: .seconds(1)) == .close)
+        #expect(machine.readDeadline == nil)
+    }
+
+    @Test func shortConfiguredTimeoutsAreHonoured() {
+        var short = ConnectionStateMachine.Timeouts()
+        short.head = .milliseconds(200)
+        short.idle = .milliseconds(300)
+        var machine = ConnectionStateMachine(timeouts: short, now: .zero)
+        #expect(machine.readDeadline == .milliseconds(300))
+        machine.bytesReceived(now: .milliseconds(100))
+        #expect(machine.readDeadline == .milliseconds(300))
+    }
+}
