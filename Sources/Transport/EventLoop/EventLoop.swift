@@ -24,7 +24,9 @@ public final class EventLoop: Sendable {
     enum Direction { case read, write }
 
     private struct Waiter {
-        let continuation: CheckedContinuation<Void, any Error>
+        /// Unsafe rather than checked: this is the per-request hot path, and every waiter is
+        /// resumed exactly once — it is removed from the table under the lock before resuming.
+        let continuation: UnsafeContinuation<Void, any Error>
         let deadline: ContinuousClock.Instant?
     }
 
@@ -42,7 +44,8 @@ public final class EventLoop: Sendable {
     /// How often deadlines are checked: a wait times out at most this late.
     public let timerResolution: Duration
     private let epollFD: Int32
-    private let wakeFD: Int32
+    let wakeFD: Int32
+    let jobQueue = Mutex(JobQueue())
     private let registrations = Mutex<[Int32: Registration]>([:])
     private let running = Atomic<Bool>(true)
     private let exited = Latch()
@@ -80,8 +83,7 @@ public final class EventLoop: Sendable {
     /// Stops the loop thread, failing every wait with ``SocketWaitError/closed``.
     public func stop() async {
         running.store(false, ordering: .releasing)
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
+        signalWake()
         await exited.wait()
         let waiters = registrations.withLock { table -> [Waiter] in
             defer { table.removeAll() }
@@ -142,25 +144,24 @@ public final class EventLoop: Sendable {
     /// Returns when `fd` may be read (or written) without blocking, or throws a
     /// ``SocketWaitError`` when the deadline passes or the wait is interrupted.
     func wait(_ fd: Int32, for direction: Direction, deadline: ContinuousClock.Instant? = nil) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             let immediate = registrations.withLock { table -> Result<Void, SocketWaitError>? in
-                guard var registration = table[fd] else { return .failure(.closed) }
+                guard let registration = table[fd] else { return .failure(.closed) }
                 if let interruption = registration.interruption { return .failure(interruption) }
-                defer { table[fd] = registration }
                 switch direction {
                 case .read:
                     if let interruption = registration.readInterruption { return .failure(interruption) }
                     if registration.readReady {
-                        registration.readReady = false
+                        table[fd]?.readReady = false
                         return .success(())
                     }
-                    registration.reader = Waiter(continuation: continuation, deadline: deadline)
+                    table[fd]?.reader = Waiter(continuation: continuation, deadline: deadline)
                 case .write:
                     if registration.writeReady {
-                        registration.writeReady = false
+                        table[fd]?.writeReady = false
                         return .success(())
                     }
-                    registration.writer = Waiter(continuation: continuation, deadline: deadline)
+                    table[fd]?.writer = Waiter(continuation: continuation, deadline: deadline)
                 }
                 return nil
             }
@@ -177,9 +178,12 @@ public final class EventLoop: Sendable {
         var ready: [Waiter] = []
         var expired: [Waiter] = []
         while running.load(ordering: .acquiring) {
+            let moreJobs = runQueuedJobs()
+            let sleep = !moreJobs && prepareToSleep()
             let count = events.withUnsafeMutableBufferPointer { buffer in
-                epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
+                epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), sleep ? timeoutMilliseconds : 0)
             }
+            if sleep { markAwake() }
             if count < 0, errno != EINTR { break }
             let now = ContinuousClock.now
             let scan = now >= nextScan
@@ -187,25 +191,29 @@ public final class EventLoop: Sendable {
             registrations.withLock { table in
                 for index in 0..<max(0, Int(count)) {
                     let fd = events[index].data.fd
-                    guard fd != wakeFD, var registration = table[fd] else { continue }
+                    if fd == wakeFD {
+                        var drained: UInt64 = 0
+                        _ = read(wakeFD, &drained, 8)
+                        continue
+                    }
                     let flags = events[index].events
+                    // Mutated in place (no copy out and back): this runs for every event.
                     if flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
-                        if let reader = registration.reader {
+                        if let reader = table[fd]?.reader {
                             ready.append(reader)
-                            registration.reader = nil
+                            table[fd]?.reader = nil
                         } else {
-                            registration.readReady = true
+                            table[fd]?.readReady = true
                         }
                     }
                     if flags & (EPOLLOUT.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
-                        if let writer = registration.writer {
+                        if let writer = table[fd]?.writer {
                             ready.append(writer)
-                            registration.writer = nil
+                            table[fd]?.writer = nil
                         } else {
-                            registration.writeReady = true
+                            table[fd]?.writeReady = true
                         }
                     }
-                    table[fd] = registration
                 }
                 if scan { collectExpired(in: &table, now: now, into: &expired) }
             }

@@ -76,6 +76,12 @@ public final class HTTPServer: Sendable {
     /// Accepts and serves connections until ``shutdown(grace:)``; returns when every connection
     /// has closed.
     public func run() async {
+        await withTaskExecutorPreference(loop) { await acceptLoop() }
+        finished.open()
+    }
+
+    /// Accepts on the loop's thread; each connection's task inherits the loop as its executor.
+    private func acceptLoop() async {
         await withDiscardingTaskGroup { group in
             while let fd = await acceptNext() {
                 let admitted = state.withLock { state -> Bool in
@@ -105,7 +111,6 @@ public final class HTTPServer: Sendable {
             loop.deregister(listener)
             close(listener)
         }
-        finished.open()
     }
 
     /// The next accepted fd, or nil once the server stops accepting.
