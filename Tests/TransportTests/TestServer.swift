@@ -1,0 +1,58 @@
+import Foundation
+import Synchronization
+import TroupeTransport
+
+/// A real server on port 0 with routes that tests use, started and shut down around a test.
+struct TestServer {
+    let server: HTTPServer
+    let serving: Task<Void, Never>
+    var port: Int { server.port }
+
+    /// Errors that streaming handlers saw (a client that went away shows up here).
+    static let streamErrors = Mutex<[String]>([])
+
+    static func router() -> Router {
+        var router = Router()
+        router.get("/hello") { _, _ in .json(200, Array(#"{"hello":"world"}"#.utf8)) }
+        router.get("/echo/{name}") { request, parameters in
+            .json(200, Array("{\"name\":\"\(parameters["name"] ?? "")\",\"target\":\"\(request.head.target)\"}".utf8))
+        }
+        router.post("/echo") { request, _ in
+            HTTPResponse(status: 200, headers: ["Content-Type": "application/octet-stream"], body: .bytes(request.body))
+        }
+        router.get("/slow") { _, _ in
+            try? await Task.sleep(for: .milliseconds(300))
+            return .json(200, Array(#"{"slow":true}"#.utf8))
+        }
+        router.get("/stream") { _, _ in
+            HTTPResponse(status: 200, body: .stream { writer in
+                do {
+                    for index in 0..<2_000 {
+                        try await writer.write(Array(repeating: UInt8(ascii: "a") + UInt8(index % 26), count: 16_384))
+                    }
+                } catch {
+                    streamErrors.withLock { $0.append("\(error)") }
+                    throw error
+                }
+            })
+        }
+        return router
+    }
+
+    static func start(_ configure: (inout HTTPServer.Configuration) -> Void = { _ in }) throws -> TestServer {
+        var configuration = HTTPServer.Configuration(port: 0)
+        configure(&configuration)
+        let server = try HTTPServer(configuration: configuration, responder: router())
+        return TestServer(server: server, serving: Task { await server.run() })
+    }
+
+    func stop() async {
+        await server.shutdown(grace: .seconds(2))
+        await serving.value
+    }
+}
+
+/// Open file descriptors of this process.
+func openDescriptorCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+}
