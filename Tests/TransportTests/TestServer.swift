@@ -24,6 +24,11 @@ struct TestServer {
             try? await Task.sleep(for: .milliseconds(300))
             return .json(200, Array(#"{"slow":true}"#.utf8))
         }
+        router.get("/small-stream") { _, _ in
+            HTTPResponse(status: 200, body: .stream { writer in
+                for word in ["one ", "two ", "three"] { try await writer.write(Array(word.utf8)) }
+            })
+        }
         router.get("/stream") { _, _ in
             HTTPResponse(status: 200, body: .stream { writer in
                 do {

@@ -24,7 +24,7 @@ struct HTTPHeadReader {
         }
         var headers = HTTPHeaders()
         for line in fieldLines {
-            let (name, value) = try parseFieldLine(line)
+            let (name, value) = try Self.parseFieldLine(line)
             headers.add(name, value)
         }
         head.headers = headers
@@ -79,7 +79,8 @@ struct HTTPHeadReader {
 
     // MARK: field-line = field-name ":" OWS field-value OWS (§5)
 
-    private func parseFieldLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String) {
+    /// One header field line, shared with the response parser.
+    static func parseFieldLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String) {
         guard let first = line.first else { throw .badRequest("An empty header line appears inside the head.") }
         // §5.2: obs-fold (a line starting with whitespace) is refused in requests.
         guard first != 0x20, first != 0x09 else {

@@ -31,10 +31,7 @@ public struct HTTPRequestParser: Sendable {
     enum State {
         case head
         case fixedBody(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers(bytes: Int)
+        case chunked(ChunkedDecoder)
         case end
         case failed(HTTPParseError)
     }
@@ -45,7 +42,6 @@ public struct HTTPRequestParser: Sendable {
     /// Where the scan for the end of the head resumes, so bytes are looked at once.
     var scanIndex = 0
     var state = State.head
-    var bodyBytes = 0
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -87,10 +83,21 @@ public struct HTTPRequestParser: Sendable {
         case .end:
             state = .head
             scanIndex = readIndex
-            bodyBytes = 0
             return .end
-        case .chunkSize, .chunkData, .chunkDataEnd, .trailers:
-            return try guarded { parser throws(HTTPParseError) in try parser.parseChunked() }
+        case .chunked(var decoder):
+            return try guarded { parser throws(HTTPParseError) in
+                switch try decoder.next(parser.buffer, &parser.readIndex) {
+                case nil:
+                    parser.state = .chunked(decoder)
+                    return nil
+                case .data(let bytes)?:
+                    parser.state = .chunked(decoder)
+                    return .body(bytes)
+                case .end?:
+                    parser.state = .end
+                    return try parser.next()
+                }
+            }
         }
     }
 
@@ -175,7 +182,7 @@ public struct HTTPRequestParser: Sendable {
                     status: 501, code: "not_implemented",
                     message: "Only the chunked transfer coding is supported.")
             }
-            return .chunkSize
+            return .chunked(ChunkedDecoder(maxBodyBytes: limits.maxBodyBytes, maxTrailerBytes: limits.maxHeadBytes))
         }
         guard !contentLengths.isEmpty else { return .end }
         // §6.3: a list of identical values may be taken as one; differing values are refused.

@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import TroupeTransport
+
+/// Our client against our server, and our server against curl.
+@Suite(.serialized)
+struct HTTPClientTests {
+    @Test func keepAliveReusesOneConnection() async throws {
+        let server = try TestServer.start()
+        let client = HTTPClient()
+        for index in 0..<5 {
+            let response = try await client.send(HTTPClientRequest(port: server.port, target: "/echo/k\(index)"))
+            #expect(response.status == 200)
+            #expect(response.text.contains("\"k\(index)\""))
+        }
+        #expect(server.server.statistics.acceptedConnections == 1)
+        client.closeIdleConnections()
+        await server.stop()
+    }
+
+    @Test func postsABodyAndReadsChunkedResponses() async throws {
+        let server = try TestServer.start()
+        let client = HTTPClient()
+        let payload = (0..<100_000).map { UInt8(truncatingIfNeeded: $0) }
+        let echoed = try await client.send(HTTPClientRequest(method: "POST", port: server.port, target: "/echo", body: payload))
+        #expect(echoed.body == payload)
+        let streamed = try await client.send(HTTPClientRequest(port: server.port, target: "/small-stream"))
+        #expect(streamed.headers["Transfer-Encoding"] == "chunked")
+        #expect(streamed.text == "one two three")
+        let head = try await client.send(HTTPClientRequest(method: "HEAD", port: server.port, target: "/hello"))
+        #expect(head.status == 200 && head.body.isEmpty)
+        #expect(try await client.send(HTTPClientRequest(port: server.port, target: "/hello")).text == #"{"hello":"world"}"#)
+        client.closeIdleConnections()
+        await server.stop()
+    }
+
+    @Test func aPooledConnectionTheServerClosedIsReplacedTransparently() async throws {
+        let server = try TestServer.start { $0.timeouts.idle = .milliseconds(100) }
+        let client = HTTPClient()
+        #expect(try await client.send(HTTPClientRequest(port: server.port, target: "/hello")).status == 200)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await client.send(HTTPClientRequest(port: server.port, target: "/hello")).status == 200)
+        #expect(server.server.statistics.acceptedConnections == 2)
+        client.closeIdleConnections()
+        await server.stop()
+    }
+
+    @Test func aSlowAnswerTimesOut() async throws {
+        let server = try TestServer.start()
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .milliseconds(100)
+        let client = HTTPClient(configuration: configuration)
+        await #expect(throws: SocketWaitError.timedOut) {
+            _ = try await client.send(HTTPClientRequest(port: server.port, target: "/slow"))
+        }
+        await server.stop()
+    }
+
+    @Test func aRefusedConnectionIsATransportError() async throws {
+        let server = try TestServer.start()
+        let port = server.port
+        await server.stop()
+        let error = await #expect(throws: TransportError.self) {
+            _ = try await HTTPClient().send(HTTPClientRequest(port: port, target: "/hello"))
+        }
+        #expect(error?.errno == ECONNREFUSED)
+    }
+
+    // MARK: curl, a real external client
+
+    private static let curlPath = ["/usr/bin/curl", "/usr/local/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    private func runCurl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.curlPath ?? "curl")
+        process.arguments = ["--http1.1", "-sS", "--max-time", "10"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: curlPath != nil, "curl is not installed"))
+    func curlGetsAndPostsIncludingChunkedAndExpectContinue() async throws {
+        let server = try TestServer.start()
+        let base = "http://127.0.0.1:\(server.port)"
+        let plain = try runCurl(["-i", "\(base)/hello"])
+        #expect(plain.status == 0)
+        #expect(plain.output.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(plain.output.hasSuffix(#"{"hello":"world"}"#))
+
+        let directory = NSTemporaryDirectory() + "troupe-curl-\(getpid())-\(server.port)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/upload.bin"
+        let payload = String(repeating: "0123456789abcdef", count: 20_000)  // 320 KB
+        try payload.write(toFile: file, atomically: true, encoding: .utf8)
+
+        let chunked = try runCurl(["-H", "Transfer-Encoding: chunked", "--data-binary", "@\(file)", "\(base)/echo"])
+        #expect(chunked.status == 0)
+        #expect(chunked.output == payload)
+
+        let expecting = try runCurl(["-H", "Expect: 100-continue", "--data-binary", "@\(file)", "\(base)/echo"])
+        #expect(expecting.status == 0)
+        #expect(expecting.output == payload)
+
+        let streamed = try runCurl(["\(base)/small-stream"])
+        #expect(streamed.output == "one two three")
+        await server.stop()
+    }
+}
