@@ -40,7 +40,7 @@ struct PeerServer {
         }
         let server = try HTTPServer(configuration: .init(host: host, port: port), responder: router)
         FileHandle.standardOutput.write(Data("troupe-bench peer-server listening on http://\(host):\(server.port)\n".utf8))
-        await server.run()
+        await server.start().value
     }
 }
 

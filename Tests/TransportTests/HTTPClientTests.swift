@@ -72,7 +72,8 @@ struct HTTPClientTests {
 
     private static let curlPath = ["/usr/bin/curl", "/usr/local/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    private func runCurl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs curl and waits for it on a dispatch queue, off Swift's cooperative pool.
+    private func runCurl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.curlPath ?? "curl")
         process.arguments = ["--http1.1", "-sS", "--max-time", "10"] + arguments
@@ -80,8 +81,13 @@ struct HTTPClientTests {
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: data)
+            }
+        }
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
@@ -89,7 +95,7 @@ struct HTTPClientTests {
     func curlGetsAndPostsIncludingChunkedAndExpectContinue() async throws {
         let server = try TestServer.start()
         let base = "http://127.0.0.1:\(server.port)"
-        let plain = try runCurl(["-i", "\(base)/hello"])
+        let plain = try await runCurl(["-i", "\(base)/hello"])
         #expect(plain.status == 0)
         #expect(plain.output.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(plain.output.hasSuffix(#"{"hello":"world"}"#))
@@ -101,15 +107,15 @@ struct HTTPClientTests {
         let payload = String(repeating: "0123456789abcdef", count: 20_000)  // 320 KB
         try payload.write(toFile: file, atomically: true, encoding: .utf8)
 
-        let chunked = try runCurl(["-H", "Transfer-Encoding: chunked", "--data-binary", "@\(file)", "\(base)/echo"])
+        let chunked = try await runCurl(["-H", "Transfer-Encoding: chunked", "--data-binary", "@\(file)", "\(base)/echo"])
         #expect(chunked.status == 0)
         #expect(chunked.output == payload)
 
-        let expecting = try runCurl(["-H", "Expect: 100-continue", "--data-binary", "@\(file)", "\(base)/echo"])
+        let expecting = try await runCurl(["-H", "Expect: 100-continue", "--data-binary", "@\(file)", "\(base)/echo"])
         #expect(expecting.status == 0)
         #expect(expecting.output == payload)
 
-        let streamed = try runCurl(["\(base)/small-stream"])
+        let streamed = try await runCurl(["\(base)/small-stream"])
         #expect(streamed.output == "one two three")
         await server.stop()
     }

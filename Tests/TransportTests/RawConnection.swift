@@ -3,7 +3,15 @@ import Glibc
 
 /// A blocking TCP connection for tests that speak raw bytes, with a receive timeout so that a
 /// test never hangs: reads give up after `timeout`.
-final class RawConnection {
+///
+/// Blocking reads run on a dispatch queue, never on Swift's cooperative pool (two threads
+/// here), which the servers under test and other tests need.
+///
+/// `@unchecked Sendable`: each instance belongs to one test, which awaits every call before
+/// making the next, so its buffer is never touched by two threads at once.
+final class RawConnection: @unchecked Sendable {
+    private static let blockingQueue = DispatchQueue(label: "raw-connection", attributes: .concurrent)
+
     let fd: Int32
     private var buffered: [UInt8] = []
 
@@ -48,22 +56,43 @@ final class RawConnection {
 
     /// The next response (head and Content-Length or chunked body; only the head when
     /// `bodiless`, as for HEAD), or nil if the connection ended or timed out first.
-    func readResponse(bodiless: Bool = false) -> TestResponse? {
+    func readResponse(bodiless: Bool = false) async -> TestResponse? {
+        await offPool { self.readResponseBlocking(bodiless: bodiless) }
+    }
+
+    /// Whether the server has closed the connection (end of stream within the timeout).
+    func isClosedByPeer() async -> Bool {
+        await offPool {
+            var byte: UInt8 = 0
+            return recv(self.fd, &byte, 1, 0) == 0
+        }
+    }
+
+    /// Reads one byte of a response that has started.
+    func readByte() async -> Bool {
+        await offPool {
+            var byte: UInt8 = 0
+            return recv(self.fd, &byte, 1, 0) == 1
+        }
+    }
+
+    private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Self.blockingQueue.async { continuation.resume(returning: body()) }
+        }
+    }
+
+    private func readResponseBlocking(bodiless: Bool) -> TestResponse? {
         while true {
             if let response = TestResponse.parse(&buffered, bodiless: bodiless) { return response }
             guard fill() else { return nil }
         }
     }
 
-    /// Whether the server has closed the connection (end of stream within the timeout).
-    func isClosedByPeer() -> Bool {
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, 0) == 0
-    }
 }
 
 /// A parsed response, as far as tests need.
-struct TestResponse {
+struct TestResponse: Sendable {
     let status: Int
     let headers: [(String, String)]
     let body: [UInt8]

@@ -48,7 +48,7 @@ struct TestServer {
         var configuration = HTTPServer.Configuration(port: 0)
         configure(&configuration)
         let server = try HTTPServer(configuration: configuration, responder: router())
-        return TestServer(server: server, serving: Task { await server.run() })
+        return TestServer(server: server, serving: server.start())
     }
 
     func stop() async {
@@ -57,7 +57,24 @@ struct TestServer {
     }
 }
 
-/// Open file descriptors of this process.
-func openDescriptorCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+/// This process's open fds that are TCP sockets with local port `port`: the server's listener
+/// and the connections it accepted. Counted exactly, so other tests running in parallel and
+/// opening files or sockets of their own do not disturb it.
+func serverSocketCount(port: Int) -> Int {
+    // Read to the end: procfs reports a size of 0, and a sized read stops after one page.
+    let table = FileHandle(forReadingAtPath: "/proc/self/net/tcp").flatMap { try? $0.readToEnd() }
+        .map { String(decoding: $0, as: UTF8.self) } ?? ""
+    let hexPort = String(format: ":%04X", port)
+    let inodes = Set(table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+        let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard columns.count > 9, columns[1].hasSuffix(hexPort) else { return nil }
+        return String(columns[9])
+    })
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return fds.filter { fd in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
+            target.hasPrefix("socket:[")
+        else { return false }
+        return inodes.contains(String(target.dropFirst(8).dropLast()))
+    }.count
 }

@@ -50,8 +50,8 @@ public protocol HTTPResponder: Sendable {
 
 /// Writes a streaming body; each write is sent (as one chunk) before it returns.
 public protocol HTTPBodyWriter: Sendable {
-    /// Sends `bytes` now. Throws ``SocketWaitError`` or ``TransportError`` when the client has
-    /// gone away or stopped reading past the write timeout.
+    /// Sends `bytes` now. Throws `CancellationError` when the client has gone away or stopped
+    /// reading past the write timeout.
     func write(_ bytes: [UInt8]) async throws
 }
 

@@ -7,9 +7,9 @@ import TroupeCore
 ///
 /// ```swift
 /// let server = try HTTPServer(configuration: .init(port: 0), responder: router)
-/// let serving = Task { await server.run() }   // server.port is the bound port
+/// let serving = server.start()        // server.port is the bound port
 /// …
-/// await server.shutdown()                     // stop accepting, finish in-flight, close
+/// await server.shutdown()             // stop accepting, finish in-flight, close
 /// await serving.value
 /// ```
 public final class HTTPServer: Sendable {
@@ -72,6 +72,12 @@ public final class HTTPServer: Sendable {
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// Runs ``run()`` in a new task that starts on the event loop's thread, so that the server
+    /// starts even while every thread of Swift's cooperative pool is busy.
+    public func start() -> Task<Void, Never> {
+        Task(executorPreference: loop) { [self] in await run() }
+    }
 
     /// Accepts and serves connections until ``shutdown(grace:)``; returns when every connection
     /// has closed.

@@ -43,7 +43,9 @@ struct SocketWriter: Sendable {
     }
 }
 
-/// A streaming body sent with chunked encoding (RFC 9112 §7.1): each write is one chunk.
+/// A streaming body sent with chunked encoding (RFC 9112 §7.1): each write is one chunk. When
+/// the client has gone away (reset, closed, or not reading past the write timeout) a write
+/// throws `CancellationError`, so a producer (an event stream) stops as it would on cancellation.
 struct ChunkedBodyWriter: HTTPBodyWriter {
     let socket: SocketWriter
 
@@ -54,6 +56,10 @@ struct ChunkedBodyWriter: HTTPBodyWriter {
         var chunk = Array(String(bytes.count, radix: 16).utf8) + [0x0D, 0x0A]
         chunk.append(contentsOf: bytes)
         chunk.append(contentsOf: [0x0D, 0x0A])
-        try await socket.writeAll(&chunk)
+        do {
+            try await socket.writeAll(&chunk)
+        } catch {
+            throw CancellationError()
+        }
     }
 }
