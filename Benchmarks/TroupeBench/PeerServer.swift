@@ -94,21 +94,29 @@ struct PeerRun: Sendable {
 }
 
 /// The peer's in-memory store, an actor as in the Hummingbird peer.
+///
+/// The runs are spread over 64 dictionaries. POST scenarios grow the store past a million
+/// runs, and growing one dictionary that large copies all of it while every request waits:
+/// measured here as a p99 of 92–408 ms in the repeats where a resize fell (the Hummingbird
+/// peer's single dictionary shows the same, 23–110 ms). Sharded, a resize copies 1/64th.
 actor PeerRunStore {
-    private var runs: [String: PeerRun] = [:]
+    private var shards = [[String: PeerRun]](repeating: [:], count: 64)
     private var nextID: Int
+
+    private static func shard(_ id: String) -> Int { Int(UInt(bitPattern: id.hashValue) % 64) }
 
     init(seed: Int) {
         let now = String(SystemClock().now.rfc3339.prefix(19)) + "Z"
         for index in 0..<seed {
             let id = "run_\(index)"
-            runs[id] = PeerRun(id: id, tenantID: "tenant_\(index % 10)", workflow: "ship-from-ticket", status: "running",
-                               ticket: "JIRA-\(index)", env: "preview", costUSD: 0.42, createdAt: now, updatedAt: now)
+            shards[Self.shard(id)][id] = PeerRun(
+                id: id, tenantID: "tenant_\(index % 10)", workflow: "ship-from-ticket", status: "running",
+                ticket: "JIRA-\(index)", env: "preview", costUSD: 0.42, createdAt: now, updatedAt: now)
         }
         nextID = seed
     }
 
-    func get(_ id: String) -> PeerRun? { runs[id] }
+    func get(_ id: String) -> PeerRun? { shards[Self.shard(id)][id] }
 
     func create(workflow: String, ticket: String?, env: String?) -> PeerRun {
         let id = "run_\(nextID)"
@@ -116,7 +124,7 @@ actor PeerRunStore {
         let now = String(SystemClock().now.rfc3339.prefix(19)) + "Z"
         let run = PeerRun(id: id, tenantID: "tenant_0", workflow: workflow, status: "queued", ticket: ticket ?? "",
                           env: env ?? "preview", costUSD: 0, createdAt: now, updatedAt: now)
-        runs[id] = run
+        shards[Self.shard(id)][id] = run
         return run
     }
 }

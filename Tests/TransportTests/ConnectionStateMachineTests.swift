@@ -53,6 +53,20 @@ struct ConnectionStateMachineTests {
         #expect(machine.readDeadline == nil)
     }
 
+    @Test func drainClosesAWaitingConnectionNowAndABusyOneAfterItsResponse() {
+        var waiting = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        waiting.bytesReceived(now: .seconds(1))
+        #expect(waiting.drainRequested() == .closeNow)
+        #expect(waiting.readDeadline == nil)
+
+        var busy = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        busy.bytesReceived(now: .zero)
+        busy.headReceived(now: .zero)
+        busy.requestReceived()
+        #expect(busy.drainRequested() == .closeAfterResponse)
+        #expect(busy.responseSent(keepAlive: true, now: .seconds(1)) == .close)
+    }
+
     @Test func shortConfiguredTimeoutsAreHonoured() {
         var short = ConnectionStateMachine.Timeouts()
         short.head = .milliseconds(200)

@@ -7,6 +7,8 @@
 ///   it trickles (slowloris); else 408 and close.
 /// - Reading a body: 408 and close after `body` without progress.
 /// - After a response: the next request, unless the request or the server said close.
+/// - Drain: a connection waiting for a request closes now; one whose request is with the
+///   responder closes after its response.
 struct ConnectionStateMachine {
     typealias Timeouts = HTTPTimeouts
 
@@ -30,8 +32,14 @@ struct ConnectionStateMachine {
         case close
     }
 
+    enum DrainAction: Equatable {
+        case closeNow
+        case closeAfterResponse
+    }
+
     let timeouts: Timeouts
     private(set) var phase = Phase.idle
+    private var draining = false
     private var idleSince: Duration
 
     init(timeouts: Timeouts, now: Duration) {
@@ -61,7 +69,7 @@ struct ConnectionStateMachine {
     /// The response went out. `keepAlive` is false when the request, the response or a drain
     /// asked to close.
     mutating func responseSent(keepAlive: Bool, now: Duration) -> NextStep {
-        guard keepAlive else {
+        guard keepAlive, !draining else {
             phase = .closed
             return .close
         }
@@ -78,6 +86,16 @@ struct ConnectionStateMachine {
         case .readingBody(let lastProgress): lastProgress + timeouts.body
         case .responding, .closed: nil
         }
+    }
+
+    /// The server is draining.
+    mutating func drainRequested() -> DrainAction {
+        guard phase == .responding else {
+            phase = .closed
+            return .closeNow
+        }
+        draining = true
+        return .closeAfterResponse
     }
 
     /// The read deadline passed.

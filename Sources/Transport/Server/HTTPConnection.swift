@@ -56,10 +56,12 @@ struct HTTPConnection {
                         guard let requestHead = head else { return }
                         machine.requestReceived()
                         let response = await responder.respond(to: HTTPRequest(head: requestHead, body: body))
-                        let keepAlive = requestHead.keepAlive && !isDraining()
+                        if isDraining() { _ = machine.drainRequested() }
+                        let keepAlive = requestHead.keepAlive
                             && !(response.headers["Connection"]?.equalsIgnoringASCIICase("close") ?? false)
-                        try await write(response, for: requestHead, keepAlive: keepAlive, into: &output)
-                        if machine.responseSent(keepAlive: keepAlive, now: now()) == .close {
+                        let next = machine.responseSent(keepAlive: keepAlive, now: now())
+                        try await write(response, for: requestHead, keepAlive: next == .readNextRequest, into: &output)
+                        if next == .close {
                             try await socket.writeAll(&output)
                             return
                         }
@@ -76,6 +78,9 @@ struct HTTPConnection {
                             await answerAndClose(status: 408, code: "request_timeout",
                                                  message: "The request was not received in time.", head: head)
                         }
+                        return
+                    } catch SocketWaitError.draining {
+                        _ = machine.drainRequested()  // waiting for a request: close now
                         return
                     }
                 }
