@@ -62,7 +62,7 @@ struct JSONWriterTests {
 struct JSONRoundTripTests {
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomDocumentsRoundTrip(seed: UInt64) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         for _ in 0..<200 {
             let document = randomJSON(depth: 0, using: &random)
             let bytes = document.bytes
@@ -73,7 +73,7 @@ struct JSONRoundTripTests {
     }
 
     @Test func randomBytesNeverTrap() {
-        var random = SplitMix64(seed: 0xC0FFEE)
+        var random = SeededGenerator(seed: 0xC0FFEE)
         let alphabet = Array("{}[]\",:0123456789-+.eEtrufalsn\\u \n\t\"abcXYZ".utf8) + [0x00, 0x1F, 0x80, 0xC3, 0xA9, 0xED, 0xF0, 0xFF]
         var accepted = 0
         for _ in 0..<20_000 {
@@ -87,7 +87,7 @@ struct JSONRoundTripTests {
         #expect(accepted > 0, "the fuzz alphabet does produce some valid documents")
     }
 
-    private func randomJSON(depth: Int, using random: inout SplitMix64) -> JSON {
+    private func randomJSON(depth: Int, using random: inout SeededGenerator) -> JSON {
         let choice = random.next() % (depth > 4 ? 6 : 8)
         switch choice {
         case 0: return .null
@@ -107,7 +107,7 @@ struct JSONRoundTripTests {
         }
     }
 
-    private func randomString(using random: inout SplitMix64) -> String {
+    private func randomString(using random: inout SeededGenerator) -> String {
         let pools: [ClosedRange<UInt32>] = [0x00...0x7F, 0x00...0x1F, 0x80...0x7FF, 0x800...0xD7FF, 0xE000...0xFFFF, 0x10000...0x10FFFF]
         var scalars = String.UnicodeScalarView()
         for _ in 0..<Int(random.next() % 12) {
@@ -116,18 +116,5 @@ struct JSONRoundTripTests {
             if let scalar = Unicode.Scalar(value) { scalars.append(scalar) }
         }
         return String(scalars)
-    }
-}
-
-/// A small seeded generator so random tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

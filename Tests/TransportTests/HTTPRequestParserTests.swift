@@ -1,4 +1,5 @@
 import Testing
+import TroupeCore
 
 @testable import TroupeTransport
 
@@ -263,7 +264,7 @@ struct HTTPRequestParserTests {
     }
 
     @Test func randomBytesNeverTrapAndAlwaysEndInAnEventOrAnError() {
-        var random = SplitMix64(seed: 0xBADC0DE)
+        var random = SeededGenerator(seed: 0xBADC0DE)
         let pieces = ["GET ", "POST ", "/", " HTTP/1.1", "\r\n", "\n", "\r", "Host: a", "Content-Length: ", "Transfer-Encoding: chunked",
                       "0", "5", "ffff", ":", " ", "\t", "\u{0}", "abc", "\r\n\r\n", ";ext", "Expect: 100-continue"]
         for _ in 0..<5_000 {
@@ -287,18 +288,5 @@ extension Result {
         case .success(let value): "ok \(value)"
         case .failure(let error): "error \(error)"
         }
-    }
-}
-
-/// A small seeded generator so random tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TroupeCore
 
 @testable import TroupeTransport
 
@@ -215,7 +216,7 @@ struct HTTPServerTests {
 
     @Test func randomBytesFromManyClientsNeverTakeTheServerDown() async throws {
         let server = try TestServer.start { $0.timeouts.head = .milliseconds(200) }
-        var random = SplitMix64(seed: 42)
+        var random = SeededGenerator(seed: 42)
         for _ in 0..<200 {
             let connection = try RawConnection(port: server.port, timeout: .seconds(2))
             connection.send((0..<Int(random.next() % 300)).map { _ in UInt8(truncatingIfNeeded: random.next()) })
