@@ -51,6 +51,10 @@ public final class EventLoop: Sendable {
     private let exited = Latch()
 
     /// The loop every server and client uses unless given another.
+    ///
+    /// Created on first use. `epoll_create1` and `eventfd` fail only when the process has no
+    /// file descriptor or memory left at that moment, before any request exists; there is no
+    /// loop to serve with then, so that is the one place the transport traps.
     public static let shared: EventLoop = {
         do {
             return try EventLoop()
