@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "TroupeCore", targets: ["TroupeCore"]),
         .library(name: "TroupePersistence", targets: ["TroupePersistence"]),
         .library(name: "TroupeTransport", targets: ["TroupeTransport"]),
+        .library(name: "TroupeActors", targets: ["TroupeActors"]),
         .executable(name: "troupe-bench", targets: ["TroupeBench"]),
     ],
     targets: [
@@ -22,6 +23,11 @@ let package = Package(
             dependencies: ["TroupeCore", "CSQLite"],
             path: "Sources/Persistence"
         ),
+        .target(
+            name: "TroupeActors",
+            dependencies: ["TroupeCore", "TroupePersistence"],
+            path: "Sources/Actors"
+        ),
         .target(name: "CSystem", path: "Sources/CSystem"),
         .target(name: "TroupeTransport", dependencies: ["TroupeCore", "CSystem"], path: "Sources/Transport"),
         .executableTarget(
@@ -30,6 +36,11 @@ let package = Package(
             path: "Benchmarks/TroupeBench"
         ),
         .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore"], path: "Tests/CoreTests"),
+        .testTarget(
+            name: "TroupeActorsTests",
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors"],
+            path: "Tests/ActorsTests"
+        ),
         .testTarget(
             name: "TroupeTransportTests",
             dependencies: ["TroupeCore", "TroupeTransport"],
