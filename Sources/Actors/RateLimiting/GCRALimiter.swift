@@ -12,7 +12,7 @@ public struct GCRALimiter: Sendable, Equatable {
     public let limit: Int
     public let period: Duration
     /// Microseconds between two requests at the steady rate.
-    private let emissionInterval: Int64
+    public let emissionInterval: Int64
     /// When the bucket would be full again (µs since the epoch); ≤ now means full.
     public private(set) var theoreticalArrival: Int64
 

@@ -1,0 +1,103 @@
+import Synchronization
+import TroupeCore
+
+/// Finds, activates, passivates and supervises the managed actors of one kind.
+///
+/// The hot path — finding a resident actor and admitting a message — is a `Mutex`-guarded
+/// table, never an actor's mailbox. Only lifecycle work (activation, faults, quarantine) goes
+/// through the ``RegistryLifecycle`` actor. Mailboxes are bounded: past
+/// ``Configuration/mailboxCapacity`` messages in flight, a call fails at once with `overloaded`.
+public final class ActorRegistry<A: ManagedActor>: Sendable {
+    public struct Configuration: Sendable {
+        /// Passivate an actor after this long without a message (API.md `idle_actor_ttl_s`).
+        public var idleTTL: Duration = .seconds(300)
+        /// Resident actors at most; past it the least recently used idle ones are passivated
+        /// (down to 90 % of the cap, so the cost is paid once per many activations).
+        public var maxResident = 100_000
+        /// Messages in flight per actor at most.
+        public var mailboxCapacity = 1024
+        public var supervision = SupervisionPolicy.restart()
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public let context: ActorContext
+    let table: ResidentTable<A>
+    let counters: LockedCounters
+    private let lifecycle: RegistryLifecycle<A>
+
+    public init(context: ActorContext, configuration: Configuration = Configuration()) {
+        self.context = context
+        self.configuration = configuration
+        table = ResidentTable()
+        counters = LockedCounters()
+        lifecycle = RegistryLifecycle(context: context, configuration: configuration, table: table, counters: counters)
+    }
+
+    /// Runs `body` on the actor `id`, activating it first if it is not resident.
+    ///
+    /// Throws ``ActorRuntimeError`` (`notFound`, `overloaded`, `quarantined`,
+    /// `corruptSnapshot`) or what `body` threw. An error that is not an
+    /// ``ExpectedActorError`` is a fault: the instance is discarded, and the next call
+    /// reactivates the actor from its last committed snapshot.
+    public func call<R: Sendable>(_ id: String, _ body: @Sendable (isolated A) async throws -> R) async throws -> R {
+        let actor = try await acquire(id)
+        do {
+            let result = try await body(actor)
+            table.release(id, actor)
+            return result
+        } catch {
+            table.release(id, actor)
+            if !(error is any ExpectedActorError), !(error is CancellationError) {
+                await lifecycle.recordFault(id: id, actor: actor)
+            }
+            throw error
+        }
+    }
+
+    private func acquire(_ id: String) async throws -> A {
+        while true {
+            let now = context.clock.now.microsecondsSinceEpoch
+            switch table.admit(id, capacity: configuration.mailboxCapacity, now: now) {
+            case .admitted(let actor):
+                return actor
+            case .full:
+                counters.update { $0.overloadRejections += 1 }
+                throw ActorRuntimeError(
+                    .overloaded, kind: A.kind, id: id, message: "Too many requests are queued for this \(A.kind).",
+                    retryAfter: .seconds(1))
+            case .absent:
+                try await lifecycle.activate(id)
+            }
+        }
+    }
+
+    /// Passivates every actor idle for ``Configuration/idleTTL``; returns how many. Their state
+    /// is already durable, so passivation only drops memory.
+    @discardableResult
+    public func passivateIdle() -> Int {
+        let cutoff = context.clock.now.microsecondsSinceEpoch - configuration.idleTTL.nanoseconds / 1000
+        let count = table.removeIdle(lastUsedAtOrBefore: cutoff)
+        counters.update { $0.passivations += count }
+        return count
+    }
+
+    /// Passivates idle actors every `interval` until the task is cancelled.
+    public func runPassivation(every interval: Duration = .seconds(10)) async {
+        while (try? await context.clock.sleep(for: interval)) != nil {
+            passivateIdle()
+        }
+    }
+
+    /// Whether `id` is resident now.
+    public func isResident(_ id: String) -> Bool { table.contains(id) }
+
+    public var residentCount: Int { table.count }
+
+    public var statistics: RegistryStatistics {
+        var snapshot = counters.value
+        snapshot.resident = table.count
+        return snapshot
+    }
+}

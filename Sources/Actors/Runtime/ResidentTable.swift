@@ -1,0 +1,110 @@
+import Synchronization
+
+/// The resident actors of one kind, behind a `Mutex`: the registry's hot path.
+final class ResidentTable<A: ManagedActor>: Sendable {
+    struct Resident {
+        let actor: A
+        /// µs since the epoch of the last admitted message.
+        var lastUsed: Int64
+        var inFlight: Int
+    }
+
+    enum Admission {
+        case admitted(A)
+        case full
+        case absent
+    }
+
+    private let residents = Mutex<[String: Resident]>([:])
+
+    /// Admits one message to `id` if resident and its mailbox has room.
+    func admit(_ id: String, capacity: Int, now: Int64) -> Admission {
+        residents.withLock { table in
+            guard let resident = table[id] else { return .absent }
+            guard resident.inFlight < capacity else { return .full }
+            table[id]?.inFlight += 1
+            table[id]?.lastUsed = now
+            return .admitted(resident.actor)
+        }
+    }
+
+    /// A message to `actor` finished (a replaced instance is left alone).
+    func release(_ id: String, _ actor: A) {
+        residents.withLock { table in
+            if table[id]?.actor === actor { table[id]?.inFlight -= 1 }
+        }
+    }
+
+    /// Makes `actor` resident; past `maxResident`, passivates the least recently used idle
+    /// actors down to 90 % of it. Returns how many were passivated.
+    func insert(_ id: String, _ actor: A, now: Int64, maxResident: Int) -> Int {
+        residents.withLock { table in
+            table[id] = Resident(actor: actor, lastUsed: now, inFlight: 0)
+            guard table.count > maxResident else { return 0 }
+            let target = max(1, maxResident - maxResident / 10)
+            let idle = table.filter { $0.value.inFlight == 0 && $0.key != id }
+                .map { (key: $0.key, lastUsed: $0.value.lastUsed) }
+                .sorted { $0.lastUsed < $1.lastUsed }
+            let victims = idle.prefix(table.count - target)
+            for victim in victims { table.removeValue(forKey: victim.key) }
+            return victims.count
+        }
+    }
+
+    /// Removes `actor` if it is still the resident instance of `id`.
+    func remove(_ id: String, ifSame actor: A) {
+        residents.withLock { table in
+            if table[id]?.actor === actor { table.removeValue(forKey: id) }
+        }
+    }
+
+    func removeIdle(lastUsedAtOrBefore cutoff: Int64) -> Int {
+        residents.withLock { table in
+            let idle = table.filter { $0.value.inFlight == 0 && $0.value.lastUsed <= cutoff }.map(\.key)
+            for id in idle { table.removeValue(forKey: id) }
+            return idle.count
+        }
+    }
+
+    func contains(_ id: String) -> Bool { residents.withLock { $0[id] != nil } }
+
+    var count: Int { residents.withLock { $0.count } }
+}
+
+/// A registry's counters, for metrics.
+public struct RegistryStatistics: Sendable, Equatable {
+    public var resident = 0
+    public var activations = 0
+    public var passivations = 0
+    public var restarts = 0
+    public var quarantines = 0
+    public var overloadRejections = 0
+    public var corruptSnapshots = 0
+    /// Activation latencies in µs, by upper bound of bucket (the last bucket is everything above).
+    public var activationLatency = LatencyBuckets()
+}
+
+/// A fixed-bucket latency histogram (µs), rendered later as Prometheus buckets.
+public struct LatencyBuckets: Sendable, Equatable {
+    public static let boundsMicroseconds: [Int64] = [25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 50_000]
+    public private(set) var counts = [Int](repeating: 0, count: boundsMicroseconds.count + 1)
+
+    public init() {}
+
+    public mutating func record(_ duration: Duration) {
+        let micros = duration.nanoseconds / 1000
+        let index = Self.boundsMicroseconds.firstIndex { micros <= $0 } ?? Self.boundsMicroseconds.count
+        counts[index] += 1
+    }
+
+    public var total: Int { counts.reduce(0, +) }
+}
+
+/// ``RegistryStatistics`` shared between the registry and its lifecycle actor.
+final class LockedCounters: Sendable {
+    private let state = Mutex(RegistryStatistics())
+
+    func update(_ body: (inout RegistryStatistics) -> Void) { state.withLock { body(&$0) } }
+
+    var value: RegistryStatistics { state.withLock { $0 } }
+}

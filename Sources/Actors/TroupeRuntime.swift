@@ -1,0 +1,80 @@
+import Foundation
+import TroupeCore
+import TroupePersistence
+
+/// The actor runtime in one value: a database, its snapshot store, and the registries. The
+/// server builds one; tests and users' harnesses build one on a temporary database with a
+/// ``ManualClock`` and no network:
+///
+/// ```swift
+/// let clock = ManualClock()
+/// let runtime = try await TroupeRuntime.temporary(clock: clock)
+/// let workspace = try await runtime.createTenant(name: "Acme", plan: .starter)
+/// let decision = try await runtime.tenants.call(workspace) { tenant in try await tenant.admit() }
+/// clock.advance(by: .seconds(1))
+/// await runtime.close()
+/// ```
+public final class TroupeRuntime: Sendable {
+    public let clock: any WallClock
+    public let store: SnapshotStore
+    public let tenants: ActorRegistry<TenantActor>
+    public let path: String
+    private let temporaryDirectory: String?
+
+    public static let migrations = Migrator(SnapshotStore.migrations)
+
+    /// Opens (creating and migrating if needed) the database at `path`.
+    public static func open(
+        path: String, clock: any WallClock = SystemClock(), settings: RuntimeSettings = RuntimeSettings(),
+        durability: Durability = .full, registry: ActorRegistry<TenantActor>.Configuration = .init()
+    ) async throws -> TroupeRuntime {
+        try await TroupeRuntime(path: path, temporaryDirectory: nil, clock: clock, settings: settings,
+                                durability: durability, registry: registry)
+    }
+
+    /// A runtime on a new database in a temporary folder, removed by ``close()``.
+    public static func temporary(
+        clock: any WallClock = ManualClock(), settings: RuntimeSettings = RuntimeSettings(),
+        registry: ActorRegistry<TenantActor>.Configuration = .init()
+    ) async throws -> TroupeRuntime {
+        let directory = NSTemporaryDirectory() + "troupe-runtime-" + RandomID.make(prefix: "t")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try await TroupeRuntime(path: directory + "/troupe.db", temporaryDirectory: directory, clock: clock,
+                                       settings: settings, durability: .normal, registry: registry)
+    }
+
+    private init(
+        path: String, temporaryDirectory: String?, clock: any WallClock, settings: RuntimeSettings,
+        durability: Durability, registry: ActorRegistry<TenantActor>.Configuration
+    ) async throws {
+        self.path = path
+        self.temporaryDirectory = temporaryDirectory
+        self.clock = clock
+        let writer = try await GroupCommitWriter(path: path, configuration: .init(durability: durability)) { db in
+            try Self.migrations.migrate(db)
+        }
+        let reader: ReadPool
+        do {
+            reader = try await ReadPool(path: path, connections: 2)
+        } catch {
+            await writer.close()
+            throw error
+        }
+        store = SnapshotStore(writer: writer, reader: reader)
+        tenants = ActorRegistry(context: ActorContext(store: store, clock: clock, settings: settings), configuration: registry)
+    }
+
+    /// Creates a workspace and returns its id (`ws_…`) once it is durable.
+    public func createTenant(name: String, plan: Plan = .starter) async throws -> String {
+        let id = RandomID.make(prefix: "ws")
+        try await store.save(TenantState(name: name, plan: plan, createdAt: clock.now), kind: TenantActor.kind, id: id, at: clock.now)
+        return id
+    }
+
+    /// Closes the database (after committing what is queued); a temporary one is removed.
+    public func close() async {
+        await store.reader.close()
+        await store.writer.close()
+        if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
+    }
+}
