@@ -31,6 +31,11 @@ public actor TenantActor: ManagedActor {
             GCRALimiter(limit: $0, period: .seconds(60), theoreticalArrival: state.minuteLease)
         }
         daily = limits.requestsPerDay.map { DailyQuota(limit: $0, day: state.dailyLeaseDay, used: state.dailyLease) }
+        // Restored once, here, as if every leased request had been used; a key seen for the
+        // first time later starts with a full bucket.
+        if let keyLimit = context.settings.apiKeyRequestsPerMinute {
+            keys = state.keyLeases.mapValues { GCRALimiter(limit: keyLimit, period: .seconds(60), theoreticalArrival: $0) }
+        }
     }
 
     public var name: String { state.name }
@@ -47,7 +52,7 @@ public actor TenantActor: ManagedActor {
             // Decide on copies: a request refused by one limit counts against none.
             var nextMinute = minute
             var nextDaily = daily
-            var nextKey: GCRALimiter? = apiKeyID.map { keys[$0] ?? Self.keyLimiter(keyLimit, lease: state.keyLeases[$0]) } ?? nil
+            var nextKey: GCRALimiter? = apiKeyID.flatMap { keys[$0] ?? keyLimit.map { GCRALimiter(limit: $0, period: .seconds(60)) } }
             let decisions = [nextMinute?.admit(at: now), nextDaily?.admit(at: now), nextKey?.admit(at: now)].compactMap { $0 }
             guard let decision = decisions.dropFirst().reduce(decisions.first, { $0?.tighter($1) }) else { return nil }
             guard decision.allowed else { return decision }
@@ -85,20 +90,25 @@ public actor TenantActor: ManagedActor {
         if let pendingLease { return try await pendingLease.value }
         let store = context.store
         let id = self.id
-        let task = Task { try await store.save(next, kind: Self.kind, id: id, at: now) }
+        // The task applies the committed lease itself, on this actor, before anyone awaiting it
+        // resumes: a waiter that resumed first would otherwise find the old lease and the
+        // finished task again, and spin without ever letting the owner run.
+        let task = Task {
+            defer { pendingLease = nil }
+            try await store.save(next, kind: Self.kind, id: id, at: now)
+            applyCommittedLease(next)
+        }
         pendingLease = task
-        defer { pendingLease = nil }
         try await task.value
+    }
+
+    private func applyCommittedLease(_ next: TenantState) {
         state.minuteLease = max(state.minuteLease, next.minuteLease)
         if next.dailyLeaseDay != state.dailyLeaseDay || next.dailyLease > state.dailyLease {
             state.dailyLeaseDay = next.dailyLeaseDay
             state.dailyLease = next.dailyLease
         }
         state.keyLeases = next.keyLeases
-    }
-
-    private static func keyLimiter(_ limit: Int?, lease: Int64?) -> GCRALimiter? {
-        limit.map { GCRALimiter(limit: $0, period: .seconds(60), theoreticalArrival: lease ?? 0) }
     }
 
     /// Renames the workspace or changes its plan; returns once durable.
