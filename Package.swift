@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "TroupeTransport", dependencies: ["TroupeCore", "CSystem"], path: "Sources/Transport"),
         .executableTarget(
             name: "TroupeBench",
-            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors"],
             path: "Benchmarks/TroupeBench"
         ),
         .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore"], path: "Tests/CoreTests"),

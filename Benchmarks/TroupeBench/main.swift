@@ -8,6 +8,9 @@ let usage = """
       persistence [--seconds S] [--dir PATH] [--writers 1,16,256]
           durable writes/s through the group-commit writer (FULL and NORMAL) against raw
           SQLite at 100 rows per transaction; prints a table, then one JSON line per case
+      actors [--actors 100000]
+          activation latency, memory per resident actor, lookup + call, rate-limit decisions,
+          passivate-all and re-activate; one JSON line per case
       peer-server [--port 8080] [--host 127.0.0.1]
           the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
@@ -20,6 +23,8 @@ do {
     switch arguments.command {
     case "persistence":
         try await PersistenceBenchmark(arguments: arguments).run()
+    case "actors":
+        try await ActorsBenchmark(arguments: arguments).run()
     case "peer-server":
         try await PeerServer(arguments: arguments).run()
     case "crash-writer":

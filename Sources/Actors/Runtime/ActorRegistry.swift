@@ -83,6 +83,14 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
         return count
     }
 
+    /// Passivates every actor with no message in flight (a clean shutdown, a benchmark).
+    @discardableResult
+    public func passivateAll() -> Int {
+        let count = table.removeIdle(lastUsedAtOrBefore: .max)
+        counters.update { $0.passivations += count }
+        return count
+    }
+
     /// Passivates idle actors every `interval` until the task is cancelled.
     public func runPassivation(every interval: Duration = .seconds(10)) async {
         while (try? await context.clock.sleep(for: interval)) != nil {
