@@ -135,3 +135,15 @@ struct TenantActorTests {
         #expect(throws: SnapshotError.self) { try TenantState(decoding: ["name": "x"], schemaVersion: 1) }
     }
 }
+
+/// The README's embedding example, as written there.
+@Test func theREADMEEmbeddingExampleWorksAsWritten() async throws {
+    let clock = ManualClock()
+    let runtime = try await TroupeRuntime.temporary(clock: clock)
+    let workspace = try await runtime.createTenant(name: "Acme", plan: .starter)
+    let decision = try await runtime.tenants.call(workspace) { tenant in try await tenant.admit() }
+    #expect(decision?.remaining == 59)
+    clock.advance(by: .seconds(301))
+    #expect(runtime.tenants.passivateIdle() == 1)
+    await runtime.close()
+}
