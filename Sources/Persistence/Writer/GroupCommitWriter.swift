@@ -58,9 +58,11 @@ public final class GroupCommitWriter: Sendable {
         public var retriedChanges = 0
         /// Changes refused because the queue was full.
         public var overloadRejections = 0
-        /// Background checkpoints run, and those that failed (the WAL then keeps growing until
-        /// one succeeds).
+        /// Background checkpoints run; those that gave way to another connection holding the
+        /// checkpoint lock (retried on the next request); and those that failed with a real
+        /// error (the WAL then keeps growing until one succeeds).
         public var checkpoints = 0
+        public var checkpointsBusy = 0
         public var checkpointFailures = 0
 
         /// Mean changes per committed transaction.
