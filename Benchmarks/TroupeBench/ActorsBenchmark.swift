@@ -55,7 +55,7 @@ struct ActorsBenchmark {
             }
             try await group.waitForAll()
         }
-        let perCall = (ContinuousClock.now - started).nanosecondsDouble / Double(2 * callsPerCaller)
+        let perCall = Double((ContinuousClock.now - started).nanoseconds) / Double(2 * callsPerCaller)
         print(jsonLine(["bench": "actors.lookup_call", "callers": 2, "ns_per_op": .int(Int64(perCall))]))
 
         // (4) Rate-limit decisions: the decision itself, then 64 callers through one tenant actor.
@@ -66,7 +66,7 @@ struct ActorsBenchmark {
         let limiterStart = ContinuousClock.now
         var allowed = 0
         for step in 0..<decisions where limiter.admit(at: now + .nanoseconds(step)).allowed { allowed += 1 }
-        let perDecision = (ContinuousClock.now - limiterStart).nanosecondsDouble / Double(decisions)
+        let perDecision = Double((ContinuousClock.now - limiterStart).nanoseconds) / Double(decisions)
         print(jsonLine(["bench": "actors.rate_limit", "callers": 1, "ns_per_decision": .double((perDecision * 10).rounded() / 10),
                         "allowed": .int(Int64(allowed))]))
         let busy = try await runtime.createTenant(name: "busy", plan: .enterprise)
@@ -78,7 +78,7 @@ struct ActorsBenchmark {
             }
             try await group.waitForAll()
         }
-        let perConcurrent = (ContinuousClock.now - concurrentStart).nanosecondsDouble / Double(64 * perCaller)
+        let perConcurrent = Double((ContinuousClock.now - concurrentStart).nanoseconds) / Double(64 * perCaller)
         print(jsonLine(["bench": "actors.rate_limit", "callers": 64, "ns_per_decision": .int(Int64(perConcurrent)),
                         "through": "tenant actor"]))
 
@@ -86,7 +86,7 @@ struct ActorsBenchmark {
         runtime.tenants.passivateAll()
         let reactivateStart = ContinuousClock.now
         try await activateAll(runtime, ids)
-        let seconds = (ContinuousClock.now - reactivateStart).nanosecondsDouble / 1e9
+        let seconds = Double((ContinuousClock.now - reactivateStart).nanoseconds) / 1e9
         print(jsonLine(["bench": "actors.reactivate_all", "actors": .int(Int64(ids.count)),
                         "seconds": .double((seconds * 100).rounded() / 100)]))
         await runtime.close()
@@ -125,8 +125,4 @@ struct ActorsBenchmark {
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
-}
-
-extension Duration {
-    var nanosecondsDouble: Double { Double(nanoseconds) }
 }

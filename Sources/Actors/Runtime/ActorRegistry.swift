@@ -24,14 +24,14 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
     public let configuration: Configuration
     public let context: ActorContext
     let table: ResidentTable<A>
-    let counters: LockedCounters
+    let counters: LockedBox<RegistryStatistics>
     private let lifecycle: RegistryLifecycle<A>
 
     public init(context: ActorContext, configuration: Configuration = Configuration()) {
         self.context = context
         self.configuration = configuration
         table = ResidentTable()
-        counters = LockedCounters()
+        counters = LockedBox(RegistryStatistics())
         lifecycle = RegistryLifecycle(context: context, configuration: configuration, table: table, counters: counters)
     }
 
@@ -63,7 +63,7 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
             case .admitted(let actor):
                 return actor
             case .full:
-                counters.update { $0.overloadRejections += 1 }
+                counters.withLock { $0.overloadRejections += 1 }
                 throw ActorRuntimeError(
                     .overloaded, kind: A.kind, id: id, message: "Too many requests are queued for this \(A.kind).",
                     retryAfter: .seconds(1))
@@ -79,7 +79,7 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
     public func passivateIdle() -> Int {
         let cutoff = context.clock.now.microsecondsSinceEpoch - configuration.idleTTL.nanoseconds / 1000
         let count = table.removeIdle(lastUsedAtOrBefore: cutoff)
-        counters.update { $0.passivations += count }
+        counters.withLock { $0.passivations += count }
         return count
     }
 
@@ -87,7 +87,7 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
     @discardableResult
     public func passivateAll() -> Int {
         let count = table.removeIdle(lastUsedAtOrBefore: .max)
-        counters.update { $0.passivations += count }
+        counters.withLock { $0.passivations += count }
         return count
     }
 

@@ -12,11 +12,11 @@ actor RegistryLifecycle<A: ManagedActor> {
     private let context: ActorContext
     private let configuration: ActorRegistry<A>.Configuration
     private let table: ResidentTable<A>
-    private let counters: LockedCounters
+    private let counters: LockedBox<RegistryStatistics>
     private var activations: [String: Task<Void, any Error>] = [:]
     private var faults: [String: FaultHistory] = [:]
 
-    init(context: ActorContext, configuration: ActorRegistry<A>.Configuration, table: ResidentTable<A>, counters: LockedCounters) {
+    init(context: ActorContext, configuration: ActorRegistry<A>.Configuration, table: ResidentTable<A>, counters: LockedBox<RegistryStatistics>) {
         self.context = context
         self.configuration = configuration
         self.table = table
@@ -40,7 +40,7 @@ actor RegistryLifecycle<A: ManagedActor> {
             let started = ContinuousClock.now
             let actor = try await load(id)
             let evicted = table.insert(id, actor, now: now, maxResident: configuration.maxResident)
-            counters.update {
+            counters.withLock {
                 $0.activations += 1
                 $0.passivations += evicted
                 $0.activationLatency.record(ContinuousClock.now - started)
@@ -60,7 +60,7 @@ actor RegistryLifecycle<A: ManagedActor> {
             return A(id: id, state: state, context: context)
         } catch {
             // Reported with the id and quarantined; the stored state is kept for an operator.
-            counters.update { $0.corruptSnapshots += 1 }
+            counters.withLock { $0.corruptSnapshots += 1 }
             quarantine(id)
             throw ActorRuntimeError(
                 .corruptSnapshot, kind: A.kind, id: id, message: "The stored state of \(A.kind) \(id) does not decode: \(error)")
@@ -79,7 +79,7 @@ actor RegistryLifecycle<A: ManagedActor> {
         if history.recent.count > policy.maxRestarts {
             quarantine(id)
         } else {
-            counters.update { $0.restarts += 1 }
+            counters.withLock { $0.restarts += 1 }
         }
     }
 
@@ -91,6 +91,6 @@ actor RegistryLifecycle<A: ManagedActor> {
         history.quarantinedUntil = now + backoff
         history.recent = []
         faults[id] = history
-        counters.update { $0.quarantines += 1 }
+        counters.withLock { $0.quarantines += 1 }
     }
 }

@@ -120,12 +120,3 @@ public struct LatencyBuckets: Sendable, Equatable {
 
     public var total: Int { counts.reduce(0, +) }
 }
-
-/// ``RegistryStatistics`` shared between the registry and its lifecycle actor.
-final class LockedCounters: Sendable {
-    private let state = Mutex(RegistryStatistics())
-
-    func update(_ body: (inout RegistryStatistics) -> Void) { state.withLock { body(&$0) } }
-
-    var value: RegistryStatistics { state.withLock { $0 } }
-}

@@ -44,7 +44,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public var description: String { rfc3339 }
 
     /// Proleptic Gregorian date of a day count (Howard Hinnant's `civil_from_days`).
-    static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    public static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = daysSinceEpoch + 719_468
         let era = z.floorDivided(by: 146_097)
         let dayOfEra = z - era * 146_097

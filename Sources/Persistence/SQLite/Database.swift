@@ -132,11 +132,6 @@ public final class Database {
     /// How many statements the cache holds now.
     var cachedStatementCount: Int { statementCache.count }
 
-    /// A new prepared statement that is not cached.
-    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
-        try Statement(connection: try connection(for: sql), sql: sql)
-    }
-
     /// Runs a query and maps each row with `row`.
     public func query<Row>(
         _ sql: String, _ values: [SQLValue] = [], row: (Statement) throws -> Row

@@ -18,11 +18,6 @@ public enum SQLValue: Sendable, Hashable {
         return nil
     }
 
-    /// The text, when this is text.
-    public var textValue: String? {
-        if case .text(let value) = self { return value }
-        return nil
-    }
 }
 
 extension SQLValue: ExpressibleByNilLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,

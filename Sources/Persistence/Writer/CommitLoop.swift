@@ -1,3 +1,4 @@
+import TroupeCore
 /// What the writer thread does with one batch: begin, apply each change in its savepoint,
 /// commit, then resume every caller. Lives on the writer thread with its connection.
 struct CommitLoop {

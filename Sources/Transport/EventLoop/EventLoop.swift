@@ -177,7 +177,7 @@ public final class EventLoop: Sendable {
 
     private func runLoop() {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
-        let timeoutMilliseconds = Int32(clamping: max(1, timerResolution.nanosecondsValue / 1_000_000))
+        let timeoutMilliseconds = Int32(clamping: max(1, timerResolution.nanoseconds / 1_000_000))
         var nextScan = ContinuousClock.now + timerResolution
         var ready: [Waiter] = []
         var expired: [Waiter] = []
@@ -243,13 +243,5 @@ public final class EventLoop: Sendable {
                 table[fd] = updated
             }
         }
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds (truncated).
-    var nanosecondsValue: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

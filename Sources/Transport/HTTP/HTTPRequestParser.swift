@@ -60,12 +60,6 @@ public struct HTTPRequestParser: Sendable {
     /// Bytes received but not yet consumed.
     public var bufferedCount: Int { buffer.count - readIndex }
 
-    /// Whether the parser is between requests with nothing buffered.
-    public var isIdle: Bool {
-        if case .head = state { return bufferedCount == 0 }
-        return false
-    }
-
     /// The next event, nil when more bytes are needed, or the refusal.
     public mutating func next() throws(HTTPParseError) -> Event? {
         switch state {

@@ -98,13 +98,13 @@ final class DateCache: Sendable {
     static func imfFixdate(secondsSinceEpoch: Int64) -> String {
         let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86_400 : (secondsSinceEpoch - 86_399) / 86_400
         let secondOfDay = secondsSinceEpoch - days * 86_400
-        let stamp = Timestamp(millisecondsSinceEpoch: days * 86_400_000).rfc3339  // yyyy-mm-dd…
-        let parts = stamp.prefix(10).split(separator: "-")
+        let (year, monthNumber, day) = Timestamp.civilDate(daysSinceEpoch: days)
         let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let weekday = weekdays[Int(((days % 7) + 7) % 7)]
-        let month = months[(Int(parts[1]) ?? 1) - 1]
+        let month = months[Int(monthNumber) - 1]
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(weekday), \(parts[2]) \(month) \(parts[0]) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
+        let yearText = String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year)
+        return "\(weekday), \(two(day)) \(month) \(yearText) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
     }
 }

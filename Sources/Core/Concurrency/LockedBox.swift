@@ -2,14 +2,14 @@ import Synchronization
 
 /// A `Mutex`-guarded value shared by reference: `Mutex` itself cannot be copied, so it cannot be
 /// stored in a struct or captured by an escaping closure; this class can.
-final class LockedBox<Value: Sendable>: Sendable {
+public final class LockedBox<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
-    init(_ value: Value) { mutex = Mutex(value) }
+    public init(_ value: Value) { mutex = Mutex(value) }
 
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+    public func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
         mutex.withLock { body(&$0) }
     }
 
-    var value: Value { mutex.withLock { $0 } }
+    public var value: Value { mutex.withLock { $0 } }
 }
