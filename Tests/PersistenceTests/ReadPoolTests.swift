@@ -63,6 +63,16 @@ struct ReadPoolTests {
         await writer.close()
     }
 
+    @Test func poolConnectionsMapTheFileForPointReads() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.file())
+        let pool = try await ReadPool(path: directory.file(), connections: 1)
+        let mapped = try await pool.read { db in try db.scalar("PRAGMA mmap_size")?.integerValue }
+        #expect((mapped ?? 0) > 0)
+        await pool.close()
+        await writer.close()
+    }
+
     @Test func openingAMissingDatabaseFails() async throws {
         let directory = try TemporaryDirectory()
         let error = await #expect(throws: SQLiteError.self) {

@@ -13,7 +13,8 @@ actor RegistryLifecycle<A: ManagedActor> {
     private let configuration: ActorRegistry<A>.Configuration
     private let table: ResidentTable<A>
     private let counters: LockedBox<RegistryStatistics>
-    private var activations: [String: Task<Void, any Error>] = [:]
+    /// Ids being loaded, with the callers waiting for that load.
+    private var activations: [String: [CheckedContinuation<Void, any Error>]] = [:]
     private var faults: [String: FaultHistory] = [:]
 
     init(context: ActorContext, configuration: ActorRegistry<A>.Configuration, table: ResidentTable<A>, counters: LockedBox<RegistryStatistics>) {
@@ -33,21 +34,28 @@ actor RegistryLifecycle<A: ManagedActor> {
                 retryAfter: .microseconds(until - now))
         }
         if table.contains(id) { return }
-        if let pending = activations[id] { return try await pending.value }
-        let task = Task {
-            // Runs on this actor: the insert below happens before any waiter resumes.
-            defer { activations[id] = nil }
+        if activations[id] != nil {
+            // Another caller is loading it: wait for that load rather than starting a second.
+            return try await withCheckedThrowingContinuation { activations[id, default: []].append($0) }
+        }
+        activations[id] = []
+        let outcome: Result<Void, any Error>
+        do {
             let started = ContinuousClock.now
             let actor = try await load(id)
+            // Back on this actor: the insert happens before any waiter resumes.
             let evicted = table.insert(id, actor, now: now, maxResident: configuration.maxResident)
             counters.withLock {
                 $0.activations += 1
                 $0.passivations += evicted
                 $0.activationLatency.record(ContinuousClock.now - started)
             }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
-        activations[id] = task
-        try await task.value
+        for waiter in activations.removeValue(forKey: id) ?? [] { waiter.resume(with: outcome) }
+        try outcome.get()
     }
 
     private func load(_ id: String) async throws -> A {

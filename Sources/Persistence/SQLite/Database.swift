@@ -16,11 +16,17 @@ public struct DatabaseOptions: Sendable {
     public var durability: Durability
     /// How long to wait for another connection's lock before failing with ``SQLiteError/Kind/busy``.
     public var busyTimeout: Duration
+    /// Bytes of the file a connection may map into memory (`PRAGMA mmap_size`); 0 reads with
+    /// `pread` only. Mapping spares a system call and a copy per page on cold point reads, and
+    /// unlike the page cache it survives other connections' commits.
+    public var mmapBytes: Int
 
-    public init(readOnly: Bool = false, durability: Durability = .full, busyTimeout: Duration = .seconds(5)) {
+    public init(readOnly: Bool = false, durability: Durability = .full, busyTimeout: Duration = .seconds(5),
+                mmapBytes: Int = 0) {
         self.readOnly = readOnly
         self.durability = durability
         self.busyTimeout = busyTimeout
+        self.mmapBytes = mmapBytes
     }
 }
 
@@ -70,6 +76,7 @@ public final class Database {
         } catch where error.kind == .notADatabase {
             throw SQLiteError(code: error.extendedCode, message: "\(path) is not a SQLite database")
         }
+        if options.mmapBytes > 0 { try execute("PRAGMA mmap_size=\(options.mmapBytes)") }
         guard !options.readOnly else { return }
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=\(options.durability == .full ? "FULL" : "NORMAL")")

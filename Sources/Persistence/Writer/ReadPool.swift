@@ -16,9 +16,9 @@ public final class ReadPool: Sendable {
         do {
             for index in 0..<max(1, connections) {
                 let exited = try await ConnectionThread.start(name: "troupe-reader-\(index)") {
-                    try Database(path: path, options: DatabaseOptions(readOnly: true))
+                    try Database(path: path, options: DatabaseOptions(readOnly: true, mmapBytes: 1 << 30))
                 } serve: { db in
-                    while let jobs = queue.takeBatch(max: 1) {
+                    while let jobs = queue.takeBatch(max: 1, spin: .microseconds(50)) {
                         for job in jobs { job(db) }
                     }
                 }
