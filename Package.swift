@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "TroupePersistence", targets: ["TroupePersistence"]),
         .library(name: "TroupeTransport", targets: ["TroupeTransport"]),
         .library(name: "TroupeActors", targets: ["TroupeActors"]),
+        .library(name: "TroupeApp", targets: ["TroupeApp"]),
+        .executable(name: "troupe", targets: ["troupe"]),
         .executable(name: "troupe-bench", targets: ["TroupeBench"]),
     ],
     targets: [
@@ -30,10 +32,22 @@ let package = Package(
         ),
         .target(name: "CSystem", path: "Sources/CSystem"),
         .target(name: "TroupeTransport", dependencies: ["TroupeCore", "CSystem"], path: "Sources/Transport"),
+        .target(
+            name: "TroupeApp",
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors", "TroupeTransport"],
+            path: "Sources/App"
+        ),
+        .executableTarget(name: "troupe", dependencies: ["TroupeApp"], path: "Sources/troupe"),
         .executableTarget(
             name: "TroupeBench",
             dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors"],
             path: "Benchmarks/TroupeBench"
+        ),
+        .testTarget(
+            name: "TroupeAppTests",
+            // troupe is a dependency so that `swift test` builds the binary the restart tests start.
+            dependencies: ["TroupeCore", "TroupeTransport", "TroupeActors", "TroupeApp", "troupe"],
+            path: "Tests/AppTests"
         ),
         .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore"], path: "Tests/CoreTests"),
         .testTarget(

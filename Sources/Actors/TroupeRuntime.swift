@@ -23,13 +23,15 @@ public final class TroupeRuntime: Sendable {
 
     public static let migrations = Migrator(SnapshotStore.migrations)
 
-    /// Opens (creating and migrating if needed) the database at `path`.
+    /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
+    /// tables of its own passes a `migrator` whose list starts with ``migrations``' steps.
     public static func open(
         path: String, clock: any WallClock = SystemClock(), settings: RuntimeSettings = RuntimeSettings(),
-        durability: Durability = .full, registry: ActorRegistry<TenantActor>.Configuration = .init()
+        durability: Durability = .full, registry: ActorRegistry<TenantActor>.Configuration = .init(),
+        migrator: Migrator = TroupeRuntime.migrations
     ) async throws -> TroupeRuntime {
         try await TroupeRuntime(path: path, temporaryDirectory: nil, clock: clock, settings: settings,
-                                durability: durability, registry: registry)
+                                durability: durability, registry: registry, migrator: migrator)
     }
 
     /// A runtime on a new database in a temporary folder, removed by ``close()``.
@@ -40,18 +42,19 @@ public final class TroupeRuntime: Sendable {
         let directory = NSTemporaryDirectory() + "troupe-runtime-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return try await TroupeRuntime(path: directory + "/troupe.db", temporaryDirectory: directory, clock: clock,
-                                       settings: settings, durability: .normal, registry: registry)
+                                       settings: settings, durability: .normal, registry: registry,
+                                       migrator: Self.migrations)
     }
 
     private init(
         path: String, temporaryDirectory: String?, clock: any WallClock, settings: RuntimeSettings,
-        durability: Durability, registry: ActorRegistry<TenantActor>.Configuration
+        durability: Durability, registry: ActorRegistry<TenantActor>.Configuration, migrator: Migrator
     ) async throws {
         self.path = path
         self.temporaryDirectory = temporaryDirectory
         self.clock = clock
         let writer = try await GroupCommitWriter(path: path, configuration: .init(durability: durability)) { db in
-            try Self.migrations.migrate(db)
+            try migrator.migrate(db)
         }
         let reader: ReadPool
         do {

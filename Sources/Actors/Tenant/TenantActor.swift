@@ -40,6 +40,7 @@ public actor TenantActor: ManagedActor {
 
     public var name: String { state.name }
     public var plan: Plan { state.plan }
+    public var createdAt: Timestamp { state.createdAt }
     public var limits: PlanLimits { context.settings.limits(for: state.plan) }
 
     /// Decides one request of this workspace (and of `apiKeyID`, when an API key made it).

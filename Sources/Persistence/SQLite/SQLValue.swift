@@ -18,6 +18,17 @@ public enum SQLValue: Sendable, Hashable {
         return nil
     }
 
+    /// The text, when this is text.
+    public var stringValue: String? {
+        if case .text(let value) = self { return value }
+        return nil
+    }
+
+    /// The bytes, when this is a blob.
+    public var blobValue: [UInt8]? {
+        if case .blob(let value) = self { return value }
+        return nil
+    }
 }
 
 extension SQLValue: ExpressibleByNilLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,

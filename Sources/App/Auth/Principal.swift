@@ -1,0 +1,47 @@
+/// Who made an authenticated request, and in which workspace (the token fixes it).
+struct Principal: Sendable {
+    enum Kind: Sendable {
+        /// A person with a session token, and their role in the workspace.
+        case user(id: String, role: Role)
+        /// An API key and its scopes.
+        case apiKey(id: String, scopes: Set<Scope>)
+    }
+
+    let workspaceID: String
+    let kind: Kind
+
+    var userID: String? {
+        if case .user(let id, _) = kind { return id }
+        return nil
+    }
+
+    var apiKeyID: String? {
+        if case .apiKey(let id, _) = kind { return id }
+        return nil
+    }
+
+    /// Allows a person of at least `role`, or a key holding `scope`; refuses otherwise with
+    /// API.md's 403s. A nil `scope` means the route is closed to API keys.
+    func require(_ role: Role, orScope scope: Scope?) throws(APIError) {
+        switch kind {
+        case .user(_, let held):
+            guard held >= role else {
+                throw APIError(.forbidden, "Your role (\(held.rawValue)) does not allow this; it needs \(role.rawValue) or above.")
+            }
+        case .apiKey(_, let scopes):
+            guard let scope else { throw APIError(.forbidden, "API keys cannot call this route; sign in as a member.") }
+            guard scopes.contains(scope) else {
+                var error = APIError(.missingScope, "This API key lacks the \(scope.rawValue) scope.")
+                error.requiredScope = scope.rawValue
+                throw error
+            }
+        }
+    }
+
+    /// Allows a person of at least `role`; API keys are refused (keys never manage keys or members).
+    func requireUser(_ role: Role) throws(APIError) -> (id: String, role: Role) {
+        try require(role, orScope: nil)
+        guard case .user(let id, let held) = kind else { throw APIError(.forbidden, "API keys cannot call this route.") }
+        return (id, held)
+    }
+}

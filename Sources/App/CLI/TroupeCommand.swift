@@ -1,0 +1,121 @@
+import Foundation
+import TroupeActors
+import TroupeCore
+import TroupePersistence
+
+/// `troupe serve | bootstrap | backup`: API.md's command line. Returns the exit status.
+public enum TroupeCommand {
+    static let usage = """
+        usage:
+          troupe serve [--host 127.0.0.1] [--port 8080] [--db ./troupe.db] [--config FILE] [--dev]
+          troupe bootstrap --db PATH --email E --password P --workspace NAME [--plan PLAN]
+          troupe backup --db PATH --to PATH
+        """
+
+    public static func main(_ arguments: [String]) async -> Int32 {
+        guard let command = arguments.first else { return fail(usage) }
+        do {
+            let flags = try CommandFlags(Array(arguments.dropFirst()))
+            switch command {
+            case "serve": return try await serve(flags)
+            case "bootstrap": return try await bootstrap(flags)
+            case "backup": return try backup(flags)
+            case "-h", "--help", "help":
+                print(usage)
+                return 0
+            default: return fail("unknown command \(command)\n\(usage)")
+            }
+        } catch let error as CommandFlags.Error {
+            return fail("\(error.message)\n\(usage)")
+        } catch let error as ServerConfig.Error {
+            return fail(error.description)
+        } catch let error as APIError {
+            return fail(error.message)
+        } catch {
+            return fail("\(error)")
+        }
+    }
+
+    /// A line to stdout, written at once (print buffers when stdout is a pipe).
+    private static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    private static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("troupe: \(message)\n".utf8))
+        return 2
+    }
+
+    /// The server's options from flags, the config file and `TROUPE_SECRET`.
+    static func options(_ flags: CommandFlags) throws -> TroupeServer.Options {
+        try flags.allow(["host", "port", "db", "config", "dev"])
+        var options = TroupeServer.Options()
+        options.host = flags.value("host") ?? options.host
+        if let port = flags.value("port") {
+            guard let number = Int(port), (0...65_535).contains(number) else { throw CommandFlags.Error(message: "--port must be 0-65535") }
+            options.port = number
+        }
+        options.databasePath = flags.value("db") ?? options.databasePath
+        if let path = flags.value("config") {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CommandFlags.Error(message: "cannot read --config \(path)") }
+            options.config = try ServerConfig.parse([UInt8](data))
+        }
+        if flags.has("dev") {
+            options.config.signup = true
+            options.config.sandboxExec = true
+        }
+        if let secret = ProcessInfo.processInfo.environment["TROUPE_SECRET"] {
+            guard secret.utf8.count >= 32 else { throw CommandFlags.Error(message: "TROUPE_SECRET must be at least 32 bytes") }
+            options.secret = Array(secret.utf8)
+        }
+        return options
+    }
+
+    private static func serve(_ flags: CommandFlags) async throws -> Int32 {
+        let options = try options(flags)
+        let server = try await TroupeServer.start(options)
+        if flags.has("dev"), let demo = try await server.app.provisionDevDemo() {
+            say("dev: demo workspace \(demo.workspaceID); its owner API key (all scopes, shown once): \(demo.apiKey)")
+        }
+        say("troupe listening on \(server.url)")
+        let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
+        await stop.wait()
+        await server.shutdown(grace: .seconds(10))
+        return 0
+    }
+
+    private static func bootstrap(_ flags: CommandFlags) async throws -> Int32 {
+        try flags.allow(["db", "email", "password", "workspace", "plan", "config"])
+        var options = try options(CommandFlags(flags.pairs.filter { $0.0 == "db" || $0.0 == "config" }))
+        options.logHandle = nil
+        guard let email = flags.value("email"), let password = flags.value("password"), let workspace = flags.value("workspace") else {
+            throw CommandFlags.Error(message: "bootstrap needs --db, --email, --password and --workspace")
+        }
+        let planName = flags.value("plan") ?? "starter"
+        guard let plan = Plan(rawValue: planName) else { throw CommandFlags.Error(message: "--plan must be starter, growth or enterprise") }
+        options.port = 0
+        let server = try await TroupeServer.start(options)
+        do {
+            let made = try await server.app.bootstrap(email: email, password: password, workspaceName: workspace, plan: plan)
+            say(JSON.object(JSONObject([("user_id", .string(made.userID)), ("workspace_id", .string(made.workspaceID)),
+                                          ("token", .string(made.token)), ("api_key", .string(made.apiKey))])).text)
+        } catch {
+            await server.shutdown(grace: .zero)
+            throw error
+        }
+        await server.shutdown(grace: .zero)
+        return 0
+    }
+
+    private static func backup(_ flags: CommandFlags) throws -> Int32 {
+        try flags.allow(["db", "to"])
+        guard let source = flags.value("db"), let destination = flags.value("to") else {
+            throw CommandFlags.Error(message: "backup needs --db and --to")
+        }
+        guard FileManager.default.fileExists(atPath: source) else { throw CommandFlags.Error(message: "no database at \(source)") }
+        let db = try Database(path: source)
+        try db.backup(to: destination)
+        say("backed up \(source) to \(destination)")
+        return 0
+    }
+}

@@ -1,0 +1,106 @@
+import TroupeActors
+import TroupeCore
+import TroupePersistence
+
+/// The server's settings: API.md's config file, every key optional, over the defaults.
+public struct ServerConfig: Sendable, Equatable {
+    public var signup = false
+    public var sandboxExec = false
+    public var maxBodyBytes = 1 << 20
+    public var durability = Durability.full
+    public var passwordIterations = 600_000
+    /// Each API key's own limit per minute; nil is unlimited.
+    public var apiKeyRequestsPerMinute: Int? = 600
+    public var idleActorTTLSeconds = 300
+    public var sandboxRoot = "/tmp/troupe-sandboxes"
+    public var plans = PlanLimits.defaults
+
+    public init() {}
+
+    /// What the actors need of it.
+    public var runtimeSettings: RuntimeSettings {
+        RuntimeSettings(plans: plans, apiKeyRequestsPerMinute: apiKeyRequestsPerMinute)
+    }
+
+    /// A config problem, naming the key (`plans.starter.requests_per_minute`).
+    public struct Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
+        public let key: String
+        public let message: String
+        public var description: String { key.isEmpty ? message : "config key \"\(key)\": \(message)" }
+    }
+
+    /// Reads a config file's JSON over the defaults; unknown keys, wrong types and values out
+    /// of range are refused.
+    public static func parse(_ bytes: [UInt8]) throws(Error) -> ServerConfig {
+        let json: JSON
+        do { json = try JSON.parse(bytes) } catch { throw Error(key: "", message: "the config file is not valid JSON: \(error)") }
+        guard let object = json.objectValue else { throw Error(key: "", message: "the config file must be a JSON object") }
+        var config = ServerConfig()
+        for member in object {
+            let key = member.key
+            let value = member.value
+            switch key {
+            case "signup": config.signup = try bool(value, key)
+            case "sandbox_exec": config.sandboxExec = try bool(value, key)
+            case "max_body_bytes": config.maxBodyBytes = try int(value, key, in: 1...(1 << 30))
+            case "durability":
+                switch value.stringValue {
+                case "full": config.durability = .full
+                case "normal": config.durability = .normal
+                default: throw Error(key: key, message: "must be \"full\" or \"normal\"")
+                }
+            case "password_iterations": config.passwordIterations = try int(value, key, in: 1...10_000_000)
+            case "api_key_requests_per_minute": config.apiKeyRequestsPerMinute = try limit(value, key)
+            case "idle_actor_ttl_s": config.idleActorTTLSeconds = try int(value, key, in: 1...86_400 * 30)
+            case "sandbox_root":
+                guard let path = value.stringValue, path.hasPrefix("/") else { throw Error(key: key, message: "must be an absolute path") }
+                config.sandboxRoot = path
+            case "plans": config.plans = try plans(value, over: config.plans)
+            default: throw Error(key: key, message: "is not a known setting")
+            }
+        }
+        return config
+    }
+
+    private static func plans(_ value: JSON, over defaults: [Plan: PlanLimits]) throws(Error) -> [Plan: PlanLimits] {
+        guard let object = value.objectValue else { throw Error(key: "plans", message: "must be an object of plans") }
+        var plans = defaults
+        for member in object {
+            guard let plan = Plan(rawValue: member.key) else {
+                throw Error(key: "plans.\(member.key)", message: "is not a plan (starter, growth, enterprise)")
+            }
+            guard let fields = member.value.objectValue else { throw Error(key: "plans.\(member.key)", message: "must be an object") }
+            var limits = plans[plan] ?? PlanLimits()
+            for field in fields {
+                let key = "plans.\(member.key).\(field.key)"
+                switch field.key {
+                case "requests_per_minute": limits.requestsPerMinute = try limit(field.value, key)
+                case "requests_per_day": limits.requestsPerDay = try limit(field.value, key)
+                case "active_runs": limits.activeRuns = try limit(field.value, key)
+                case "sandboxes": limits.sandboxes = try limit(field.value, key)
+                default: throw Error(key: key, message: "is not a known plan setting")
+                }
+            }
+            plans[plan] = limits
+        }
+        return plans
+    }
+
+    private static func bool(_ value: JSON, _ key: String) throws(Error) -> Bool {
+        guard let bool = value.boolValue else { throw Error(key: key, message: "must be true or false") }
+        return bool
+    }
+
+    private static func int(_ value: JSON, _ key: String, in range: ClosedRange<Int>) throws(Error) -> Int {
+        guard case .int(let number) = value, let int = Int(exactly: number), range.contains(int) else {
+            throw Error(key: key, message: "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return int
+    }
+
+    /// A limit: a positive integer, or null for unlimited.
+    private static func limit(_ value: JSON, _ key: String) throws(Error) -> Int? {
+        if value.isNull { return nil }
+        return try int(value, key, in: 1...1_000_000_000)
+    }
+}

@@ -1,0 +1,156 @@
+import TroupeCore
+
+/// `GET /openapi.json`: an OpenAPI 3.1 description of every route built so far, with request
+/// and response schemas and the error responses each can give.
+enum OpenAPIDocument {
+    private struct Operation {
+        let method: String
+        let path: String
+        let summary: String
+        let authenticated: Bool
+        var request: JSON?
+        let success: (status: String, schema: JSON?)
+        var errors: [String]
+    }
+
+    private static func ref(_ name: String) -> JSON { ["$ref": .string("#/components/schemas/\(name)")] }
+    private static func object(_ properties: [(String, JSON)], required: [String] = []) -> JSON {
+        ["type": "object", "properties": .object(JSONObject(properties)), "required": .array(required.map(JSON.string))]
+    }
+    private static let string: JSON = ["type": "string"]
+    private static let nullableString: JSON = ["type": ["string", "null"]]
+    private static let time: JSON = ["type": "string", "format": "date-time"]
+    private static let limit: JSON = ["type": ["integer", "null"], "minimum": 1]
+    private static func list(_ item: String) -> JSON {
+        object([("data", ["type": "array", "items": ref(item)]), ("next_cursor", nullableString), ("has_more", ["type": "boolean"])],
+               required: ["data", "next_cursor", "has_more"])
+    }
+
+    private static let operations: [Operation] = {
+        let auth = ["400", "401", "403", "429"]
+        return [
+            Operation(method: "get", path: "/healthz", summary: "Liveness", authenticated: false,
+                      success: ("200", object([("status", string)])), errors: []),
+            Operation(method: "get", path: "/readyz", summary: "Readiness: 503 while draining or when the database does not answer",
+                      authenticated: false, success: ("200", object([("status", string)])), errors: ["503"]),
+            Operation(method: "get", path: "/metrics", summary: "Prometheus metrics (text)", authenticated: false,
+                      success: ("200", nil), errors: []),
+            Operation(method: "get", path: "/openapi.json", summary: "This document", authenticated: false,
+                      success: ("200", ["type": "object"]), errors: []),
+            Operation(method: "post", path: "/v1/auth/signup", summary: "Create an account and its starter workspace", authenticated: false,
+                      request: object([("email", string), ("password", ["type": "string", "minLength": 10]), ("name", string),
+                                       ("workspace_name", string)], required: ["email", "password", "workspace_name"]),
+                      success: ("201", object([("token", string), ("user", ref("User")), ("workspace", ref("Workspace"))])),
+                      errors: ["400", "404", "409", "415", "422"]),
+            Operation(method: "post", path: "/v1/auth/login", summary: "Sign in; the token is scoped to the first workspace",
+                      authenticated: false, request: object([("email", string), ("password", string)], required: ["email", "password"]),
+                      success: ("200", object([("token", string), ("user", ref("User"))])), errors: ["400", "401", "403", "422"]),
+            Operation(method: "get", path: "/v1/auth/me",
+                      summary: "Who the caller is. For an API key, user and role are null and api_key is set.", authenticated: true,
+                      success: ("200", object([("user", ["oneOf": [ref("User"), ["type": "null"]]]), ("workspace_id", string),
+                                               ("role", nullableString), ("workspaces", ["type": "array"])])), errors: auth),
+            Operation(method: "post", path: "/v1/workspaces", summary: "Create a workspace; the caller becomes its owner",
+                      authenticated: true, request: object([("name", string), ("plan", ref("Plan"))], required: ["name"]),
+                      success: ("201", ref("Workspace")), errors: auth + ["415", "422"]),
+            Operation(method: "get", path: "/v1/workspaces", summary: "The caller's workspaces", authenticated: true,
+                      success: ("200", list("Workspace")), errors: auth),
+            Operation(method: "get", path: "/v1/workspaces/{id}", summary: "The token's workspace (any other id is 404)",
+                      authenticated: true, success: ("200", ref("Workspace")), errors: auth + ["404"]),
+            Operation(method: "patch", path: "/v1/workspaces/{id}", summary: "Rename (admin) or change the plan (owner)",
+                      authenticated: true, request: object([("name", string), ("plan", ref("Plan"))]),
+                      success: ("200", ref("Workspace")), errors: auth + ["404", "415", "422"]),
+            Operation(method: "post", path: "/v1/workspaces/{id}/switch", summary: "A token scoped to another of the caller's workspaces",
+                      authenticated: true, success: ("200", object([("token", string)])), errors: auth + ["404"]),
+            Operation(method: "post", path: "/v1/api-keys", summary: "Create an API key; raw_key is shown once", authenticated: true,
+                      request: object([("name", string), ("scopes", ["type": "array", "items": ref("Scope")]), ("expires_at", time)],
+                                      required: ["name", "scopes"]),
+                      success: ("201", object([("api_key", ref("APIKey")), ("raw_key", string)])), errors: auth + ["415", "422"]),
+            Operation(method: "get", path: "/v1/api-keys", summary: "The workspace's API keys (metadata only)", authenticated: true,
+                      success: ("200", list("APIKey")), errors: auth),
+            Operation(method: "get", path: "/v1/api-keys/{id}", summary: "One API key", authenticated: true,
+                      success: ("200", ref("APIKey")), errors: auth + ["404"]),
+            Operation(method: "post", path: "/v1/api-keys/{id}/disable", summary: "Disable a key at once", authenticated: true,
+                      success: ("200", ref("APIKey")), errors: auth + ["404"]),
+            Operation(method: "post", path: "/v1/api-keys/{id}/enable", summary: "Enable a disabled key", authenticated: true,
+                      success: ("200", ref("APIKey")), errors: auth + ["404"]),
+            Operation(method: "delete", path: "/v1/api-keys/{id}", summary: "Revoke a key at once, on every connection",
+                      authenticated: true, success: ("204", nil), errors: auth + ["404"]),
+            Operation(method: "get", path: "/v1/plans", summary: "The plans in force; null is unlimited", authenticated: false,
+                      success: ("200", list("PlanLimits")), errors: []),
+            Operation(method: "get", path: "/v1/usage", summary: "Usage for a period of UTC days (from, to: dates; default today)",
+                      authenticated: true, success: ("200", ["type": "object"]), errors: auth),
+        ]
+    }()
+
+    private static let components: JSON = [
+        "schemas": [
+            "Error": object([("error", object([("code", string), ("message", string), ("status", ["type": "integer"]),
+                                               ("request_id", string), ("required_scope", string),
+                                               ("field_errors", ["type": "array", "items": object([("field", string), ("message", string)])])],
+                                              required: ["code", "message", "status", "request_id"]))], required: ["error"]),
+            "Plan": ["type": "string", "enum": ["starter", "growth", "enterprise"]],
+            "Scope": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
+            "Role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
+            "Limits": object([("requests_per_minute", limit), ("requests_per_day", limit), ("active_runs", limit), ("sandboxes", limit)]),
+            "PlanLimits": object([("name", ref("Plan")), ("requests_per_minute", limit), ("requests_per_day", limit),
+                                  ("active_runs", limit), ("sandboxes", limit)]),
+            "User": object([("id", string), ("email", string), ("name", nullableString), ("created_at", time)]),
+            "Workspace": object([("id", string), ("name", string), ("plan", ref("Plan")), ("created_at", time), ("limits", ref("Limits")),
+                                 ("role", ref("Role"))], required: ["id", "name", "plan"]),
+            "APIKey": object([("id", string), ("name", string), ("prefix", string), ("scopes", ["type": "array", "items": ref("Scope")]),
+                              ("expires_at", ["type": ["string", "null"], "format": "date-time"]), ("disabled", ["type": "boolean"]),
+                              ("created_at", time), ("last_used_at", ["type": ["string", "null"], "format": "date-time"])]),
+        ],
+        "securitySchemes": [
+            "bearer": ["type": "http", "scheme": "bearer", "description": "A session JWT or an sk_live_ API key"],
+            "apiKey": ["type": "apiKey", "in": "header", "name": "X-API-Key"],
+        ],
+    ]
+
+    private static let descriptions = [
+        "400": "invalid_request", "401": "unauthorized, key_expired, key_revoked or key_disabled", "403": "forbidden or missing_scope",
+        "404": "not_found", "409": "conflict", "415": "unsupported_media_type", "422": "validation_error",
+        "429": "rate_limited (Retry-After set)", "503": "overloaded or draining",
+    ]
+
+    /// The document, serialized once.
+    static let bytes: [UInt8] = {
+        var paths = JSONObject()
+        for operation in operations {
+            var entry = JSONObject([("summary", .string(operation.summary)),
+                                    ("operationId", .string(operation.method + operation.path.replacingSlashes))])
+            if operation.path.contains("{id}") {
+                entry["parameters"] = [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]]
+            }
+            if let request = operation.request {
+                entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": request]]]
+            }
+            var responses = JSONObject()
+            var success = JSONObject([("description", "Success")])
+            if let schema = operation.success.schema { success["content"] = ["application/json": ["schema": schema]] }
+            responses[operation.success.status] = .object(success)
+            for status in operation.errors + ["500"] {
+                responses[status] = ["description": .string(descriptions[status] ?? "internal_error"),
+                                     "content": ["application/json": ["schema": ref("Error")]]]
+            }
+            entry["responses"] = .object(responses)
+            entry["security"] = operation.authenticated ? [["bearer": []], ["apiKey": []]] : []
+            var item = paths[operation.path]?.objectValue ?? JSONObject()
+            item[operation.method] = .object(entry)
+            paths[operation.path] = .object(item)
+        }
+        let document: JSON = [
+            "openapi": "3.1.0",
+            "info": ["title": "Troupe", "version": "0.1.0",
+                     "description": "Self-hosted control plane for workflow runs. Lists are newest first: ?limit= (1-200) and ?cursor=."],
+            "paths": .object(paths), "components": components,
+        ]
+        return document.bytes
+    }()
+}
+
+extension String {
+    fileprivate var replacingSlashes: String {
+        String(map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+extension TroupeApp {
+    func addAuthRoutes(to router: inout Router) {
+        router.post("/v1/auth/signup", open("/v1/auth/signup") { [self] request in try await signUp(request) })
+        router.post("/v1/auth/login", open("/v1/auth/login") { [self] request in try await logIn(request) })
+        router.get("/v1/auth/me", authenticated("/v1/auth/me") { [self] request in try await me(request) })
+    }
+
+    private func signUp(_ request: APIRequest) async throws -> HTTPResponse {
+        guard config.signup else { throw APIError(.notFound, "Signup is turned off on this server; ask an admin for an invitation.") }
+        var body = try JSONBody(request.http, allowed: ["email", "password", "name", "workspace_name"])
+        let email = try body.string("email", required: true, maxLength: 254)
+        let password = try body.string("password", required: true, maxLength: 1024)
+        let name = try body.string("name", maxLength: 100)
+        let workspaceName = try body.string("workspace_name", required: true, maxLength: 100)
+        if let email, !Self.isEmail(email) { body.problem("email", "email must be an address such as ada@example.com.") }
+        if let password, password.count < 10 { body.problem("password", "password must be at least 10 characters.") }
+        if let workspaceName, workspaceName.trimmingCharacters(in: .whitespaces).isEmpty {
+            body.problem("workspace_name", "workspace_name must not be blank.")
+        }
+        try body.finish()
+        guard let email, let password, let workspaceName else { throw APIError(.internalError, "validated fields missing") }
+        let (hash, salt) = await passwords.hash(password)
+        let now = clock.now
+        let user = UserRecord(id: RandomID.make(prefix: "usr"), email: email.lowercased(), name: name, passwordHash: hash,
+                              passwordSalt: salt, passwordIterations: passwords.iterations, createdAt: now)
+        let workspaceID = RandomID.make(prefix: "ws")
+        let workspace = TenantState(name: workspaceName, plan: .starter, createdAt: now)
+        try await accounts.signUp(user: user, workspaceID: workspaceID, workspace: workspace, at: now)
+        let token = authenticator.issueToken(userID: user.id, workspaceID: workspaceID, role: .owner)
+        return Self.json(201, ["token": .string(token), "user": Self.userJSON(user),
+                               "workspace": workspaceJSON(id: workspaceID, state: workspace)])
+    }
+
+    /// A dummy hash checked when the email is unknown, so both failures take the same time.
+    private static let absentUserSalt = SecretGenerator.bytes(16)
+
+    private func logIn(_ request: APIRequest) async throws -> HTTPResponse {
+        var body = try JSONBody(request.http, allowed: ["email", "password"])
+        let email = try body.string("email", required: true, maxLength: 254)
+        let password = try body.string("password", required: true, maxLength: 1024)
+        try body.finish()
+        guard let email, let password else { throw APIError(.internalError, "validated fields missing") }
+        let refused = APIError(.unauthorized, "The email or password is wrong.")
+        guard let user = try await accounts.user(email: email.lowercased()) else {
+            _ = await passwords.verify(password, hash: [], salt: Self.absentUserSalt, iterations: passwords.iterations)
+            throw refused
+        }
+        guard await passwords.verify(password, hash: user.passwordHash, salt: user.passwordSalt, iterations: user.passwordIterations) else {
+            throw refused
+        }
+        guard let first = try await accounts.memberships(userID: user.id).first else {
+            throw APIError(.forbidden, "This account belongs to no workspace; accept an invitation first.")
+        }
+        let token = authenticator.issueToken(userID: user.id, workspaceID: first.workspaceID, role: first.role)
+        return Self.json(200, ["token": .string(token), "user": Self.userJSON(user)])
+    }
+
+    private func me(_ request: APIRequest) async throws -> HTTPResponse {
+        let caller = try request.caller
+        switch caller.kind {
+        case .user(let userID, let role):
+            guard let user = try await accounts.user(id: userID) else { throw APIError(.unauthorized, "This account no longer exists.") }
+            let memberships = try await accounts.memberships(userID: userID)
+            return Self.json(200, [
+                "user": Self.userJSON(user), "workspace_id": .string(caller.workspaceID), "role": .string(role.rawValue),
+                "workspaces": .array(memberships.map {
+                    ["id": .string($0.workspaceID), "name": .string($0.workspaceName), "role": .string($0.role.rawValue)]
+                }),
+            ])
+        case .apiKey(let keyID, let scopes):
+            // A key acts for its workspace, not for a person: no user and no role.
+            let workspaceID = caller.workspaceID
+            let name = try await runtime.tenants.call(workspaceID) { $0.name }
+            return Self.json(200, [
+                "user": .null, "api_key": ["id": .string(keyID), "scopes": .array(scopes.map(\.rawValue).sorted().map(JSON.string))],
+                "workspace_id": .string(workspaceID), "role": .null,
+                "workspaces": [["id": .string(workspaceID), "name": .string(name), "role": .null]],
+            ])
+        }
+    }
+
+    static func userJSON(_ user: UserRecord) -> JSON {
+        ["id": .string(user.id), "email": .string(user.email), "name": user.name.map(JSON.string) ?? .null,
+         "created_at": .string(user.createdAt.rfc3339)]
+    }
+
+    /// A plausible address: one `@`, a local part, a dotted domain, no spaces or controls.
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
+        let domain = parts[1]
+        guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..") else { return false }
+        return text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "," && $0 != ";" && $0 != "<" && $0 != ">" }
+    }
+}

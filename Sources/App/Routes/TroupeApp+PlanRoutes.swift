@@ -1,0 +1,39 @@
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+extension TroupeApp {
+    func addPlanRoutes(to router: inout Router) {
+        router.get("/v1/plans", open("/v1/plans") { [self] _ in
+            let plans = Plan.allCases.map { plan -> JSON in
+                let limits = config.plans[plan] ?? PlanLimits()
+                guard case .object(var object) = Self.limitsJSON(limits) else { return .null }
+                object = JSONObject([("name", .string(plan.rawValue))] + object.members.map { ($0.key, $0.value) })
+                return .object(object)
+            }
+            return Self.json(200, ["data": .array(plans), "next_cursor": .null, "has_more": false])
+        })
+        router.get("/v1/usage", authenticated("/v1/usage") { [self] request in try await usageReport(request) })
+    }
+
+    private func usageReport(_ request: APIRequest) async throws -> HTTPResponse {
+        let caller = try request.caller
+        try caller.require(.viewer, orScope: .usageRead)
+        let today = UsageStore.day(clock.now)
+        let from = try Self.day(request.query["from"], name: "from") ?? today
+        let to = try Self.day(request.query["to"], name: "to") ?? today
+        guard from <= to else { throw APIError(.invalidRequest, "from must not be after to.") }
+        let requests = try await usage.requests(workspaceID: caller.workspaceID, from: from, to: to)
+        return Self.json(200, [
+            "from": .string(from), "to": .string(to), "requests": .int(Int64(requests)), "runs_created": 0,
+            "jobs_completed": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "by_workflow": .object(JSONObject()),
+        ])
+    }
+
+    /// A `YYYY-MM-DD` or RFC 3339 query value as its UTC day.
+    private static func day(_ text: String?, name: String) throws(APIError) -> String? {
+        guard let text else { return nil }
+        if let stamp = Timestamp(rfc3339: text) ?? Timestamp(rfc3339: text + "T00:00:00Z") { return UsageStore.day(stamp) }
+        throw APIError(.invalidRequest, "\(name) must be a date (2026-05-19) or an RFC 3339 time.")
+    }
+}

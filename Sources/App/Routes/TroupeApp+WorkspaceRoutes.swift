@@ -1,0 +1,110 @@
+import Foundation
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+extension TroupeApp {
+    func addWorkspaceRoutes(to router: inout Router) {
+        router.post("/v1/workspaces", authenticated("/v1/workspaces") { [self] request in try await createWorkspace(request) })
+        router.get("/v1/workspaces", authenticated("/v1/workspaces") { [self] request in try await listWorkspaces(request) })
+        router.get("/v1/workspaces/{id}", authenticated("/v1/workspaces/{id}") { [self] request in try await getWorkspace(request) })
+        router.add("PATCH", "/v1/workspaces/{id}", authenticated("/v1/workspaces/{id}") { [self] request in
+            try await updateWorkspace(request)
+        })
+        router.post("/v1/workspaces/{id}/switch", authenticated("/v1/workspaces/{id}/switch") { [self] request in
+            try await switchWorkspace(request)
+        })
+    }
+
+    func workspaceJSON(id: String, state: TenantState) -> JSON {
+        workspaceJSON(id: id, name: state.name, plan: state.plan, createdAt: state.createdAt)
+    }
+
+    func workspaceJSON(id: String, name: String, plan: Plan, createdAt: Timestamp) -> JSON {
+        ["id": .string(id), "name": .string(name), "plan": .string(plan.rawValue), "created_at": .string(createdAt.rfc3339),
+         "limits": Self.limitsJSON(config.plans[plan] ?? PlanLimits())]
+    }
+
+    static func limitsJSON(_ limits: PlanLimits) -> JSON {
+        func value(_ limit: Int?) -> JSON { limit.map { .int(Int64($0)) } ?? .null }
+        return ["requests_per_minute": value(limits.requestsPerMinute), "requests_per_day": value(limits.requestsPerDay),
+                "active_runs": value(limits.activeRuns), "sandboxes": value(limits.sandboxes)]
+    }
+
+    private func createWorkspace(_ request: APIRequest) async throws -> HTTPResponse {
+        let (userID, _) = try request.caller.requireUser(.viewer)
+        var body = try JSONBody(request.http, allowed: ["name", "plan"])
+        let name = try body.string("name", required: true, maxLength: 100)
+        let plan = try body.choice("plan", as: Plan.self) ?? .starter
+        if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
+        try body.finish()
+        guard let name else { throw APIError(.internalError, "validated fields missing") }
+        let now = clock.now
+        let id = RandomID.make(prefix: "ws")
+        let state = TenantState(name: name, plan: plan, createdAt: now)
+        try await accounts.createWorkspace(id: id, state: state, owner: userID, at: now)
+        var json = workspaceJSON(id: id, state: state)
+        if case .object(var object) = json {
+            object["role"] = .string(Role.owner.rawValue)
+            json = .object(object)
+        }
+        return Self.json(201, json)
+    }
+
+    private func listWorkspaces(_ request: APIRequest) async throws -> HTTPResponse {
+        let (userID, _) = try request.caller.requireUser(.viewer)
+        let scope = "workspaces:\(userID)"
+        let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
+        var memberships = try await accounts.memberships(userID: userID).reversed().map { $0 }
+        if let cursor = page.cursor {
+            memberships = memberships.filter { ($0.joinedAt.microsecondsSinceEpoch, $0.workspaceID) < (cursor.createdAt, cursor.id) }
+        }
+        let items = Array(memberships.prefix(page.limit + 1))
+        return Self.json(200, ListPage.json(
+            items, limit: page.limit, codec: cursors, scope: scope,
+            cursor: { PageCursor(createdAt: $0.joinedAt.microsecondsSinceEpoch, id: $0.workspaceID) },
+            render: { membership in
+                JSON.object(JSONObject([
+                    ("id", .string(membership.workspaceID)), ("name", .string(membership.workspaceName)),
+                    ("plan", .string(membership.plan.rawValue)), ("role", .string(membership.role.rawValue)),
+                    ("limits", Self.limitsJSON(config.plans[membership.plan] ?? PlanLimits())),
+                ]))
+            }))
+    }
+
+    /// The caller's own workspace; any other id is 404, never 403 (API.md).
+    private func ownWorkspace(_ request: APIRequest) throws(APIError) -> String {
+        let id = request.parameter("id")
+        guard id == (try request.caller.workspaceID) else { throw APIError.notFound("Workspace", id) }
+        return id
+    }
+
+    private func getWorkspace(_ request: APIRequest) async throws -> HTTPResponse {
+        let id = try ownWorkspace(request)
+        _ = try request.caller.requireUser(.viewer)
+        let (name, plan, createdAt) = try await runtime.tenants.call(id) { ($0.name, $0.plan, $0.createdAt) }
+        return Self.json(200, workspaceJSON(id: id, name: name, plan: plan, createdAt: createdAt))
+    }
+
+    private func updateWorkspace(_ request: APIRequest) async throws -> HTTPResponse {
+        let id = try ownWorkspace(request)
+        var body = try JSONBody(request.http, allowed: ["name", "plan"])
+        let name = try body.string("name", maxLength: 100)
+        let plan = try body.choice("plan", as: Plan.self)
+        if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
+        try body.finish()
+        _ = try request.caller.requireUser(plan == nil ? .admin : .owner)
+        let (newName, newPlan, createdAt) = try await runtime.tenants.call(id) { tenant in
+            try await tenant.update(name: name, plan: plan)
+            return (tenant.name, tenant.plan, tenant.createdAt)
+        }
+        return Self.json(200, workspaceJSON(id: id, name: newName, plan: newPlan, createdAt: createdAt))
+    }
+
+    private func switchWorkspace(_ request: APIRequest) async throws -> HTTPResponse {
+        let (userID, _) = try request.caller.requireUser(.viewer)
+        let id = request.parameter("id")
+        guard let role = try await accounts.role(userID: userID, workspaceID: id) else { throw APIError.notFound("Workspace", id) }
+        return Self.json(200, ["token": .string(authenticator.issueToken(userID: userID, workspaceID: id, role: role))])
+    }
+}

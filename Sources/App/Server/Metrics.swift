@@ -1,0 +1,73 @@
+import TroupeActors
+import TroupeCore
+
+/// Request counters and a latency histogram, rendered with the runtime's counters as
+/// Prometheus text (`GET /metrics`).
+final class Metrics: Sendable {
+    static let latencyBoundsSeconds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]
+
+    private struct State {
+        var requests: [String: Int] = [:]
+        var buckets = [Int](repeating: 0, count: Metrics.latencyBoundsSeconds.count + 1)
+        var latencySum = 0.0
+        var count = 0
+        var rateLimited = 0
+    }
+
+    private let state = LockedBox(State())
+
+    func record(route: String, method: String, status: Int, latency: Duration) {
+        let seconds = Double(latency.nanoseconds) / 1e9
+        let key = "method=\"\(method)\",route=\"\(route)\",status=\"\(status)\""
+        state.withLock { state in
+            state.requests[key, default: 0] += 1
+            let index = Self.latencyBoundsSeconds.firstIndex { seconds <= $0 } ?? Self.latencyBoundsSeconds.count
+            state.buckets[index] += 1
+            state.latencySum += seconds
+            state.count += 1
+            if status == 429 { state.rateLimited += 1 }
+        }
+    }
+
+    /// The Prometheus text exposition (version 0.0.4).
+    func render(registry: RegistryStatistics, openConnections: Int, commits: (transactions: Int, changes: Int, meanBatch: Double)) -> String {
+        let snapshot = state.value
+        var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
+        for (labels, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+            out += "troupe_http_requests_total{\(labels)} \(count)\n"
+        }
+        out += "# HELP troupe_http_request_duration_seconds Request latency.\n# TYPE troupe_http_request_duration_seconds histogram\n"
+        var cumulative = 0
+        for (index, bound) in Self.latencyBoundsSeconds.enumerated() {
+            cumulative += snapshot.buckets[index]
+            out += "troupe_http_request_duration_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        out += "troupe_http_request_duration_seconds_bucket{le=\"+Inf\"} \(snapshot.count)\n"
+        out += "troupe_http_request_duration_seconds_sum \(snapshot.latencySum)\n"
+        out += "troupe_http_request_duration_seconds_count \(snapshot.count)\n"
+        func gauge(_ name: String, _ help: String, _ type: String, _ value: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        gauge("troupe_open_connections", "Open HTTP connections.", "gauge", "\(openConnections)")
+        gauge("troupe_rate_limited_requests_total", "Requests refused with 429.", "counter", "\(snapshot.rateLimited)")
+        out += "# HELP troupe_resident_actors Resident actors by kind.\n# TYPE troupe_resident_actors gauge\n"
+        out += "troupe_resident_actors{kind=\"tenant\"} \(registry.resident)\n"
+        gauge("troupe_actor_activations_total", "Actors activated from their snapshot.", "counter", "\(registry.activations)")
+        gauge("troupe_actor_passivations_total", "Actors passivated.", "counter", "\(registry.passivations)")
+        gauge("troupe_actor_restarts_total", "Actors restarted after a fault.", "counter", "\(registry.restarts)")
+        gauge("troupe_actor_quarantines_total", "Actors quarantined.", "counter", "\(registry.quarantines)")
+        gauge("troupe_actor_overload_rejections_total", "Calls refused by a full mailbox.", "counter", "\(registry.overloadRejections)")
+        out += "# HELP troupe_actor_activation_seconds Activation latency.\n# TYPE troupe_actor_activation_seconds histogram\n"
+        var activations = 0
+        for (index, bound) in LatencyBuckets.boundsMicroseconds.enumerated() {
+            activations += registry.activationLatency.counts[index]
+            out += "troupe_actor_activation_seconds_bucket{le=\"\(Double(bound) / 1e6)\"} \(activations)\n"
+        }
+        out += "troupe_actor_activation_seconds_bucket{le=\"+Inf\"} \(registry.activationLatency.total)\n"
+        out += "troupe_actor_activation_seconds_count \(registry.activationLatency.total)\n"
+        gauge("troupe_commit_transactions_total", "Group-commit transactions.", "counter", "\(commits.transactions)")
+        gauge("troupe_commit_changes_total", "Changes committed.", "counter", "\(commits.changes)")
+        gauge("troupe_commit_batch_size_mean", "Mean changes per transaction.", "gauge", "\(commits.meanBatch)")
+        return out
+    }
+}

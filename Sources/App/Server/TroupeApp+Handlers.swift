@@ -1,0 +1,107 @@
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+/// What the route wrapper learns of a request, for the log and metrics line written after it.
+final class RouteRecord: Sendable {
+    struct Info: Sendable {
+        var route = "unmatched"
+        var workspaceID: String?
+        var error: String?
+    }
+
+    let info = LockedBox(Info())
+
+    @TaskLocal static var current: RouteRecord?
+}
+
+extension TroupeApp {
+    typealias Handler = @Sendable (APIRequest) async throws -> HTTPResponse
+
+    /// A route open to anyone (signup, login, plans, operations).
+    func open(_ pattern: String, _ body: @escaping Handler) -> Router.Handler {
+        wrap(pattern, authenticated: false, body)
+    }
+
+    /// A route that needs a session token or API key, counted against the workspace's limits.
+    func authenticated(_ pattern: String, _ body: @escaping Handler) -> Router.Handler {
+        wrap(pattern, authenticated: true, body)
+    }
+
+    private func wrap(_ pattern: String, authenticated: Bool, _ body: @escaping Handler) -> Router.Handler {
+        { [self] request, parameters in
+            let record = RouteRecord.current
+            record?.info.withLock { $0.route = pattern }
+            let requestID = RequestID.resolve(request.headers)
+            var rateHeaders = HTTPHeaders()
+            do {
+                var principal: Principal?
+                if authenticated {
+                    let caller = try await authenticator.authenticate(request.headers)
+                    record?.info.withLock { $0.workspaceID = caller.workspaceID }
+                    rateHeaders = try await admit(caller)
+                    principal = caller
+                }
+                var response = try await body(APIRequest(http: request, parameters: parameters, requestID: requestID,
+                                                          principal: principal, query: QueryParameters(request.query)))
+                for field in rateHeaders { response.headers.set(field.name, field.value) }
+                response.headers.set("X-Request-Id", requestID)
+                return response
+            } catch var error as APIError {
+                for field in rateHeaders where !error.headers.contains(field.name) { error.headers.set(field.name, field.value) }
+                return error.response(requestID: requestID)
+            } catch let error as ActorRuntimeError {
+                return Self.apiError(for: error).response(requestID: requestID)
+            } catch {
+                // A bug: logged with the request id, never shown to the client.
+                record?.info.withLock { $0.error = String(describing: error) }
+                return APIError(.internalError, "Something went wrong on our side; quote request \(requestID) to support.")
+                    .response(requestID: requestID)
+            }
+        }
+    }
+
+    /// Admits the request under the workspace's limits (and the key's), counts it, and returns
+    /// the `X-RateLimit-*` headers; a refused request throws 429 with them and `Retry-After`.
+    private func admit(_ caller: Principal) async throws -> HTTPHeaders {
+        let apiKeyID = caller.apiKeyID
+        let decision: RateDecision?
+        do {
+            decision = try await runtime.tenants.call(caller.workspaceID) { tenant in try await tenant.admit(apiKeyID: apiKeyID) }
+        } catch let error as ActorRuntimeError where error.code == .notFound {
+            throw APIError(.unauthorized, "The workspace of this token no longer exists.")
+        }
+        guard let decision else {
+            usage.countRequest(workspaceID: caller.workspaceID, at: clock.now)
+            return [:]
+        }
+        let headers: HTTPHeaders = [
+            "X-RateLimit-Limit": String(decision.limit), "X-RateLimit-Remaining": String(decision.remaining),
+            "X-RateLimit-Reset": String(decision.resetUnixSeconds),
+        ]
+        guard decision.allowed else {
+            var error = APIError(.rateLimited, "Rate limit of \(decision.limit) requests reached; retry in \(decision.retryAfterSeconds) s.")
+            error.retryAfterSeconds = decision.retryAfterSeconds
+            error.headers = headers
+            throw error
+        }
+        usage.countRequest(workspaceID: caller.workspaceID, at: clock.now)
+        return headers
+    }
+
+    static func apiError(for error: ActorRuntimeError) -> APIError {
+        switch error.code {
+        case .notFound:
+            return APIError(.notFound, "\(error.kind.capitalized) \(error.id) was not found.")
+        case .overloaded, .quarantined, .corruptSnapshot:
+            var apiError = APIError(.overloaded, "The workspace is busy; retry shortly.")
+            apiError.retryAfterSeconds = max(1, (error.retryAfter ?? .seconds(1)).components.seconds)
+            return apiError
+        }
+    }
+
+    /// A JSON response.
+    static func json(_ status: Int, _ body: JSON) -> HTTPResponse {
+        .json(status, body.bytes)
+    }
+}

@@ -1,0 +1,58 @@
+import TroupeActors
+import TroupeCore
+import TroupePersistence
+import TroupeTransport
+
+/// The API: everything a request needs once the transport has parsed it — the actor runtime,
+/// the account and key stores, authentication, metrics and the request log — and the routes.
+public final class TroupeApp: Sendable {
+    let config: ServerConfig
+    let runtime: TroupeRuntime
+    let accounts: AccountStore
+    let keys: APIKeyStore
+    let usage: UsageStore
+    let authenticator: Authenticator
+    let passwords: PasswordHasher
+    let cursors: PageCursor.Codec
+    let metrics = Metrics()
+    let log: RequestLog
+    private let draining = LockedBox(false)
+    /// The HTTP server's counters, for `/metrics`, once it runs.
+    let connectionStatistics = LockedBox<(@Sendable () -> HTTPServer.Statistics)?>(nil)
+
+    var clock: any WallClock { runtime.clock }
+
+    /// Builds the API over an open runtime whose database holds ``AccountSchema``'s tables.
+    init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], log: RequestLog) {
+        self.config = config
+        self.runtime = runtime
+        accounts = AccountStore(store: runtime.store)
+        keys = APIKeyStore(store: runtime.store)
+        usage = UsageStore(store: runtime.store)
+        authenticator = Authenticator(secret: secret, keys: keys, clock: runtime.clock)
+        passwords = PasswordHasher(iterations: config.passwordIterations)
+        cursors = PageCursor.Codec(mac: HMACSHA256(key: secret))
+        self.log = log
+    }
+
+    var isDraining: Bool { draining.value }
+
+    func startDraining() { draining.withLock { $0 = true } }
+
+    /// Writes what is kept in memory between requests: keys' `last_used_at`, request counts.
+    func flush() async {
+        await authenticator.flushLastUsed()
+        await usage.flush()
+    }
+
+    /// The routes of API.md built so far.
+    func makeRouter() -> Router {
+        var router = Router()
+        addOperationsRoutes(to: &router)
+        addAuthRoutes(to: &router)
+        addWorkspaceRoutes(to: &router)
+        addAPIKeyRoutes(to: &router)
+        addPlanRoutes(to: &router)
+        return router
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import TroupeActors
+import TroupeCore
+import TroupePersistence
+import TroupeTransport
+
+/// A running Troupe server: the database and actors, the API, the HTTP listener, and the
+/// background work that flushes what requests keep in memory. ``shutdown()`` drains it.
+public final class TroupeServer: Sendable {
+    /// Where and how to serve.
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var databasePath = "./troupe.db"
+        public var config = ServerConfig()
+        /// `TROUPE_SECRET`; nil uses the secret kept in the database (made on first start).
+        public var secret: [UInt8]?
+        /// Where the per-request JSON log lines go; nil discards them.
+        public var logHandle: FileHandle? = .standardError
+
+        public init() {}
+    }
+
+    public let port: Int
+    public let host: String
+    let app: TroupeApp
+    private let server: HTTPServer
+    private let serving: Task<Void, Never>
+    private let background: Task<Void, Never>
+
+    /// Opens the database (creating and migrating it), builds the API and starts listening.
+    public static func start(_ options: Options) async throws -> TroupeServer {
+        var registry = ActorRegistry<TenantActor>.Configuration()
+        registry.idleTTL = .seconds(Int64(options.config.idleActorTTLSeconds))
+        let runtime = try await TroupeRuntime.open(
+            path: options.databasePath, settings: options.config.runtimeSettings, durability: options.config.durability,
+            registry: registry, migrator: AccountSchema.migrator)
+        do {
+            let secret: [UInt8]
+            if let given = options.secret {
+                secret = given
+            } else {
+                secret = try await AccountStore(store: runtime.store).signingSecret { SecretGenerator.bytes(32) }
+            }
+            let app = TroupeApp(config: options.config, runtime: runtime, secret: secret, log: RequestLog(handle: options.logHandle))
+            return try TroupeServer(app: app, host: options.host, port: options.port, maxBodyBytes: options.config.maxBodyBytes)
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    private init(app: TroupeApp, host: String, port: Int, maxBodyBytes: Int) throws {
+        self.app = app
+        var configuration = HTTPServer.Configuration(host: host, port: port)
+        configuration.limits.maxBodyBytes = maxBodyBytes
+        let server = try HTTPServer(configuration: configuration, responder: APIResponder(app: app, router: app.makeRouter()))
+        self.server = server
+        self.port = server.port
+        self.host = host
+        app.connectionStatistics.withLock { $0 = { server.statistics } }
+        serving = server.start()
+        background = Task.detached {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await app.runtime.tenants.runPassivation() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        await app.flush()
+                        app.log.flush()
+                    }
+                }
+            }
+        }
+    }
+
+    /// `http://HOST:PORT`.
+    public var url: String { "http://\(host):\(port)" }
+
+    /// Graceful stop: `/readyz` turns 503, no new connections, in-flight requests finish
+    /// (up to `grace`), in-memory counters are written, the database is closed.
+    public func shutdown(grace: Duration = .seconds(10)) async {
+        app.startDraining()
+        await server.shutdown(grace: grace)
+        await serving.value
+        background.cancel()
+        await background.value
+        await app.flush()
+        app.log.flush()
+        await app.runtime.close()
+    }
+
+    /// Waits until the server has stopped serving.
+    public func waitUntilStopped() async {
+        await serving.value
+    }
+}

@@ -1,0 +1,62 @@
+import TroupeActors
+import TroupePersistence
+
+/// The server's tables beside the actors' snapshots: people, memberships, invitations, API
+/// keys, daily request counts and the server's own settings. Append new steps at the end.
+enum AccountSchema {
+    static let migrations: [Migration] = [
+        Migration("accounts-1", sql: """
+            CREATE TABLE server_settings (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                name TEXT,
+                password_hash BLOB NOT NULL,
+                password_salt BLOB NOT NULL,
+                password_iterations INTEGER NOT NULL,
+                created_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE memberships (
+                workspace_id TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users(id),
+                role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+                joined_at INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, user_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX memberships_by_user ON memberships (user_id, joined_at);
+            CREATE TABLE invitations (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                email TEXT NOT NULL,
+                role TEXT NOT NULL,
+                token_hash BLOB NOT NULL UNIQUE,
+                expires_at INTEGER NOT NULL,
+                accepted_at INTEGER,
+                created_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                key_hash BLOB NOT NULL UNIQUE,
+                scopes TEXT NOT NULL,
+                expires_at INTEGER,
+                disabled INTEGER NOT NULL DEFAULT 0,
+                revoked_at INTEGER,
+                created_at INTEGER NOT NULL,
+                last_used_at INTEGER
+            ) WITHOUT ROWID;
+            CREATE INDEX api_keys_by_workspace ON api_keys (workspace_id, created_at, id);
+            CREATE TABLE usage_daily (
+                workspace_id TEXT NOT NULL,
+                day TEXT NOT NULL,
+                requests INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, day)
+            ) WITHOUT ROWID;
+            """),
+    ]
+
+    /// The whole schema history: the snapshot store's steps, then the server's.
+    static let migrator = Migrator(SnapshotStore.migrations + migrations)
+}

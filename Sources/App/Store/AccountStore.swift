@@ -1,0 +1,121 @@
+import TroupeActors
+import TroupeCore
+import TroupePersistence
+
+/// A person who can sign in.
+struct UserRecord: Sendable {
+    let id: String
+    let email: String
+    let name: String?
+    let passwordHash: [UInt8]
+    let passwordSalt: [UInt8]
+    let passwordIterations: Int
+    let createdAt: Timestamp
+}
+
+/// A workspace as one of its members sees it in a list.
+struct MembershipRecord: Sendable {
+    let workspaceID: String
+    let workspaceName: String
+    let plan: Plan
+    let role: Role
+    let joinedAt: Timestamp
+}
+
+/// People and memberships: SQL by hand, writes through the group-commit writer, reads through
+/// the read pool. Workspaces themselves are ``TenantActor`` snapshots; a membership row ties a
+/// person to one.
+struct AccountStore: Sendable {
+    let store: SnapshotStore
+
+    /// Creates a person and their first workspace, owned by them, in one transaction.
+    /// Throws `conflict` when the email is taken.
+    func signUp(user: UserRecord, workspaceID: String, workspace: TenantState, at now: Timestamp) async throws {
+        let saveWorkspace = SnapshotStore.saveChange(workspace, kind: TenantActor.kind, id: workspaceID, at: now)
+        do {
+            try await store.writer.submit { db in
+                try db.execute(
+                    "INSERT INTO users (id, email, name, password_hash, password_salt, password_iterations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [.text(user.id), .text(user.email), user.name.map(SQLValue.text) ?? .null, .blob(user.passwordHash),
+                     .blob(user.passwordSalt), .integer(Int64(user.passwordIterations)), .integer(user.createdAt.microsecondsSinceEpoch)])
+                try saveWorkspace(db)
+                try Self.insertMembership(db, workspaceID: workspaceID, userID: user.id, role: .owner, at: now)
+            }
+        } catch let error as SQLiteError where error.kind == .constraint {
+            throw APIError(.conflict, "An account with this email already exists; sign in instead.")
+        }
+    }
+
+    /// Creates a workspace owned by `userID`.
+    func createWorkspace(id: String, state: TenantState, owner userID: String, at now: Timestamp) async throws {
+        let saveWorkspace = SnapshotStore.saveChange(state, kind: TenantActor.kind, id: id, at: now)
+        try await store.writer.submit { db in
+            try saveWorkspace(db)
+            try Self.insertMembership(db, workspaceID: id, userID: userID, role: .owner, at: now)
+        }
+    }
+
+    static func insertMembership(_ db: Database, workspaceID: String, userID: String, role: Role, at now: Timestamp) throws {
+        try db.execute("INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
+                       [.text(workspaceID), .text(userID), .text(role.rawValue), .integer(now.microsecondsSinceEpoch)])
+    }
+
+    func user(email: String) async throws -> UserRecord? {
+        try await store.reader.read { db in try Self.users(db, where: "email = ?", .text(email)).first }
+    }
+
+    func user(id: String) async throws -> UserRecord? {
+        try await store.reader.read { db in try Self.users(db, where: "id = ?", .text(id)).first }
+    }
+
+    private static func users(_ db: Database, where condition: String, _ value: SQLValue) throws -> [UserRecord] {
+        try db.query(
+            "SELECT id, email, name, password_hash, password_salt, password_iterations, created_at FROM users WHERE \(condition)",
+            [value]
+        ) { row in
+            UserRecord(id: row.string(at: 0) ?? "", email: row.string(at: 1) ?? "", name: row.string(at: 2),
+                       passwordHash: row.blob(at: 3) ?? [], passwordSalt: row.blob(at: 4) ?? [],
+                       passwordIterations: Int(row.int64(at: 5)), createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 6)))
+        }
+    }
+
+    /// Every workspace `userID` belongs to, oldest membership first.
+    func memberships(userID: String) async throws -> [MembershipRecord] {
+        let rows = try await store.reader.read { db in
+            try db.query("""
+                SELECT m.workspace_id, m.role, m.joined_at, s.state, s.schema_version
+                FROM memberships m JOIN snapshots s ON s.kind = 'tenant' AND s.id = m.workspace_id
+                WHERE m.user_id = ? ORDER BY m.joined_at, m.workspace_id
+                """, [.text(userID)]) { row in
+                (row.string(at: 0) ?? "", row.string(at: 1) ?? "", row.int64(at: 2), row.blob(at: 3) ?? [], Int(row.int64(at: 4)))
+            }
+        }
+        return rows.compactMap { workspaceID, role, joinedAt, blob, version in
+            guard let role = Role(rawValue: role), let json = try? JSON.parse(blob),
+                let state = try? TenantState(decoding: json, schemaVersion: version)
+            else { return nil }
+            return MembershipRecord(workspaceID: workspaceID, workspaceName: state.name, plan: state.plan, role: role,
+                                    joinedAt: Timestamp(microsecondsSinceEpoch: joinedAt))
+        }
+    }
+
+    /// `userID`'s role in `workspaceID`, or nil when not a member.
+    func role(userID: String, workspaceID: String) async throws -> Role? {
+        try await store.reader.read { db in
+            try db.scalar("SELECT role FROM memberships WHERE workspace_id = ? AND user_id = ?",
+                          [.text(workspaceID), .text(userID)])?.stringValue.flatMap(Role.init(rawValue:))
+        }
+    }
+
+    /// The server's signing secret: kept in the database, made once.
+    func signingSecret(generate: @escaping @Sendable () -> [UInt8]) async throws -> [UInt8] {
+        try await store.writer.submit { db in
+            if let existing = try db.scalar("SELECT value FROM server_settings WHERE name = 'jwt_secret'")?.blobValue {
+                return existing
+            }
+            let secret = generate()
+            try db.execute("INSERT INTO server_settings (name, value) VALUES ('jwt_secret', ?)", [.blob(secret)])
+            return secret
+        }
+    }
+}

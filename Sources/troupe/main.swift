@@ -1,0 +1,4 @@
+import Foundation
+import TroupeApp
+
+exit(await TroupeCommand.main(Array(CommandLine.arguments.dropFirst())))
