@@ -90,6 +90,9 @@ public final class TroupeServer: Sendable {
         await app.runtime.close()
     }
 
+    /// Turns `/readyz` to 503 without stopping (what ``shutdown(grace:)`` does first).
+    public func beginDrainingForTests() { app.startDraining() }
+
     /// Waits until the server has stopped serving.
     public func waitUntilStopped() async {
         await serving.value

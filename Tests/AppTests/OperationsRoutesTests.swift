@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TroupeCore
+
+@Suite(.serialized) struct OperationsRoutesTests {
+    @Test func healthReadinessAndMetrics() async throws {
+        let server = try await TestServer.start()
+        #expect(try await server.send("GET", "/healthz").json["status"] == "ok")
+        #expect(try await server.send("GET", "/readyz").status == 200)
+        _ = try await server.signUp()
+        let metrics = try await server.send("GET", "/metrics")
+        #expect(metrics.headers["Content-Type"]?.hasPrefix("text/plain") == true)
+        #expect(metrics.text.contains(#"troupe_http_requests_total{method="POST",route="/v1/auth/signup",status="201"} 1"#))
+        #expect(metrics.text.contains("troupe_open_connections"))
+        #expect(metrics.text.contains(#"troupe_resident_actors{kind="tenant"}"#))
+        let echoed = try await server.send("GET", "/healthz", headers: ["X-Request-Id": "my-trace-1"])
+        #expect(echoed.headers["X-Request-Id"] == "my-trace-1")
+        let unknown = try await server.send("GET", "/v1/nothing-here")
+        #expect(unknown.status == 404)
+        #expect(unknown.headers["X-Request-Id"] != nil)
+        await server.stop()
+    }
+
+    /// The document is valid OpenAPI 3.1 by `openapi-spec-validator`; skipped, saying so, when
+    /// python3 lacks it (CI installs it with pip).
+    @Test func openAPIDocumentValidates() async throws {
+        let server = try await TestServer.start()
+        let document = try await server.send("GET", "/openapi.json")
+        #expect(document.status == 200)
+        #expect(document.json["openapi"] == "3.1.0")
+        #expect(document.json["paths"]?["/v1/api-keys/{id}"]?["delete"] != nil)
+        let path = server.directory + "/openapi.json"
+        try Data(document.body).write(to: URL(fileURLWithPath: path))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sys\nfrom openapi_spec_validator import validate\nfrom openapi_spec_validator.readers import read_from_filename\nvalidate(read_from_filename(sys.argv[1])[0])\nprint('valid')", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if output.contains("ModuleNotFoundError") {
+            print("skipping OpenAPI validation: openapi-spec-validator is not installed")
+        } else {
+            #expect(process.terminationStatus == 0, "\(output)")
+        }
+        await server.stop()
+    }
+
+    @Test func readinessIs503WhileDraining() async throws {
+        let server = try await TestServer.start()
+        server.server.beginDrainingForTests()
+        #expect(try await server.send("GET", "/readyz").status == 503)
+        await server.stop()
+    }
+}

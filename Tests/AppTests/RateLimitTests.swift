@@ -1,0 +1,58 @@
+import Testing
+import TroupeCore
+
+@Suite(.serialized) struct RateLimitTests {
+    /// 100 requests from 64 concurrent clients on a 60/min starter workspace: exactly 60 pass.
+    @Test func exactlyTheLimitIsAdmittedUnderConcurrency() async throws {
+        let server = try await TestServer.start()
+        let account = try await server.signUp()
+        let key = try await server.createKey(account)
+        let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for client in 0..<64 {
+                group.addTask {
+                    var statuses: [Int] = []
+                    for _ in 0..<(client < 36 ? 2 : 1) { statuses.append(try await server.send("GET", "/v1/usage", token: key.raw).status) }
+                    return statuses
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(statuses.count == 100)
+        // The key creation spent one request of the workspace's 60.
+        #expect(statuses.filter { $0 == 200 }.count == 59)
+        #expect(statuses.filter { $0 == 429 }.count == 41)
+        let refused = try await server.send("GET", "/v1/usage", token: key.raw)
+        #expect(refused.status == 429)
+        #expect(refused.errorCode == "rate_limited")
+        #expect(Int(refused.headers["Retry-After"] ?? "") ?? 0 >= 1)
+        #expect(refused.headers["X-RateLimit-Remaining"] == "0")
+        // Unauthenticated routes are not counted.
+        #expect(try await server.send("GET", "/v1/plans").status == 200)
+        await server.stop()
+    }
+
+    @Test func eachKeyHasItsOwnLimit() async throws {
+        let server = try await TestServer.start { config in
+            config.apiKeyRequestsPerMinute = 3
+            config.plans[.starter]?.requestsPerMinute = 1000
+        }
+        let account = try await server.signUp()
+        let first = try await server.createKey(account)
+        let second = try await server.createKey(account)
+        for _ in 0..<3 { #expect(try await server.send("GET", "/v1/usage", token: first.raw).status == 200) }
+        #expect(try await server.send("GET", "/v1/usage", token: first.raw).status == 429)
+        #expect(try await server.send("GET", "/v1/usage", token: second.raw).status == 200)
+        #expect(try await server.send("GET", "/v1/auth/me", token: account.token).status == 200)
+        await server.stop()
+    }
+
+    @Test func usageCountsAdmittedRequests() async throws {
+        let server = try await TestServer.start()
+        let account = try await server.signUp()
+        for _ in 0..<4 { _ = try await server.send("GET", "/v1/auth/me", token: account.token) }
+        let usage = try await server.send("GET", "/v1/usage", token: account.token)
+        #expect(usage.json["requests"] == 5)
+        #expect(try await server.send("GET", "/v1/usage?from=tomorrow", token: account.token).status == 400)
+        await server.stop()
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import TroupeApp
+import TroupeCore
+import TroupeTransport
+
+/// The real server on port 0 over a temporary database, and a client that speaks JSON to it.
+final class TestServer: Sendable {
+    let server: TroupeServer
+    let directory: String
+    private let client = HTTPClient()
+
+    static func start(configure: (inout ServerConfig) -> Void = { _ in }) async throws -> TestServer {
+        let directory = NSTemporaryDirectory() + "troupe-app-tests-" + RandomID.make(prefix: "t")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var options = TroupeServer.Options()
+        options.port = 0
+        options.databasePath = directory + "/troupe.db"
+        options.logHandle = nil
+        options.config.signup = true
+        options.config.passwordIterations = 1000
+        configure(&options.config)
+        return TestServer(server: try await TroupeServer.start(options), directory: directory)
+    }
+
+    private init(server: TroupeServer, directory: String) {
+        self.server = server
+        self.directory = directory
+    }
+
+    func stop() async {
+        await server.shutdown(grace: .seconds(1))
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Sends a request; `token` goes in `Authorization: Bearer`.
+    func send(_ method: String, _ target: String, token: String? = nil, json: String? = nil,
+              headers: HTTPHeaders = [:]) async throws -> Reply {
+        var headers = headers
+        if let token { headers.set("Authorization", "Bearer \(token)") }
+        if json != nil, !headers.contains("Content-Type") { headers.set("Content-Type", "application/json") }
+        let response = try await client.send(HTTPClientRequest(method: method, port: server.port, target: target, headers: headers,
+                                                               body: Array((json ?? "").utf8)))
+        return Reply(status: response.status, headers: response.headers, body: response.body)
+    }
+
+    /// Signs up a new person with a fresh workspace; returns the token and ids.
+    func signUp(_ email: String = "ada-\(RandomID.make(prefix: "u"))@example.com") async throws -> Account {
+        let reply = try await send("POST", "/v1/auth/signup",
+                                   json: #"{"email":"\#(email)","password":"correct horse battery","workspace_name":"Acme"}"#)
+        guard reply.status == 201, let token = reply.json["token"]?.stringValue,
+            let workspace = reply.json["workspace"]?["id"]?.stringValue, let user = reply.json["user"]?["id"]?.stringValue
+        else { throw TestFailure("signup failed: \(reply.status) \(reply.text)") }
+        return Account(token: token, workspaceID: workspace, userID: user, email: email)
+    }
+
+    /// Creates an API key with `scopes` for `account`'s workspace; returns the raw key and its id.
+    func createKey(_ account: Account, scopes: [String] = ["runs:read", "usage:read"]) async throws -> (raw: String, id: String) {
+        let list = scopes.map { "\"\($0)\"" }.joined(separator: ",")
+        let reply = try await send("POST", "/v1/api-keys", token: account.token, json: #"{"name":"test","scopes":[\#(list)]}"#)
+        guard reply.status == 201, let raw = reply.json["raw_key"]?.stringValue, let id = reply.json["api_key"]?["id"]?.stringValue
+        else { throw TestFailure("key creation failed: \(reply.status) \(reply.text)") }
+        return (raw, id)
+    }
+}
+
+struct Account: Sendable {
+    let token: String
+    let workspaceID: String
+    let userID: String
+    let email: String
+}
+
+struct Reply: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: [UInt8]
+    var text: String { String(decoding: body, as: UTF8.self) }
+    var json: JSON { (try? JSON.parse(body)) ?? .null }
+    var errorCode: String? { json["error"]?["code"]?.stringValue }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
