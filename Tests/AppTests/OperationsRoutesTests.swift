@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroupeCore
+@testable import TroupeApp
 
 @Suite(.serialized) struct OperationsRoutesTests {
     @Test func healthReadinessAndMetrics() async throws {
@@ -50,7 +51,7 @@ import TroupeCore
 
     @Test func readinessIs503WhileDraining() async throws {
         let server = try await TestServer.start()
-        server.server.beginDrainingForTests()
+        server.server.app.startDraining()
         #expect(try await server.send("GET", "/readyz").status == 503)
         await server.stop()
     }

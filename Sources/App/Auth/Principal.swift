@@ -10,11 +10,6 @@ struct Principal: Sendable {
     let workspaceID: String
     let kind: Kind
 
-    var userID: String? {
-        if case .user(let id, _) = kind { return id }
-        return nil
-    }
-
     var apiKeyID: String? {
         if case .apiKey(let id, _) = kind { return id }
         return nil

@@ -27,10 +27,6 @@ struct CommandFlags {
         self.pairs = pairs
     }
 
-    init(_ pairs: [(String, String?)]) {
-        self.pairs = pairs
-    }
-
     func value(_ name: String) -> String? { pairs.last { $0.0 == name }?.1 }
 
     func has(_ name: String) -> Bool { pairs.contains { $0.0 == name } }

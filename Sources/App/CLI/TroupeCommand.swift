@@ -48,7 +48,6 @@ public enum TroupeCommand {
 
     /// The server's options from flags, the config file and `TROUPE_SECRET`.
     static func options(_ flags: CommandFlags) throws -> TroupeServer.Options {
-        try flags.allow(["host", "port", "db", "config", "dev"])
         var options = TroupeServer.Options()
         options.host = flags.value("host") ?? options.host
         if let port = flags.value("port") {
@@ -72,6 +71,7 @@ public enum TroupeCommand {
     }
 
     private static func serve(_ flags: CommandFlags) async throws -> Int32 {
+        try flags.allow(["host", "port", "db", "config", "dev"])
         let options = try options(flags)
         let server = try await TroupeServer.start(options)
         if flags.has("dev"), let demo = try await server.app.provisionDevDemo() {
@@ -86,24 +86,23 @@ public enum TroupeCommand {
 
     private static func bootstrap(_ flags: CommandFlags) async throws -> Int32 {
         try flags.allow(["db", "email", "password", "workspace", "plan", "config"])
-        var options = try options(CommandFlags(flags.pairs.filter { $0.0 == "db" || $0.0 == "config" }))
+        var options = try options(flags)
         options.logHandle = nil
         guard let email = flags.value("email"), let password = flags.value("password"), let workspace = flags.value("workspace") else {
             throw CommandFlags.Error(message: "bootstrap needs --db, --email, --password and --workspace")
         }
         let planName = flags.value("plan") ?? "starter"
         guard let plan = Plan(rawValue: planName) else { throw CommandFlags.Error(message: "--plan must be starter, growth or enterprise") }
-        options.port = 0
-        let server = try await TroupeServer.start(options)
+        let app = try await TroupeServer.openApp(options)
         do {
-            let made = try await server.app.bootstrap(email: email, password: password, workspaceName: workspace, plan: plan)
+            let made = try await app.bootstrap(email: email, password: password, workspaceName: workspace, plan: plan)
             say(JSON.object(JSONObject([("user_id", .string(made.userID)), ("workspace_id", .string(made.workspaceID)),
-                                          ("token", .string(made.token)), ("api_key", .string(made.apiKey))])).text)
+                                        ("token", .string(made.token)), ("api_key", .string(made.apiKey))])).text)
         } catch {
-            await server.shutdown(grace: .zero)
+            await app.runtime.close()
             throw error
         }
-        await server.shutdown(grace: .zero)
+        await app.runtime.close()
         return 0
     }
 

@@ -67,10 +67,6 @@ struct APIError: Error, Sendable {
         return error
     }
 
-    static func validation(field: String, _ message: String) -> APIError {
-        validation([FieldError(field: field, message: message)])
-    }
-
     static func notFound(_ what: String, _ id: String) -> APIError {
         APIError(.notFound, "\(what) \(id) was not found.")
     }

@@ -55,7 +55,7 @@ extension TroupeApp {
         let (userID, _) = try request.caller.requireUser(.viewer)
         let scope = "workspaces:\(userID)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        var memberships = try await accounts.memberships(userID: userID).reversed().map { $0 }
+        var memberships = Array(try await accounts.memberships(userID: userID).reversed())
         if let cursor = page.cursor {
             memberships = memberships.filter { ($0.joinedAt.microsecondsSinceEpoch, $0.workspaceID) < (cursor.createdAt, cursor.id) }
         }

@@ -6,8 +6,15 @@ import TroupeCore
 final class Metrics: Sendable {
     static let latencyBoundsSeconds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]
 
+    /// A request counter's labels; rendered only when `/metrics` is read.
+    private struct RequestLabels: Hashable {
+        let method: String
+        let route: String
+        let status: Int
+    }
+
     private struct State {
-        var requests: [String: Int] = [:]
+        var requests: [RequestLabels: Int] = [:]
         var buckets = [Int](repeating: 0, count: Metrics.latencyBoundsSeconds.count + 1)
         var latencySum = 0.0
         var count = 0
@@ -18,7 +25,7 @@ final class Metrics: Sendable {
 
     func record(route: String, method: String, status: Int, latency: Duration) {
         let seconds = Double(latency.nanoseconds) / 1e9
-        let key = "method=\"\(method)\",route=\"\(route)\",status=\"\(status)\""
+        let key = RequestLabels(method: method, route: route, status: status)
         state.withLock { state in
             state.requests[key, default: 0] += 1
             let index = Self.latencyBoundsSeconds.firstIndex { seconds <= $0 } ?? Self.latencyBoundsSeconds.count
@@ -33,7 +40,10 @@ final class Metrics: Sendable {
     func render(registry: RegistryStatistics, openConnections: Int, commits: (transactions: Int, changes: Int, meanBatch: Double)) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
-        for (labels, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+        let counters = snapshot.requests.map { labels, count in
+            ("method=\"\(labels.method)\",route=\"\(labels.route)\",status=\"\(labels.status)\"", count)
+        }
+        for (labels, count) in counters.sorted(by: { $0.0 < $1.0 }) {
             out += "troupe_http_requests_total{\(labels)} \(count)\n"
         }
         out += "# HELP troupe_http_request_duration_seconds Request latency.\n# TYPE troupe_http_request_duration_seconds histogram\n"

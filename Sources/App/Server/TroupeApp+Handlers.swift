@@ -32,7 +32,8 @@ extension TroupeApp {
         { [self] request, parameters in
             let record = RouteRecord.current
             record?.info.withLock { $0.route = pattern }
-            let requestID = RequestID.resolve(request.headers)
+            // APIResponder has already put the request's one id (the client's or a new one) here.
+            let requestID = request.headers["X-Request-Id"] ?? RequestID.resolve(nil)
             var rateHeaders = HTTPHeaders()
             do {
                 var principal: Principal?
@@ -45,7 +46,6 @@ extension TroupeApp {
                 var response = try await body(APIRequest(http: request, parameters: parameters, requestID: requestID,
                                                           principal: principal, query: QueryParameters(request.query)))
                 for field in rateHeaders { response.headers.set(field.name, field.value) }
-                response.headers.set("X-Request-Id", requestID)
                 return response
             } catch var error as APIError {
                 for field in rateHeaders where !error.headers.contains(field.name) { error.headers.set(field.name, field.value) }
@@ -71,19 +71,18 @@ extension TroupeApp {
         } catch let error as ActorRuntimeError where error.code == .notFound {
             throw APIError(.unauthorized, "The workspace of this token no longer exists.")
         }
-        guard let decision else {
-            usage.countRequest(workspaceID: caller.workspaceID, at: clock.now)
-            return [:]
-        }
-        let headers: HTTPHeaders = [
-            "X-RateLimit-Limit": String(decision.limit), "X-RateLimit-Remaining": String(decision.remaining),
-            "X-RateLimit-Reset": String(decision.resetUnixSeconds),
-        ]
-        guard decision.allowed else {
-            var error = APIError(.rateLimited, "Rate limit of \(decision.limit) requests reached; retry in \(decision.retryAfterSeconds) s.")
-            error.retryAfterSeconds = decision.retryAfterSeconds
-            error.headers = headers
-            throw error
+        var headers: HTTPHeaders = [:]
+        if let decision {
+            headers = [
+                "X-RateLimit-Limit": String(decision.limit), "X-RateLimit-Remaining": String(decision.remaining),
+                "X-RateLimit-Reset": String(decision.resetUnixSeconds),
+            ]
+            guard decision.allowed else {
+                var error = APIError(.rateLimited, "Rate limit of \(decision.limit) requests reached; retry in \(decision.retryAfterSeconds) s.")
+                error.retryAfterSeconds = decision.retryAfterSeconds
+                error.headers = headers
+                throw error
+            }
         }
         usage.countRequest(workspaceID: caller.workspaceID, at: clock.now)
         return headers

@@ -30,6 +30,18 @@ public final class TroupeServer: Sendable {
 
     /// Opens the database (creating and migrating it), builds the API and starts listening.
     public static func start(_ options: Options) async throws -> TroupeServer {
+        let app = try await openApp(options)
+        do {
+            return try TroupeServer(app: app, host: options.host, port: options.port, maxBodyBytes: options.config.maxBodyBytes)
+        } catch {
+            await app.runtime.close()
+            throw error
+        }
+    }
+
+    /// The API over the opened database, with no listener (what `troupe bootstrap` needs).
+    /// Close it with `app.runtime.close()`.
+    static func openApp(_ options: Options) async throws -> TroupeApp {
         var registry = ActorRegistry<TenantActor>.Configuration()
         registry.idleTTL = .seconds(Int64(options.config.idleActorTTLSeconds))
         let runtime = try await TroupeRuntime.open(
@@ -42,8 +54,7 @@ public final class TroupeServer: Sendable {
             } else {
                 secret = try await AccountStore(store: runtime.store).signingSecret { SecretGenerator.bytes(32) }
             }
-            let app = TroupeApp(config: options.config, runtime: runtime, secret: secret, log: RequestLog(handle: options.logHandle))
-            return try TroupeServer(app: app, host: options.host, port: options.port, maxBodyBytes: options.config.maxBodyBytes)
+            return TroupeApp(config: options.config, runtime: runtime, secret: secret, log: RequestLog(handle: options.logHandle))
         } catch {
             await runtime.close()
             throw error
@@ -90,11 +101,4 @@ public final class TroupeServer: Sendable {
         await app.runtime.close()
     }
 
-    /// Turns `/readyz` to 503 without stopping (what ``shutdown(grace:)`` does first).
-    public func beginDrainingForTests() { app.startDraining() }
-
-    /// Waits until the server has stopped serving.
-    public func waitUntilStopped() async {
-        await serving.value
-    }
 }

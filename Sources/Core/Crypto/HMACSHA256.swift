@@ -21,26 +21,13 @@ public struct HMACSHA256: Sendable {
 
     /// The 32-byte tag of `message`.
     public func authenticationCode(for message: some Collection<UInt8>) -> [UInt8] {
-        let innerDigest = Self.finish(from: inner, after: SHA256.blockSize, with: Array(message))
-        return Self.finish(from: outer, after: SHA256.blockSize, with: innerDigest)
+        var innerHash = SHA256(resumingFrom: inner, absorbed: SHA256.blockSize)
+        innerHash.update(message)
+        var outerHash = SHA256(resumingFrom: outer, absorbed: SHA256.blockSize)
+        outerHash.update(innerHash.finalize())
+        return outerHash.finalize()
     }
 
     /// The tag of `text`'s UTF-8 bytes.
     public func authenticationCode(for text: String) -> [UInt8] { authenticationCode(for: Array(text.utf8)) }
-
-    /// Hashes `message` on from `words`, which already absorbed `prefixLength` bytes (whole blocks).
-    private static func finish(from words: SHA256.Words, after prefixLength: Int, with message: [UInt8]) -> [UInt8] {
-        var words = words
-        let bitLength = UInt64(prefixLength + message.count) * 8
-        var padded = message
-        padded.append(0x80)
-        while padded.count % SHA256.blockSize != 56 { padded.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        padded.withUnsafeBytes { raw in
-            for offset in stride(from: 0, to: padded.count, by: SHA256.blockSize) {
-                SHA256.compress(&words, UnsafeRawBufferPointer(rebasing: raw[offset..<offset + SHA256.blockSize]))
-            }
-        }
-        return words.digest
-    }
 }

@@ -36,24 +36,13 @@ public enum PBKDF2 {
             for _ in 0..<rounds {
                 var inner = mac.inner
                 SHA256.compress(&inner, UnsafeRawBufferPointer(block))
-                store(inner, into: block)
+                inner.store(into: block)
                 var outer = mac.outer
                 SHA256.compress(&outer, UnsafeRawBufferPointer(block))
-                store(outer, into: block)
+                outer.store(into: block)
                 for index in 0..<32 { t[index] ^= block[index] }
             }
             for index in 0..<32 { u[index] = block[index] }
-        }
-    }
-
-    /// Writes the words big-endian into the block's first 32 bytes.
-    @inline(__always)
-    private static func store(_ words: SHA256.Words, into block: UnsafeMutableRawBufferPointer) {
-        for (index, word) in [words.a, words.b, words.c, words.d, words.e, words.f, words.g, words.h].enumerated() {
-            block[index * 4] = UInt8(word >> 24)
-            block[index * 4 + 1] = UInt8(truncatingIfNeeded: word >> 16)
-            block[index * 4 + 2] = UInt8(truncatingIfNeeded: word >> 8)
-            block[index * 4 + 3] = UInt8(truncatingIfNeeded: word)
         }
     }
 }

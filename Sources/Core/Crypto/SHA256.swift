@@ -13,13 +13,24 @@ public struct SHA256: Sendable {
 
         /// The digest: the words big-endian.
         var digest: [UInt8] {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(32)
-            for word in [a, b, c, d, e, f, g, h] {
-                bytes += [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
-                          UInt8(truncatingIfNeeded: word)]
+            [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+                store(into: UnsafeMutableRawBufferPointer(buffer))
+                count = 32
             }
-            return bytes
+        }
+
+        /// Writes the words big-endian into the first 32 bytes of `bytes`.
+        @inline(__always)
+        func store(into bytes: UnsafeMutableRawBufferPointer) {
+            // Eight stores, no array: this runs twice per PBKDF2 round.
+            bytes.storeBytes(of: a.bigEndian, toByteOffset: 0, as: UInt32.self)
+            bytes.storeBytes(of: b.bigEndian, toByteOffset: 4, as: UInt32.self)
+            bytes.storeBytes(of: c.bigEndian, toByteOffset: 8, as: UInt32.self)
+            bytes.storeBytes(of: d.bigEndian, toByteOffset: 12, as: UInt32.self)
+            bytes.storeBytes(of: e.bigEndian, toByteOffset: 16, as: UInt32.self)
+            bytes.storeBytes(of: f.bigEndian, toByteOffset: 20, as: UInt32.self)
+            bytes.storeBytes(of: g.bigEndian, toByteOffset: 24, as: UInt32.self)
+            bytes.storeBytes(of: h.bigEndian, toByteOffset: 28, as: UInt32.self)
         }
     }
 
@@ -28,6 +39,13 @@ public struct SHA256: Sendable {
     private var length: UInt64 = 0
 
     public init() {}
+
+    /// A hasher that has already absorbed `length` bytes (whole blocks) into `words`: how HMAC
+    /// resumes from its precomputed pads.
+    init(resumingFrom words: Words, absorbed length: Int) {
+        self.words = words
+        self.length = UInt64(length)
+    }
 
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: some Collection<UInt8>) {
