@@ -14,6 +14,9 @@ import TroupeCore
         #expect(metrics.text.contains(#"troupe_http_requests_total{method="POST",route="/v1/auth/signup",status="201"} 1"#))
         #expect(metrics.text.contains("troupe_open_connections"))
         #expect(metrics.text.contains(#"troupe_resident_actors{kind="tenant"}"#))
+        let commitCount = metrics.text.split(separator: "\n").first { $0.hasPrefix("troupe_commit_duration_seconds_count ") }
+        #expect((commitCount?.split(separator: " ").last).flatMap { Int($0) } ?? 0 >= 1, "signup committed at least once")
+        #expect(metrics.text.contains(#"troupe_commit_duration_seconds_bucket{le="+Inf"}"#))
         let echoed = try await server.send("GET", "/healthz", headers: ["X-Request-Id": "my-trace-1"])
         #expect(echoed.headers["X-Request-Id"] == "my-trace-1")
         let unknown = try await server.send("GET", "/v1/nothing-here")

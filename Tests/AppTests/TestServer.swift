@@ -9,27 +9,39 @@ final class TestServer: Sendable {
     let directory: String
     private let client = HTTPClient()
 
-    static func start(configure: (inout ServerConfig) -> Void = { _ in }) async throws -> TestServer {
+    private let options: TroupeServer.Options
+
+    /// Starts on a new temporary database; `clock` (default: the system's) drives tokens,
+    /// invitations and limits.
+    static func start(clock: any WallClock = SystemClock(), configure: (inout ServerConfig) -> Void = { _ in }) async throws -> TestServer {
         let directory = NSTemporaryDirectory() + "troupe-app-tests-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var options = TroupeServer.Options()
         options.port = 0
         options.databasePath = directory + "/troupe.db"
         options.logHandle = nil
+        options.clock = clock
         options.config.signup = true
         options.config.passwordIterations = 1000
         configure(&options.config)
-        return TestServer(server: try await TroupeServer.start(options), directory: directory)
+        return TestServer(server: try await TroupeServer.start(options), directory: directory, options: options)
     }
 
-    private init(server: TroupeServer, directory: String) {
+    private init(server: TroupeServer, directory: String, options: TroupeServer.Options) {
         self.server = server
         self.directory = directory
+        self.options = options
     }
 
     func stop() async {
         await server.shutdown(grace: .seconds(1))
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Shuts the server down (draining, committing) and starts it again on the same database.
+    func restart() async throws -> TestServer {
+        await server.shutdown(grace: .seconds(1))
+        return TestServer(server: try await TroupeServer.start(options), directory: directory, options: options)
     }
 
     /// Sends a request; `token` goes in `Authorization: Bearer`.
@@ -51,6 +63,15 @@ final class TestServer: Sendable {
             let workspace = reply.json["workspace"]?["id"]?.stringValue, let user = reply.json["user"]?["id"]?.stringValue
         else { throw TestFailure("signup failed: \(reply.status) \(reply.text)") }
         return Account(token: token, workspaceID: workspace, userID: user, email: email)
+    }
+
+    /// Signs `account` in again (its first workspace): a fresh session token.
+    func logIn(_ account: Account) async throws -> Account {
+        let reply = try await send("POST", "/v1/auth/login", json: #"{"email":"\#(account.email)","password":"correct horse battery"}"#)
+        guard reply.status == 200, let token = reply.json["token"]?.stringValue else {
+            throw TestFailure("login failed: \(reply.status) \(reply.text)")
+        }
+        return Account(token: token, workspaceID: account.workspaceID, userID: account.userID, email: account.email)
     }
 
     /// Creates an API key with `scopes` for `account`'s workspace; returns the raw key and its id.

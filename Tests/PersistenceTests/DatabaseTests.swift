@@ -25,6 +25,9 @@ struct DatabaseTests {
         #expect(rows[0].3 == [1, 2, 3])
         #expect(rows[0].4)
         #expect(try db.scalar("SELECT i FROM t") == .integer(.min))
+        let missing = try db.scalar("SELECT i FROM t WHERE id = -1")
+        #expect(missing == Optional<SQLValue>.none, "no row is nil, not a row holding NULL")
+        #expect(try db.scalar("SELECT n FROM t") == Optional<SQLValue>.some(.null))
     }
 
     @Test func textKeepsUnicodeAndNULCharacters() throws {

@@ -1,3 +1,4 @@
+import TroupeCore
 import Synchronization
 
 /// The resident actors of one kind, in 16 shards each behind its own `Mutex`: the registry's
@@ -103,20 +104,4 @@ public struct RegistryStatistics: Sendable, Equatable {
     public var corruptSnapshots = 0
     /// Activation latencies in µs, by upper bound of bucket (the last bucket is everything above).
     public var activationLatency = LatencyBuckets()
-}
-
-/// A fixed-bucket latency histogram (µs), rendered later as Prometheus buckets.
-public struct LatencyBuckets: Sendable, Equatable {
-    public static let boundsMicroseconds: [Int64] = [25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 50_000]
-    public private(set) var counts = [Int](repeating: 0, count: boundsMicroseconds.count + 1)
-
-    public init() {}
-
-    public mutating func record(_ duration: Duration) {
-        let micros = duration.nanoseconds / 1000
-        let index = Self.boundsMicroseconds.firstIndex { micros <= $0 } ?? Self.boundsMicroseconds.count
-        counts[index] += 1
-    }
-
-    public var total: Int { counts.reduce(0, +) }
 }

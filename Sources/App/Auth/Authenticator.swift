@@ -7,7 +7,9 @@ import TroupeTransport
 /// The cache is dropped for a key as soon as a change to it commits (``forget(hash:)``), and a
 /// lookup that raced with that change does not put its stale copy back (a generation counter),
 /// so disabling or deleting a key takes effect on the very next request on every connection.
-/// `last_used_at` is kept in memory and written in one batch by ``flushLastUsed()``.
+/// `last_used_at` is kept in memory and written in one batch by ``flushLastUsed()``. A session
+/// token whose holder's membership changed since it was issued is refused through
+/// ``SessionRevocations``, also without a database read.
 final class Authenticator: Sendable {
     static let sessionLifetime = Duration.seconds(12 * 3600)
     static let keyPrefix = "sk_live_"
@@ -23,11 +25,13 @@ final class Authenticator: Sendable {
     private let clock: any WallClock
     private let cache = LockedBox(Cache())
     private let maxCachedKeys = 100_000
+    let revocations: SessionRevocations
 
-    init(secret: [UInt8], keys: APIKeyStore, clock: any WallClock) {
+    init(secret: [UInt8], keys: APIKeyStore, clock: any WallClock, revocations: SessionRevocations) {
         jwt = JSONWebToken(secret: secret)
         self.keys = keys
         self.clock = clock
+        self.revocations = revocations
     }
 
     /// A session token for `userID` in `workspaceID`.
@@ -64,6 +68,9 @@ final class Authenticator: Sendable {
         guard let userID = claims["sub"]?.stringValue, let workspaceID = claims["ws"]?.stringValue,
             let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:)), claims["exp"] != nil
         else { throw APIError(.unauthorized, "The token is not valid.") }
+        guard revocations.allows(workspaceID: workspaceID, userID: userID, role: role) else {
+            throw APIError(.unauthorized, "Your membership of this workspace changed after this token was issued; sign in again.")
+        }
         return Principal(workspaceID: workspaceID, kind: .user(id: userID, role: role))
     }
 

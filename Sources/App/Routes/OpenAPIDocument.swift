@@ -42,7 +42,8 @@ enum OpenAPIDocument {
                                        ("workspace_name", string)], required: ["email", "password", "workspace_name"]),
                       success: ("201", object([("token", string), ("user", ref("User")), ("workspace", ref("Workspace"))])),
                       errors: ["400", "404", "409", "415", "422"]),
-            Operation(method: "post", path: "/v1/auth/login", summary: "Sign in; the token is scoped to the first workspace",
+            Operation(method: "post", path: "/v1/auth/login",
+                      summary: "Sign in; the token is scoped to the first workspace (someone removed from every workspace gets a new starter one, as at signup)",
                       authenticated: false, request: object([("email", string), ("password", string)], required: ["email", "password"]),
                       success: ("200", object([("token", string), ("user", ref("User"))])), errors: ["400", "401", "403", "422"]),
             Operation(method: "get", path: "/v1/auth/me",
@@ -61,6 +62,23 @@ enum OpenAPIDocument {
                       success: ("200", ref("Workspace")), errors: auth + ["404", "415", "422"]),
             Operation(method: "post", path: "/v1/workspaces/{id}/switch", summary: "A token scoped to another of the caller's workspaces",
                       authenticated: true, success: ("200", object([("token", string)])), errors: auth + ["404"]),
+            Operation(method: "get", path: "/v1/workspaces/{id}/members", summary: "The workspace's members (members:read for keys)",
+                      authenticated: true, success: ("200", list("Member")), errors: auth + ["404"]),
+            Operation(method: "post", path: "/v1/workspaces/{id}/members",
+                      summary: "Invite by email (admin; owners only invite owners). The token is shown once and valid 7 days; a new invitation replaces the person's pending one. 409 if already a member.",
+                      authenticated: true, request: object([("email", string), ("role", ref("Role"))], required: ["email", "role"]),
+                      success: ("201", ref("Invitation")), errors: auth + ["404", "409", "415", "422"]),
+            Operation(method: "patch", path: "/v1/workspaces/{id}/members/{user_id}",
+                      summary: "Change a member's role (admin; only owners touch owners). The last owner cannot be demoted (409). The member's older session tokens stop working at once.",
+                      authenticated: true, request: object([("role", ref("Role"))], required: ["role"]),
+                      success: ("200", ref("Member")), errors: auth + ["404", "409", "415", "422"]),
+            Operation(method: "delete", path: "/v1/workspaces/{id}/members/{user_id}",
+                      summary: "Remove a member (admin; only owners remove owners), or leave (your own user_id). The last owner cannot go (409). Their session tokens for this workspace stop working at once.",
+                      authenticated: true, success: ("204", nil), errors: auth + ["404", "409"]),
+            Operation(method: "post", path: "/v1/invitations/accept",
+                      summary: "Join the invitation's workspace as the signed-in person; 403 if the invitation names another email; 404 if unknown, used or expired; 409 if already a member. Switch to the workspace for a token.",
+                      authenticated: true, request: object([("invite_token", string)], required: ["invite_token"]),
+                      success: ("200", ref("Member")), errors: auth + ["404", "409", "415", "422"]),
             Operation(method: "post", path: "/v1/api-keys", summary: "Create an API key; raw_key is shown once", authenticated: true,
                       request: object([("name", string), ("scopes", ["type": "array", "items": ref("Scope")]), ("expires_at", time)],
                                       required: ["name", "scopes"]),
@@ -97,6 +115,11 @@ enum OpenAPIDocument {
             "User": object([("id", string), ("email", string), ("name", nullableString), ("created_at", time)]),
             "Workspace": object([("id", string), ("name", string), ("plan", ref("Plan")), ("created_at", time), ("limits", ref("Limits")),
                                  ("role", ref("Role"))], required: ["id", "name", "plan"]),
+            "Member": object([("user_id", string), ("email", string), ("role", ref("Role")), ("joined_at", time),
+                              ("workspace_id", string)], required: ["user_id", "email", "role", "joined_at"]),
+            "Invitation": object([("id", string), ("workspace_id", string), ("email", string), ("role", ref("Role")),
+                                  ("invite_token", string), ("expires_at", time), ("created_at", time)],
+                                 required: ["id", "email", "role", "invite_token", "expires_at"]),
             "APIKey": object([("id", string), ("name", string), ("prefix", string), ("scopes", ["type": "array", "items": ref("Scope")]),
                               ("expires_at", ["type": ["string", "null"], "format": "date-time"]), ("disabled", ["type": "boolean"]),
                               ("created_at", time), ("last_used_at", ["type": ["string", "null"], "format": "date-time"])]),
@@ -119,8 +142,9 @@ enum OpenAPIDocument {
         for operation in operations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
-            if operation.path.contains("{id}") {
-                entry["parameters"] = [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]]
+            let parameters = ["id", "user_id"].filter { operation.path.contains("{\($0)}") }
+            if !parameters.isEmpty {
+                entry["parameters"] = .array(parameters.map { ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]] })
             }
             if let request = operation.request {
                 entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": request]]]

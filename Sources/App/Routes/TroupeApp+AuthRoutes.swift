@@ -53,10 +53,20 @@ extension TroupeApp {
         guard await passwords.verify(password, hash: user.passwordHash, salt: user.passwordSalt, iterations: user.passwordIterations) else {
             throw refused
         }
-        guard let first = try await accounts.memberships(userID: user.id).first else {
-            throw APIError(.forbidden, "This account belongs to no workspace; accept an invitation first.")
+        let workspaceID: String
+        let role: Role
+        if let first = try await accounts.memberships(userID: user.id).first {
+            (workspaceID, role) = (first.workspaceID, first.role)
+        } else {
+            // Removed from every workspace: a token needs one, so the person gets a new starter
+            // workspace of their own, as at signup, from which they can accept invitations.
+            workspaceID = RandomID.make(prefix: "ws")
+            role = .owner
+            let now = clock.now
+            try await accounts.createWorkspace(id: workspaceID, state: TenantState(name: "Personal", plan: .starter, createdAt: now),
+                                               owner: user.id, at: now)
         }
-        let token = authenticator.issueToken(userID: user.id, workspaceID: first.workspaceID, role: first.role)
+        let token = authenticator.issueToken(userID: user.id, workspaceID: workspaceID, role: role)
         return Self.json(200, ["token": .string(token), "user": Self.userJSON(user)])
     }
 

@@ -14,10 +14,9 @@ extension TroupeApp {
             }
         })
         router.get("/metrics", open("/metrics") { [self] _ in
-            let writer = runtime.store.writer.stats
             let text = metrics.render(
                 registry: runtime.tenants.statistics, openConnections: connectionStatistics.value?().openConnections ?? 0,
-                commits: (writer.transactions, writer.committedChanges, writer.meanBatchSize))
+                writer: runtime.store.writer.stats)
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))
         })
         router.get("/openapi.json", open("/openapi.json") { _ in .json(200, OpenAPIDocument.bytes) })

@@ -73,7 +73,7 @@ extension TroupeApp {
     }
 
     /// The caller's own workspace; any other id is 404, never 403 (API.md).
-    private func ownWorkspace(_ request: APIRequest) throws(APIError) -> String {
+    func ownWorkspace(_ request: APIRequest) throws(APIError) -> String {
         let id = request.parameter("id")
         guard id == (try request.caller.workspaceID) else { throw APIError.notFound("Workspace", id) }
         return id

@@ -1,5 +1,6 @@
 import TroupeActors
 import TroupeCore
+import TroupePersistence
 
 /// Request counters and a latency histogram, rendered with the runtime's counters as
 /// Prometheus text (`GET /metrics`).
@@ -37,7 +38,7 @@ final class Metrics: Sendable {
     }
 
     /// The Prometheus text exposition (version 0.0.4).
-    func render(registry: RegistryStatistics, openConnections: Int, commits: (transactions: Int, changes: Int, meanBatch: Double)) -> String {
+    func render(registry: RegistryStatistics, openConnections: Int, writer: GroupCommitWriter.Statistics) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
         let counters = snapshot.requests.map { labels, count in
@@ -67,17 +68,13 @@ final class Metrics: Sendable {
         gauge("troupe_actor_restarts_total", "Actors restarted after a fault.", "counter", "\(registry.restarts)")
         gauge("troupe_actor_quarantines_total", "Actors quarantined.", "counter", "\(registry.quarantines)")
         gauge("troupe_actor_overload_rejections_total", "Calls refused by a full mailbox.", "counter", "\(registry.overloadRejections)")
-        out += "# HELP troupe_actor_activation_seconds Activation latency.\n# TYPE troupe_actor_activation_seconds histogram\n"
-        var activations = 0
-        for (index, bound) in LatencyBuckets.boundsMicroseconds.enumerated() {
-            activations += registry.activationLatency.counts[index]
-            out += "troupe_actor_activation_seconds_bucket{le=\"\(Double(bound) / 1e6)\"} \(activations)\n"
-        }
-        out += "troupe_actor_activation_seconds_bucket{le=\"+Inf\"} \(registry.activationLatency.total)\n"
-        out += "troupe_actor_activation_seconds_count \(registry.activationLatency.total)\n"
-        gauge("troupe_commit_transactions_total", "Group-commit transactions.", "counter", "\(commits.transactions)")
-        gauge("troupe_commit_changes_total", "Changes committed.", "counter", "\(commits.changes)")
-        gauge("troupe_commit_batch_size_mean", "Mean changes per transaction.", "gauge", "\(commits.meanBatch)")
+        out += registry.activationLatency.prometheus(name: "troupe_actor_activation_seconds", help: "Activation latency.")
+        gauge("troupe_commit_transactions_total", "Group-commit transactions.", "counter", "\(writer.transactions)")
+        gauge("troupe_commit_changes_total", "Changes committed.", "counter", "\(writer.committedChanges)")
+        gauge("troupe_commit_failed_changes_total", "Changes that failed or whose transaction failed.", "counter", "\(writer.failedChanges)")
+        gauge("troupe_commit_batch_size_mean", "Mean changes per transaction.", "gauge", "\(writer.meanBatchSize)")
+        out += writer.commitLatency.prometheus(
+            name: "troupe_commit_duration_seconds", help: "Time from BEGIN to the end of COMMIT, fsync included.")
         return out
     }
 }

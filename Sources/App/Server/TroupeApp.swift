@@ -9,6 +9,7 @@ public final class TroupeApp: Sendable {
     let config: ServerConfig
     let runtime: TroupeRuntime
     let accounts: AccountStore
+    let members: MemberStore
     let keys: APIKeyStore
     let usage: UsageStore
     let authenticator: Authenticator
@@ -23,13 +24,16 @@ public final class TroupeApp: Sendable {
     var clock: any WallClock { runtime.clock }
 
     /// Builds the API over an open runtime whose database holds ``AccountSchema``'s tables.
-    init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], log: RequestLog) {
+    /// `memberChanges`: the membership changes of the last session lifetime (``MemberStore/changes(since:)``).
+    init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], memberChanges: [MembershipChange], log: RequestLog) {
         self.config = config
         self.runtime = runtime
         accounts = AccountStore(store: runtime.store)
+        members = MemberStore(store: runtime.store)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
-        authenticator = Authenticator(secret: secret, keys: keys, clock: runtime.clock)
+        let revocations = SessionRevocations(memberChanges, lifetime: Authenticator.sessionLifetime)
+        authenticator = Authenticator(secret: secret, keys: keys, clock: runtime.clock, revocations: revocations)
         passwords = PasswordHasher(iterations: config.passwordIterations)
         cursors = PageCursor.Codec(mac: HMACSHA256(key: secret))
         self.log = log
@@ -51,6 +55,7 @@ public final class TroupeApp: Sendable {
         addOperationsRoutes(to: &router)
         addAuthRoutes(to: &router)
         addWorkspaceRoutes(to: &router)
+        addMemberRoutes(to: &router)
         addAPIKeyRoutes(to: &router)
         addPlanRoutes(to: &router)
         return router

@@ -17,6 +17,8 @@ public final class TroupeServer: Sendable {
         public var secret: [UInt8]?
         /// Where the per-request JSON log lines go; nil discards them.
         public var logHandle: FileHandle? = .standardError
+        /// The wall clock of tokens, invitations, limits and quotas; tests pass a ``ManualClock``.
+        public var clock: any WallClock = SystemClock()
 
         public init() {}
     }
@@ -45,7 +47,7 @@ public final class TroupeServer: Sendable {
         var registry = ActorRegistry<TenantActor>.Configuration()
         registry.idleTTL = .seconds(Int64(options.config.idleActorTTLSeconds))
         let runtime = try await TroupeRuntime.open(
-            path: options.databasePath, settings: options.config.runtimeSettings, durability: options.config.durability,
+            path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
             registry: registry, migrator: AccountSchema.migrator)
         do {
             let secret: [UInt8]
@@ -54,7 +56,10 @@ public final class TroupeServer: Sendable {
             } else {
                 secret = try await AccountStore(store: runtime.store).signingSecret { SecretGenerator.bytes(32) }
             }
-            return TroupeApp(config: options.config, runtime: runtime, secret: secret, log: RequestLog(handle: options.logHandle))
+            let horizon = runtime.clock.now + (.zero - Authenticator.sessionLifetime)
+            let memberChanges = try await MemberStore(store: runtime.store).changes(since: horizon)
+            return TroupeApp(config: options.config, runtime: runtime, secret: secret, memberChanges: memberChanges,
+                             log: RequestLog(handle: options.logHandle))
         } catch {
             await runtime.close()
             throw error

@@ -55,6 +55,20 @@ enum AccountSchema {
                 PRIMARY KEY (workspace_id, day)
             ) WITHOUT ROWID;
             """),
+        // Membership changes of the last session lifetime: a session token issued before a
+        // member's role changed or they were removed must stop working (see SessionRevocations).
+        Migration("accounts-2", sql: """
+            CREATE TABLE membership_changes (
+                workspace_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                role TEXT,
+                changed_at INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, user_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX membership_changes_by_time ON membership_changes (changed_at);
+            CREATE INDEX invitations_by_email ON invitations (workspace_id, email);
+            CREATE INDEX memberships_by_workspace ON memberships (workspace_id, joined_at, user_id);
+            """),
     ]
 
     /// The whole schema history: the snapshot store's steps, then the server's.

@@ -156,7 +156,10 @@ public final class Database {
         let statement = try cachedStatement(sql)
         defer { statement.reset() }
         try statement.bind(values)
-        return try statement.step() ? statement.value(at: 0) : nil
+        // Not a ternary: `SQLValue` is `ExpressibleByNilLiteral`, so `cond ? value : nil` would
+        // make `.null` and a missing row would look like a row holding NULL.
+        guard try statement.step() else { return nil }
+        return statement.value(at: 0)
     }
 
     public var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }

@@ -7,6 +7,7 @@ struct CommitLoop {
     let statistics: LockedBox<GroupCommitWriter.Statistics>
 
     func commit(_ batch: [PendingChange]) {
+        let started = ContinuousClock.now
         do {
             try db.cachedStatement("BEGIN IMMEDIATE").step()
         } catch {
@@ -37,10 +38,12 @@ struct CommitLoop {
             db.rollback()
             commitError = error
         }
-        finish(outcomes, commitError: commitError)
+        finish(outcomes, commitError: commitError, latency: ContinuousClock.now - started)
     }
 
-    private func finish(_ outcomes: [PendingChange.Outcome], commitError: (any Error)?) {
+    /// Resumes every caller, then counts the transaction; `latency` runs from `BEGIN` to the end
+    /// of `COMMIT` (with its fsync under FULL), before any caller is resumed.
+    private func finish(_ outcomes: [PendingChange.Outcome], commitError: (any Error)?, latency: Duration) {
         var applied = 0
         for outcome in outcomes {
             switch outcome {
@@ -55,6 +58,7 @@ struct CommitLoop {
             if commitError == nil {
                 stats.transactions += 1
                 stats.committedChanges += applied
+                stats.commitLatency.record(latency)
                 stats.failedChanges += outcomes.count - applied
             } else {
                 stats.failedChanges += outcomes.count

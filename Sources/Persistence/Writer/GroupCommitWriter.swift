@@ -64,6 +64,8 @@ public final class GroupCommitWriter: Sendable {
         public var checkpoints = 0
         public var checkpointsBusy = 0
         public var checkpointFailures = 0
+        /// Time from `BEGIN` to the end of `COMMIT` of each committed transaction.
+        public var commitLatency = LatencyBuckets()
 
         /// Mean changes per committed transaction.
         public var meanBatchSize: Double {
