@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(name: "troupe", dependencies: ["TroupeApp"], path: "Sources/troupe"),
         .executableTarget(
             name: "TroupeBench",
-            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors", "TroupeApp"],
             path: "Benchmarks/TroupeBench"
         ),
         .testTarget(

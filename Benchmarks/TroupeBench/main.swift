@@ -11,6 +11,10 @@ let usage = """
       actors [--actors 100000]
           activation latency, memory per resident actor, lookup + call, rate-limit decisions,
           passivate-all and re-activate; one JSON line per case
+      auth-read [--url http://127.0.0.1:8080] [--connections 64] [--seconds 10] [--repeats 3]
+          GET /v1/auth/me with a real API key of an enterprise workspace, driven by wrk; without
+          --url the server runs in this process on a temporary database. Prints the key as
+          compare.sh options (--seconds 0: only that), then one JSON line per run and the medians
       peer-server [--port 8080] [--host 127.0.0.1]
           the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
@@ -25,6 +29,8 @@ do {
         try await PersistenceBenchmark(arguments: arguments).run()
     case "actors":
         try await ActorsBenchmark(arguments: arguments).run()
+    case "auth-read":
+        try await AuthReadBenchmark(arguments: arguments).run()
     case "peer-server":
         try await PeerServer(arguments: arguments).run()
     case "crash-writer":

@@ -23,7 +23,7 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
 
     public let configuration: Configuration
     public let context: ActorContext
-    let table: ResidentTable<A>
+    let table: ResidentTable
     let counters: LockedBox<RegistryStatistics>
     private let lifecycle: RegistryLifecycle<A>
 
@@ -61,7 +61,8 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
             let now = context.clock.now.microsecondsSinceEpoch
             switch table.admit(id, capacity: configuration.mailboxCapacity, now: now) {
             case .admitted(let actor):
-                return actor
+                // Safe: this registry is the only one to insert into its table, and only `A`s.
+                return unsafeDowncast(actor, to: A.self)
             case .full:
                 counters.withLock { $0.overloadRejections += 1 }
                 throw ActorRuntimeError(

@@ -11,13 +11,13 @@ actor RegistryLifecycle<A: ManagedActor> {
 
     private let context: ActorContext
     private let configuration: ActorRegistry<A>.Configuration
-    private let table: ResidentTable<A>
+    private let table: ResidentTable
     private let counters: LockedBox<RegistryStatistics>
     /// Ids being loaded, with the callers waiting for that load.
     private var activations: [String: [CheckedContinuation<Void, any Error>]] = [:]
     private var faults: [String: FaultHistory] = [:]
 
-    init(context: ActorContext, configuration: ActorRegistry<A>.Configuration, table: ResidentTable<A>, counters: LockedBox<RegistryStatistics>) {
+    init(context: ActorContext, configuration: ActorRegistry<A>.Configuration, table: ResidentTable, counters: LockedBox<RegistryStatistics>) {
         self.context = context
         self.configuration = configuration
         self.table = table

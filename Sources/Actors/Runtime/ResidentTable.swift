@@ -4,16 +4,21 @@ import Synchronization
 /// The resident actors of one kind, in 16 shards each behind its own `Mutex`: the registry's
 /// hot path. One lock for the whole table measured 28 % of the time in `Mutex._lockSlow` with
 /// two callers (17 µs per lookup and call); shards keep callers of different actors apart.
-final class ResidentTable<A: ManagedActor>: Sendable {
+///
+/// Not generic: actors are kept as `AnyObject` and the registry of one kind, the only writer,
+/// casts them back. A table generic over the actor type ran its dictionary code unspecialized
+/// when called from another module, looking up generic metadata on every access (measured
+/// 10 % of an authenticated request).
+final class ResidentTable: Sendable {
     struct Resident {
-        let actor: A
+        let actor: any AnyObject & Sendable
         /// µs since the epoch of the last admitted message.
         var lastUsed: Int64
         var inFlight: Int
     }
 
     enum Admission {
-        case admitted(A)
+        case admitted(any AnyObject & Sendable)
         case full
         case absent
     }
@@ -41,7 +46,7 @@ final class ResidentTable<A: ManagedActor>: Sendable {
     }
 
     /// A message to `actor` finished (a replaced instance is left alone).
-    func release(_ id: String, _ actor: A) {
+    func release(_ id: String, _ actor: any AnyObject & Sendable) {
         shard(id).residents.withLock { table in
             if table[id]?.actor === actor { table[id]?.inFlight -= 1 }
         }
@@ -49,7 +54,7 @@ final class ResidentTable<A: ManagedActor>: Sendable {
 
     /// Makes `actor` resident; past `maxResident`, passivates the least recently used idle
     /// actors down to 90 % of it. Returns how many were passivated.
-    func insert(_ id: String, _ actor: A, now: Int64, maxResident: Int) -> Int {
+    func insert(_ id: String, _ actor: any AnyObject & Sendable, now: Int64, maxResident: Int) -> Int {
         shard(id).residents.withLock { $0[id] = Resident(actor: actor, lastUsed: now, inFlight: 0) }
         let total = count
         guard total > maxResident else { return 0 }
@@ -72,7 +77,7 @@ final class ResidentTable<A: ManagedActor>: Sendable {
     }
 
     /// Removes `actor` if it is still the resident instance of `id`.
-    func remove(_ id: String, ifSame actor: A) {
+    func remove(_ id: String, ifSame actor: any AnyObject & Sendable) {
         shard(id).residents.withLock { table in
             if table[id]?.actor === actor { table.removeValue(forKey: id) }
         }

@@ -24,17 +24,36 @@ final class RequestLog: Sendable {
         var error: String?
     }
 
+    /// Appends the entry's line to the buffer. Written field by field into one byte array (no
+    /// JSON tree, no `String` per field): this runs once per request.
     func record(_ entry: Entry) {
         guard handle != nil else { return }
-        var object = JSONObject([
-            ("time", .string(entry.time.rfc3339)), ("request_id", .string(entry.requestID)),
-            ("workspace_id", entry.workspaceID.map(JSON.string) ?? .null), ("method", .string(entry.method)),
-            ("route", .string(entry.route)), ("status", .int(Int64(entry.status))),
-            ("latency_ms", .double((Double(entry.latency.nanoseconds) / 1e4).rounded() / 100)),
-        ])
-        if let error = entry.error { object["error"] = .string(error) }
-        let line = JSON.object(object).bytes + [0x0A]
-        buffer.withLock { $0 += line }
+        var line = JSONWriter(capacity: 256)
+        line.writeRaw(#"{"time":""#.utf8)
+        var time: [UInt8] = []
+        time.reserveCapacity(24)
+        entry.time.appendRFC3339(to: &time)
+        line.writeRaw(time)
+        line.writeRaw(#"","request_id":"#.utf8)
+        line.writeString(entry.requestID)
+        line.writeRaw(#","workspace_id":"#.utf8)
+        if let workspaceID = entry.workspaceID { line.writeString(workspaceID) } else { line.writeNull() }
+        line.writeRaw(#","method":"#.utf8)
+        line.writeString(entry.method)
+        line.writeRaw(#","route":"#.utf8)
+        line.writeString(entry.route)
+        line.writeRaw(#","status":"#.utf8)
+        line.writeInt(Int64(entry.status))
+        line.writeRaw(#","latency_ms":"#.utf8)
+        let hundredths = max(0, (entry.latency.nanoseconds + 5_000) / 10_000)
+        line.writeInt(hundredths / 100)
+        line.writeRaw([UInt8(ascii: "."), 0x30 + UInt8(hundredths / 10 % 10), 0x30 + UInt8(hundredths % 10)])
+        if let error = entry.error {
+            line.writeRaw(#","error":"#.utf8)
+            line.writeString(error)
+        }
+        line.writeRaw([UInt8(ascii: "}"), 0x0A])
+        buffer.withLock { $0 += line.bytes }
     }
 
     /// Writes the gathered lines.

@@ -29,6 +29,47 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// RFC 3339 in UTC with milliseconds, the API's time format: `2026-05-19T09:00:00.000Z`.
     public var rfc3339: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends ``rfc3339`` as UTF-8 to `bytes`, digit by digit, without making a `String` (the
+    /// request log writes one per request).
+    public func appendRFC3339(to bytes: inout [UInt8]) {
+        let millis = millisecondsSinceEpoch
+        let days = millis.floorDivided(by: 86_400_000)
+        let msOfDay = millis - days * 86_400_000
+        let (year, month, day) = Self.civilDate(daysSinceEpoch: days)
+        guard (0...9999).contains(year) else { return bytes.append(contentsOf: paddedRFC3339.utf8) }
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(0x30 + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(msOfDay / 3_600_000, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(msOfDay / 60_000 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(msOfDay / 1000 % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(msOfDay % 1000, 3)
+        bytes.append(UInt8(ascii: "Z"))
+    }
+
+    /// The same fields for a year outside 0000–9999, which RFC 3339 cannot write; each field
+    /// zero-padded to its width, the year keeping its sign.
+    private var paddedRFC3339: String {
         let millis = millisecondsSinceEpoch
         let days = millis.floorDivided(by: 86_400_000)
         let msOfDay = millis - days * 86_400_000

@@ -63,6 +63,13 @@ public final class EventLoop: Sendable {
         }
     }()
 
+    /// The loops servers spread their connections over unless given others: ``shared`` and
+    /// one more per further core (at least one, at most 8), made on first use.
+    public static let sharedGroup: [EventLoop] = {
+        let cores = max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return [shared] + (1..<cores).compactMap { _ in try? EventLoop() }
+    }()
+
     public init(timerResolution: Duration = .milliseconds(50)) throws(TransportError) {
         self.timerResolution = timerResolution
         epollFD = try syscallOrThrow("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }

@@ -64,6 +64,6 @@ public enum RequestID {
         {
             return given
         }
-        return RandomID.make(prefix: "req")
+        return CorrelationID.make(prefix: "req")
     }
 }

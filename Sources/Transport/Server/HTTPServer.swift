@@ -43,24 +43,34 @@ public final class HTTPServer: Sendable {
     }
 
     private struct State {
-        var connections: Set<Int32> = []
+        /// Each open connection and the loop it is registered with.
+        var connections: [Int32: EventLoop] = [:]
         var statistics = Statistics()
+        /// Where the next connection goes (round robin over ``loops``).
+        var nextLoop = 0
     }
 
     public let configuration: Configuration
     /// The port the server is bound to.
     public let port: Int
     private let listener: Int32
+    /// The listener's loop: the first of ``loops``.
     private let loop: EventLoop
+    /// The loops connections are spread over, each connection's task preferring its loop's
+    /// thread, so that the server uses more than one core.
+    private let loops: [EventLoop]
     private let responder: any HTTPResponder
     private let state = Mutex(State())
     private let draining = Atomic<Bool>(false)
     private let finished = Latch()
 
-    public init(configuration: Configuration, responder: some HTTPResponder, loop: EventLoop = .shared) throws {
+    /// Binds the listener. Connections are spread over `loops` (default: ``EventLoop/sharedGroup``,
+    /// one loop per core); the listener is served by the first.
+    public init(configuration: Configuration, responder: some HTTPResponder, loops: [EventLoop] = EventLoop.sharedGroup) throws {
         self.configuration = configuration
         self.responder = responder
-        self.loop = loop
+        self.loops = loops.isEmpty ? [EventLoop.shared] : loops
+        loop = self.loops[0]
         listener = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         do {
             port = try SocketAddress.boundPort(of: listener)
@@ -86,28 +96,31 @@ public final class HTTPServer: Sendable {
         finished.open()
     }
 
-    /// Accepts on the loop's thread; each connection's task inherits the loop as its executor.
+    /// Accepts on the first loop's thread; each connection is registered with the next loop in
+    /// turn, and its task prefers that loop as its executor.
     private func acceptLoop() async {
         await withDiscardingTaskGroup { group in
             while let fd = await acceptNext() {
-                let admitted = state.withLock { state -> Bool in
+                let assigned = state.withLock { state -> EventLoop? in
                     state.statistics.acceptedConnections += 1
                     guard state.connections.count < configuration.maxConnections else {
                         state.statistics.refusedConnections += 1
-                        return false
+                        return nil
                     }
-                    state.connections.insert(fd)
+                    let chosen = loops[state.nextLoop % loops.count]
+                    state.nextLoop &+= 1
+                    state.connections[fd] = chosen
                     state.statistics.openConnections = state.connections.count
-                    return true
+                    return chosen
                 }
-                guard admitted, (try? loop.register(fd)) != nil else {
-                    if admitted { forget(fd) }
+                guard let connectionLoop = assigned, (try? connectionLoop.register(fd)) != nil else {
+                    if assigned != nil { forget(fd) }
                     close(fd)
                     continue
                 }
-                group.addTask { [self] in
+                group.addTask(executorPreference: connectionLoop) { [self] in
                     let connection = HTTPConnection(
-                        socket: SocketWriter(fd: fd, loop: loop, writeTimeout: configuration.timeouts.write),
+                        socket: SocketWriter(fd: fd, loop: connectionLoop, writeTimeout: configuration.timeouts.write),
                         responder: responder, configuration: configuration,
                         isDraining: { [self] in draining.load(ordering: .relaxed) })
                     await connection.run()
@@ -141,7 +154,7 @@ public final class HTTPServer: Sendable {
 
     private func forget(_ fd: Int32) {
         state.withLock { state in
-            state.connections.remove(fd)
+            state.connections.removeValue(forKey: fd)
             state.statistics.openConnections = state.connections.count
         }
     }
@@ -152,10 +165,12 @@ public final class HTTPServer: Sendable {
     public func shutdown(grace: Duration = .seconds(10)) async {
         draining.store(true, ordering: .relaxed)
         loop.interrupt(listener, with: .closed, includingWrites: true)
-        for fd in state.withLock({ $0.connections }) { loop.interrupt(fd, with: .draining) }
+        for (fd, connectionLoop) in state.withLock({ $0.connections }) { connectionLoop.interrupt(fd, with: .draining) }
         let forced = Task { [self] in
             try await Task.sleep(for: grace)
-            for fd in state.withLock({ $0.connections }) { loop.interrupt(fd, with: .closed, includingWrites: true) }
+            for (fd, connectionLoop) in state.withLock({ $0.connections }) {
+                connectionLoop.interrupt(fd, with: .closed, includingWrites: true)
+            }
         }
         await finished.wait()
         forced.cancel()
