@@ -101,6 +101,27 @@ struct TenantActorTests {
         await runtime.close()
     }
 
+    /// `needsAdmission` is read without entering the actor and follows plan changes.
+    @Test func needsAdmissionFollowsThePlanAndTheKeyLimit() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        let id = try await runtime.createTenant(name: "Big", plan: .enterprise)
+        #expect(try await runtime.tenants.peek(id) { $0.needsAdmission(byAPIKey: false) } == false)
+        #expect(try await runtime.tenants.peek(id) { $0.needsAdmission(byAPIKey: true) } == true, "keys have 600/min by default")
+        try await runtime.tenants.call(id) { try await $0.update(plan: .starter) }
+        #expect(try await runtime.tenants.peek(id) { $0.needsAdmission(byAPIKey: false) } == true)
+        try await runtime.tenants.call(id) { try await $0.update(plan: .enterprise) }
+        #expect(try await runtime.tenants.peek(id) { $0.needsAdmission(byAPIKey: false) } == false)
+        await #expect(throws: ActorRuntimeError.self) { try await runtime.tenants.peek("ws_absent") { _ in true } }
+        await runtime.close()
+
+        var settings = RuntimeSettings()
+        settings.apiKeyRequestsPerMinute = nil
+        let unlimitedKeys = try await TroupeRuntime.temporary(settings: settings)
+        let big = try await unlimitedKeys.createTenant(name: "Big", plan: .enterprise)
+        #expect(try await unlimitedKeys.tenants.peek(big) { $0.needsAdmission(byAPIKey: true) } == false)
+        await unlimitedKeys.close()
+    }
+
     @Test func limitsDoNotWriteOncePerRequest() async throws {
         let runtime = try await TroupeRuntime.temporary(clock: ManualClock(now: morning))
         let id = try await runtime.createTenant(name: "Acme", plan: .growth)

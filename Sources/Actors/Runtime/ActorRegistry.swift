@@ -56,6 +56,15 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
         }
     }
 
+    /// Runs `body` with the actor `id` (activated first if need be) without entering its
+    /// isolation: for what the actor publishes in nonisolated, thread-safe storage. Counts as a
+    /// message for the mailbox and idle time like ``call(_:_:)``, without an executor hop.
+    public func peek<R>(_ id: String, _ body: (A) -> R) async throws -> R {
+        let actor = try await acquire(id)
+        defer { table.release(id, actor) }
+        return body(actor)
+    }
+
     private func acquire(_ id: String) async throws -> A {
         while true {
             let now = context.clock.now.microsecondsSinceEpoch

@@ -1,3 +1,4 @@
+import Synchronization
 import TroupeCore
 
 /// A workspace: its settings and plan, and its rate limiter — requests per minute (GCRA, burst
@@ -21,12 +22,16 @@ public actor TenantActor: ManagedActor {
     private var keys: [String: GCRALimiter] = [:]
     /// A lease extension being committed; others wait for it rather than start their own.
     private var pendingLease: Task<Void, any Error>?
+    /// Whether the plan limits requests per minute or per day: published outside the actor's
+    /// isolation so that a request to an unlimited workspace need not enter the actor at all.
+    private let planLimited: Atomic<Bool>
 
     public init(id: String, state: TenantState, context: ActorContext) {
         self.id = id
         self.state = state
         self.context = context
         let limits = context.settings.limits(for: state.plan)
+        planLimited = Atomic(limits.requestsPerMinute != nil || limits.requestsPerDay != nil)
         minute = limits.requestsPerMinute.map {
             GCRALimiter(limit: $0, period: .seconds(60), theoreticalArrival: state.minuteLease)
         }
@@ -36,6 +41,13 @@ public actor TenantActor: ManagedActor {
         if let keyLimit = context.settings.apiKeyRequestsPerMinute {
             keys = state.keyLeases.mapValues { GCRALimiter(limit: keyLimit, period: .seconds(60), theoreticalArrival: $0) }
         }
+    }
+
+    /// Whether ``admit(apiKeyID:)`` has anything to decide for a request (by an API key or
+    /// not); when false it would return nil. Read without entering the actor: a plan change
+    /// racing with it lets through a request that would have come just before the change.
+    public nonisolated func needsAdmission(byAPIKey: Bool) -> Bool {
+        planLimited.load(ordering: .relaxed) || (byAPIKey && context.settings.apiKeyRequestsPerMinute != nil)
     }
 
     public var name: String { state.name }
@@ -124,6 +136,7 @@ public actor TenantActor: ManagedActor {
             let limits = context.settings.limits(for: next.plan)
             minute = limits.requestsPerMinute.map { GCRALimiter(limit: $0, period: .seconds(60), theoreticalArrival: state.minuteLease) }
             daily = limits.requestsPerDay.map { DailyQuota(limit: $0, day: state.dailyLeaseDay, used: state.dailyLease) }
+            planLimited.store(minute != nil || daily != nil, ordering: .relaxed)
         }
     }
 }

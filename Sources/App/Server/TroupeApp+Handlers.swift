@@ -67,7 +67,12 @@ extension TroupeApp {
         let apiKeyID = caller.apiKeyID
         let decision: RateDecision?
         do {
-            decision = try await runtime.tenants.call(caller.workspaceID) { tenant in try await tenant.admit(apiKeyID: apiKeyID) }
+            // An unlimited plan with no key limit has nothing to decide: no hop into the actor.
+            if try await runtime.tenants.peek(caller.workspaceID, { $0.needsAdmission(byAPIKey: apiKeyID != nil) }) {
+                decision = try await runtime.tenants.call(caller.workspaceID) { tenant in try await tenant.admit(apiKeyID: apiKeyID) }
+            } else {
+                decision = nil
+            }
         } catch let error as ActorRuntimeError where error.code == .notFound {
             throw APIError(.unauthorized, "The workspace of this token no longer exists.")
         }
