@@ -39,6 +39,27 @@ struct ReadPoolTests {
         await writer.close()
     }
 
+    /// `read` wraps its body in a transaction; `readStatement` runs it in autocommit mode, and
+    /// both see every acknowledged write and pass on the body's error.
+    @Test func readStatementRunsWithoutATransaction() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.file()) { db in
+            try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        }
+        let pool = try await ReadPool(path: directory.file(), connections: 1)
+        try await writer.submit { db in try db.execute("INSERT INTO t (id) VALUES (7)") }
+        let inTransaction = try await pool.read { db in (db.isInTransaction, try db.scalar("SELECT max(id) FROM t")?.integerValue) }
+        #expect(inTransaction.0 == true)
+        #expect(inTransaction.1 == 7)
+        let autocommit = try await pool.readStatement { db in (db.isInTransaction, try db.scalar("SELECT max(id) FROM t")?.integerValue) }
+        #expect(autocommit.0 == false)
+        #expect(autocommit.1 == 7)
+        await #expect(throws: SQLiteError.self) { try await pool.readStatement { db in try db.scalar("SELECT nothing FROM t") } }
+        #expect(try await pool.readStatement { db in try db.scalar("SELECT count(*) FROM t")?.integerValue } == 1, "the connection still serves")
+        await pool.close()
+        await writer.close()
+    }
+
     @Test func aPoolConnectionCannotWrite() async throws {
         let directory = try TemporaryDirectory()
         let writer = try await GroupCommitWriter(path: directory.file()) { db in

@@ -41,7 +41,7 @@ public final class SnapshotStore: Sendable {
     }
 
     public func load(kind: String, id: String) async throws -> Record? {
-        try await reader.read { db in
+        try await reader.readStatement { db in
             try db.query(
                 "SELECT schema_version, state, workspace_id, status, updated_at FROM snapshots WHERE kind = ? AND id = ?",
                 [.text(kind), .text(id)]

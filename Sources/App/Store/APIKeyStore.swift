@@ -44,7 +44,7 @@ struct APIKeyStore: Sendable {
     }
 
     func key(hash: [UInt8]) async throws -> APIKeyRecord? {
-        try await store.reader.read { db in try Self.keys(db, where: "key_hash = ?", [.blob(hash)]).first }
+        try await store.reader.readStatement { db in try Self.keys(db, where: "key_hash = ?", [.blob(hash)]).first }
     }
 
     /// One key of `workspaceID`, deleted ones excluded.

@@ -34,14 +34,28 @@ public final class ReadPool: Sendable {
 
     deinit { queue.close() }
 
-    /// Runs `body` in a read transaction on one of the pool's connections.
+    /// Runs `body` in a read transaction on one of the pool's connections: every statement in
+    /// it sees the same committed state.
     ///
     /// Throws what `body` threw, a ``SQLiteError``, `overloaded` when too many reads are
     /// waiting, or `misuse` after ``close()``.
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await run { db in try db.read(body) }
+    }
+
+    /// Runs `body`, which must run a single statement, without `BEGIN`/`COMMIT` around it: in
+    /// autocommit mode SQLite gives one statement a consistent snapshot by itself. For point
+    /// reads on hot paths; activation from a snapshot measured a p50 of 54.5 µs through
+    /// ``read(_:)`` and 37.8 µs this way (medians of 5 runs each). Two statements in `body`
+    /// may see two different committed states: use ``read(_:)`` for those.
+    public func readStatement<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await run(body)
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let admission = queue.push { db in
-                continuation.resume(with: Result { try db.read(body) })
+                continuation.resume(with: Result { try body(db) })
             }
             switch admission {
             case .accepted:
