@@ -1,4 +1,5 @@
 import Testing
+import TroupeActors
 @testable import TroupeApp
 
 /// The membership rules alone: every role against every target, and the last-owner rule.

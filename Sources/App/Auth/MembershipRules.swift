@@ -1,3 +1,5 @@
+import TroupeActors
+
 /// Who may change whose membership (API.md): admins manage members but not owners, owners
 /// manage everyone, anyone may leave, and a workspace always keeps an owner. Checked inside the
 /// transaction that makes the change, against the roles as they are then.

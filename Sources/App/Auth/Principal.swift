@@ -1,3 +1,5 @@
+import TroupeActors
+
 /// Who made an authenticated request, and in which workspace (the token fixes it).
 struct Principal: Sendable {
     enum Kind: Sendable {

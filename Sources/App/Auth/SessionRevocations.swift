@@ -1,3 +1,4 @@
+import TroupeActors
 import TroupeCore
 
 /// A member's role in a workspace was set (joined, changed) or cleared (removed) at a time.

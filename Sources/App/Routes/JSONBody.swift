@@ -10,10 +10,17 @@ struct JSONBody {
 
     /// Parses the body. An empty body reads as `{}`; anything sent must be `application/json`.
     init(_ request: HTTPRequest, allowed: Set<String>) throws(APIError) {
-        guard !request.body.isEmpty else {
-            object = JSONObject()
-            return
+        let object = try Self.object(request)
+        if let unknown = object.keys.first(where: { !allowed.contains($0) }) {
+            throw APIError(.invalidRequest, "Unknown field \"\(unknown)\"; this route accepts \(allowed.sorted().joined(separator: ", ")).")
         }
+        self.object = object
+    }
+
+    /// The body as a JSON object, whatever its fields: `{}` when empty; 415 unless JSON; 400
+    /// unless an object.
+    static func object(_ request: HTTPRequest) throws(APIError) -> JSONObject {
+        guard !request.body.isEmpty else { return JSONObject() }
         if let type = request.headers["Content-Type"],
             type.split(separator: ";").first.map({ $0.trimmingSpaces.lowercased() }) != "application/json"
         {
@@ -26,10 +33,7 @@ struct JSONBody {
             throw APIError(.invalidRequest, "The body is not valid JSON: \(error).")
         }
         guard let object = json.objectValue else { throw APIError(.invalidRequest, "The body must be a JSON object.") }
-        if let unknown = object.keys.first(where: { !allowed.contains($0) }) {
-            throw APIError(.invalidRequest, "Unknown field \"\(unknown)\"; this route accepts \(allowed.sorted().joined(separator: ", ")).")
-        }
-        self.object = object
+        return object
     }
 
     /// Throws the collected 422 if any rule was broken.
@@ -67,6 +71,16 @@ struct JSONBody {
         guard let array = value.arrayValue else { throw APIError(.invalidRequest, "\(field) must be an array.") }
         return array
     }
+
+    /// A number field; nil when absent or null (``has(_:)`` tells them apart from a value).
+    mutating func number(_ field: String) throws(APIError) -> Double? {
+        guard let value = object[field], !value.isNull else { return nil }
+        guard let number = value.doubleValue, number.isFinite else { throw APIError(.invalidRequest, "\(field) must be a number.") }
+        return number
+    }
+
+    /// A field's JSON as sent, for a nested value checked by its own parser.
+    func raw(_ field: String) -> JSON? { object[field] }
 
     /// A field naming one of `E`'s cases.
     mutating func choice<E: RawRepresentable & CaseIterable>(_ field: String, required: Bool = false, as type: E.Type)

@@ -1,3 +1,4 @@
+import TroupeActors
 import TroupeCore
 
 /// `GET /openapi.json`: an OpenAPI 3.1 description of every route built so far, with request
@@ -19,6 +20,7 @@ enum OpenAPIDocument {
     }
     private static let string: JSON = ["type": "string"]
     private static let nullableString: JSON = ["type": ["string", "null"]]
+    private static let nullableNumber: JSON = ["type": ["number", "null"], "minimum": 0]
     private static let time: JSON = ["type": "string", "format": "date-time"]
     private static let limit: JSON = ["type": ["integer", "null"], "minimum": 1]
     private static func list(_ item: String) -> JSON {
@@ -93,6 +95,30 @@ enum OpenAPIDocument {
                       success: ("200", ref("APIKey")), errors: auth + ["404"]),
             Operation(method: "delete", path: "/v1/api-keys/{id}", summary: "Revoke a key at once, on every connection",
                       authenticated: true, success: ("204", nil), errors: auth + ["404"]),
+            Operation(method: "post", path: "/v1/workflows",
+                      summary: "Create a workflow (version 1); defaults are filled into every step. 409 if the slug is taken. A value of the wrong type inside steps is 400 naming its path; every broken rule is a 422 field error with a path such as steps[2].needs[0] (cycles are named step by step).",
+                      authenticated: true, request: ref("WorkflowInput"), success: ("201", ref("Workflow")), errors: auth + ["409", "415", "422"]),
+            Operation(method: "get", path: "/v1/workflows", summary: "The workspace's workflows at their current version",
+                      authenticated: true, success: ("200", list("Workflow")), errors: auth),
+            Operation(method: "get", path: "/v1/workflows/{id}", summary: "One workflow, by wf_ id or slug", authenticated: true,
+                      success: ("200", ref("Workflow")), errors: auth + ["404"]),
+            Operation(method: "put", path: "/v1/workflows/{id}",
+                      summary: "Replace the steps (and name, cost cap when sent; null clears the cap) as version + 1; runs already started keep theirs. slug, if sent, must be the workflow's.",
+                      authenticated: true, request: ref("WorkflowInput"), success: ("200", ref("Workflow")), errors: auth + ["404", "415", "422"]),
+            Operation(method: "delete", path: "/v1/workflows/{id}", summary: "Delete (its slug is free again; existing runs are untouched)",
+                      authenticated: true, success: ("204", nil), errors: auth + ["404"]),
+            Operation(method: "post", path: "/v1/workflows/validate",
+                      summary: "Check a definition without storing it (workflows:read): every problem, wrong types included, in errors",
+                      authenticated: true, request: ref("WorkflowInput"),
+                      success: ("200", object([("valid", ["type": "boolean"]),
+                                               ("errors", ["type": "array", "items": object([("field", string), ("message", string)])])],
+                                              required: ["valid"])), errors: auth + ["415"]),
+            Operation(method: "get", path: "/v1/workflows/templates", summary: "Built-in templates", authenticated: true,
+                      success: ("200", list("WorkflowTemplate")), errors: auth),
+            Operation(method: "post", path: "/v1/workflows/from-template/{slug}",
+                      summary: "Create a workflow from a template; slug and name default to the template's", authenticated: true,
+                      request: object([("slug", string), ("name", string), ("cost_cap_usd", nullableNumber)]),
+                      success: ("201", ref("Workflow")), errors: auth + ["404", "409", "415", "422"]),
             Operation(method: "get", path: "/v1/plans", summary: "The plans in force; null is unlimited", authenticated: false,
                       success: ("200", list("PlanLimits")), errors: []),
             Operation(method: "get", path: "/v1/usage", summary: "Usage for a period of UTC days (from, to: dates; default today)",
@@ -120,6 +146,25 @@ enum OpenAPIDocument {
             "Invitation": object([("id", string), ("workspace_id", string), ("email", string), ("role", ref("Role")),
                                   ("invite_token", string), ("expires_at", time), ("created_at", time)],
                                  required: ["id", "email", "role", "invite_token", "expires_at"]),
+            "Step": ["type": "object", "required": ["id", "kind"], "properties": [
+                "id": ["type": "string", "pattern": "^[a-z0-9_-]{1,64}$"],
+                "kind": ["type": "string", "enum": ["task", "approval", "sandbox", "wait"]],
+                "needs": ["type": "array", "items": string], "timeout_ms": ["type": "integer", "minimum": 1, "default": 600_000],
+                "max_attempts": ["type": "integer", "minimum": 1, "maximum": 20, "default": 3],
+                "queue": ["type": "string", "default": "default"], "input": ["type": "object"],
+                "approvers": ["type": "array", "items": ref("Role")], "argv": ["type": "array", "items": string],
+                "resource_limits": object([("cpu_seconds", ["type": "integer"]), ("memory_mb", ["type": "integer"]),
+                                           ("wall_timeout_ms", ["type": "integer"]), ("max_output_bytes", ["type": "integer"])]),
+                "duration_ms": ["type": "integer", "minimum": 1],
+            ]],
+            "WorkflowInput": object([("slug", ["type": "string", "pattern": "^[a-z0-9-]{1,64}$"]), ("name", string),
+                                     ("steps", ["type": "array", "items": ref("Step"), "maxItems": 100]), ("cost_cap_usd", nullableNumber)],
+                                    required: ["steps"]),
+            "Workflow": object([("id", string), ("slug", string), ("name", string), ("version", ["type": "integer"]),
+                                ("steps", ["type": "array", "items": ref("Step")]), ("cost_cap_usd", nullableNumber),
+                                ("created_at", time), ("updated_at", time)]),
+            "WorkflowTemplate": object([("slug", string), ("name", string), ("description", string),
+                                        ("steps", ["type": "array", "items": ref("Step")])]),
             "APIKey": object([("id", string), ("name", string), ("prefix", string), ("scopes", ["type": "array", "items": ref("Scope")]),
                               ("expires_at", ["type": ["string", "null"], "format": "date-time"]), ("disabled", ["type": "boolean"]),
                               ("created_at", time), ("last_used_at", ["type": ["string", "null"], "format": "date-time"])]),
@@ -142,7 +187,7 @@ enum OpenAPIDocument {
         for operation in operations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
-            let parameters = ["id", "user_id"].filter { operation.path.contains("{\($0)}") }
+            let parameters = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }
             if !parameters.isEmpty {
                 entry["parameters"] = .array(parameters.map { ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]] })
             }

@@ -10,6 +10,7 @@ public final class TroupeApp: Sendable {
     let runtime: TroupeRuntime
     let accounts: AccountStore
     let members: MemberStore
+    let workflows: WorkflowStore
     let keys: APIKeyStore
     let usage: UsageStore
     let authenticator: Authenticator
@@ -30,6 +31,7 @@ public final class TroupeApp: Sendable {
         self.runtime = runtime
         accounts = AccountStore(store: runtime.store)
         members = MemberStore(store: runtime.store)
+        workflows = WorkflowStore(store: runtime.store)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
         let revocations = SessionRevocations(memberChanges, lifetime: Authenticator.sessionLifetime)
@@ -57,6 +59,7 @@ public final class TroupeApp: Sendable {
         addWorkspaceRoutes(to: &router)
         addMemberRoutes(to: &router)
         addAPIKeyRoutes(to: &router)
+        addWorkflowRoutes(to: &router)
         addPlanRoutes(to: &router)
         return router
     }

@@ -72,5 +72,5 @@ enum AccountSchema {
     ]
 
     /// The whole schema history: the snapshot store's steps, then the server's.
-    static let migrator = Migrator(SnapshotStore.migrations + migrations)
+    static let migrator = Migrator(SnapshotStore.migrations + migrations + WorkflowStore.migrations)
 }

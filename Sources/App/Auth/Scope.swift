@@ -1,22 +1,3 @@
-/// A member's role in a workspace, from most to least powerful (API.md).
-enum Role: String, Sendable, CaseIterable, Comparable {
-    case owner
-    case admin
-    case member
-    case viewer
-
-    private var rank: Int {
-        switch self {
-        case .owner: 3
-        case .admin: 2
-        case .member: 1
-        case .viewer: 0
-        }
-    }
-
-    static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
-}
-
 /// What an API key may do (API.md's scope list).
 enum Scope: String, Sendable, CaseIterable {
     case runsRead = "runs:read"
