@@ -21,6 +21,7 @@ struct APIError: Error, Sendable {
         case conflict
         case unsupportedMediaType = "unsupported_media_type"
         case validationError = "validation_error"
+        case idempotencyKeyReused = "idempotency_key_reused"
         case rateLimited = "rate_limited"
         case internalError = "internal_error"
         case overloaded
@@ -33,7 +34,7 @@ struct APIError: Error, Sendable {
             case .notFound: 404
             case .conflict: 409
             case .unsupportedMediaType: 415
-            case .validationError: 422
+            case .validationError, .idempotencyKeyReused: 422
             case .rateLimited: 429
             case .internalError: 500
             case .overloaded: 503

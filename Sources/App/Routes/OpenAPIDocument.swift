@@ -177,8 +177,18 @@ enum OpenAPIDocument {
 
     private static let descriptions = [
         "400": "invalid_request", "401": "unauthorized, key_expired, key_revoked or key_disabled", "403": "forbidden or missing_scope",
-        "404": "not_found", "409": "conflict", "415": "unsupported_media_type", "422": "validation_error",
+        "404": "not_found", "409": "conflict", "415": "unsupported_media_type", "422": "validation_error (or idempotency_key_reused)",
         "429": "rate_limited (Retry-After set)", "503": "overloaded or draining",
+    ]
+
+    /// The routes that create something, where `Idempotency-Key` applies.
+    private static let createPaths: Set = [
+        "/v1/workspaces", "/v1/api-keys", "/v1/workspaces/{id}/members", "/v1/workflows", "/v1/workflows/from-template/{slug}",
+    ]
+
+    private static let idempotencyKey: JSON = [
+        "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 255],
+        "description": "Replays the first response (status and body, Idempotent-Replayed: true) to a retry with the same key and the same method, route and body within 24 h; a different request with the key is 422 idempotency_key_reused. Scoped to the workspace; concurrent duplicates create one resource.",
     ]
 
     /// The document, serialized once.
@@ -187,10 +197,11 @@ enum OpenAPIDocument {
         for operation in operations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
-            let parameters = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }
-            if !parameters.isEmpty {
-                entry["parameters"] = .array(parameters.map { ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]] })
+            var parameters: [JSON] = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }.map {
+                ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]]
             }
+            if operation.method == "post", createPaths.contains(operation.path) { parameters.append(idempotencyKey) }
+            if !parameters.isEmpty { entry["parameters"] = .array(parameters) }
             if let request = operation.request {
                 entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": request]]]
             }

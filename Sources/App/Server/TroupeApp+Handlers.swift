@@ -24,17 +24,19 @@ extension TroupeApp {
     }
 
     /// A route that needs a session token or API key, counted against the workspace's limits.
-    func authenticated(_ pattern: String, _ body: @escaping Handler) -> Router.Handler {
-        wrap(pattern, authenticated: true, body)
+    /// `creates`: a route that creates something, where `Idempotency-Key` applies.
+    func authenticated(_ pattern: String, creates: Bool = false, _ body: @escaping Handler) -> Router.Handler {
+        wrap(pattern, authenticated: true, idempotent: creates, body)
     }
 
-    private func wrap(_ pattern: String, authenticated: Bool, _ body: @escaping Handler) -> Router.Handler {
+    private func wrap(_ pattern: String, authenticated: Bool, idempotent: Bool = false, _ body: @escaping Handler) -> Router.Handler {
         { [self] request, parameters in
             let record = RouteRecord.current
             record?.info.withLock { $0.route = pattern }
             // APIResponder has already put the request's one id (the client's or a new one) here.
             let requestID = request.headers["X-Request-Id"] ?? RequestID.resolve(nil)
             var rateHeaders = HTTPHeaders()
+            var response: HTTPResponse
             do {
                 var principal: Principal?
                 if authenticated {
@@ -43,21 +45,43 @@ extension TroupeApp {
                     rateHeaders = try await admit(caller)
                     principal = caller
                 }
-                var response = try await body(APIRequest(http: request, parameters: parameters, requestID: requestID,
-                                                          principal: principal, query: QueryParameters(request.query)))
-                for field in rateHeaders { response.headers.set(field.name, field.value) }
-                return response
-            } catch var error as APIError {
-                for field in rateHeaders where !error.headers.contains(field.name) { error.headers.set(field.name, field.value) }
-                return error.response(requestID: requestID)
-            } catch let error as ActorRuntimeError {
-                return Self.apiError(for: error).response(requestID: requestID)
+                let apiRequest = APIRequest(http: request, parameters: parameters, requestID: requestID, principal: principal,
+                                            query: QueryParameters(request.query))
+                if idempotent, let principal, let key = try IdempotencyGate.key(of: request) {
+                    response = try await idempotency.perform(workspaceID: principal.workspaceID, key: key, request: request, route: pattern) {
+                        await respond(to: apiRequest, with: body, record: record)
+                    }
+                } else {
+                    response = await respond(to: apiRequest, with: body, record: record)
+                }
             } catch {
-                // A bug: logged with the request id, never shown to the client.
-                record?.info.withLock { $0.error = String(describing: error) }
-                return APIError(.internalError, "Something went wrong on our side; quote request \(requestID) to support.")
-                    .response(requestID: requestID)
+                response = Self.errorResponse(error, requestID: requestID, record: record)
             }
+            for field in rateHeaders where !response.headers.contains(field.name) { response.headers.set(field.name, field.value) }
+            return response
+        }
+    }
+
+    /// The handler's response, or its error as a response (what a replayed request gets again).
+    private func respond(to request: APIRequest, with body: Handler, record: RouteRecord?) async -> HTTPResponse {
+        do {
+            return try await body(request)
+        } catch {
+            return Self.errorResponse(error, requestID: request.requestID, record: record)
+        }
+    }
+
+    private static func errorResponse(_ error: any Error, requestID: String, record: RouteRecord?) -> HTTPResponse {
+        switch error {
+        case let error as APIError:
+            return error.response(requestID: requestID)
+        case let error as ActorRuntimeError:
+            return apiError(for: error).response(requestID: requestID)
+        default:
+            // A bug: logged with the request id, never shown to the client.
+            record?.info.withLock { $0.error = String(describing: error) }
+            return APIError(.internalError, "Something went wrong on our side; quote request \(requestID) to support.")
+                .response(requestID: requestID)
         }
     }
 

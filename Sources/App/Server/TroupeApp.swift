@@ -11,6 +11,7 @@ public final class TroupeApp: Sendable {
     let accounts: AccountStore
     let members: MemberStore
     let workflows: WorkflowStore
+    let idempotency: IdempotencyGate
     let keys: APIKeyStore
     let usage: UsageStore
     let authenticator: Authenticator
@@ -32,6 +33,7 @@ public final class TroupeApp: Sendable {
         accounts = AccountStore(store: runtime.store)
         members = MemberStore(store: runtime.store)
         workflows = WorkflowStore(store: runtime.store)
+        idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
         let revocations = SessionRevocations(memberChanges, lifetime: Authenticator.sessionLifetime)
@@ -45,10 +47,12 @@ public final class TroupeApp: Sendable {
 
     func startDraining() { draining.withLock { $0 = true } }
 
-    /// Writes what is kept in memory between requests: keys' `last_used_at`, request counts.
+    /// Writes what is kept in memory between requests (keys' `last_used_at`, request counts)
+    /// and, once a minute, deletes idempotency responses past their 24 hours.
     func flush() async {
         await authenticator.flushLastUsed()
         await usage.flush()
+        await idempotency.pruneIfDue()
     }
 
     /// The routes of API.md built so far.

@@ -69,6 +69,20 @@ enum AccountSchema {
             CREATE INDEX invitations_by_email ON invitations (workspace_id, email);
             CREATE INDEX memberships_by_workspace ON memberships (workspace_id, joined_at, user_id);
             """),
+        // The first response to each Idempotency-Key, replayed for 24 hours.
+        Migration("accounts-3", sql: """
+            CREATE TABLE idempotency_keys (
+                workspace_id TEXT NOT NULL,
+                key TEXT NOT NULL,
+                request_hash BLOB NOT NULL,
+                status INTEGER NOT NULL,
+                content_type TEXT,
+                body BLOB NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, key)
+            ) WITHOUT ROWID;
+            CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
+            """),
     ]
 
     /// The whole schema history: the snapshot store's steps, then the server's.
