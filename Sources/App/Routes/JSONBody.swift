@@ -79,6 +79,21 @@ struct JSONBody {
         return number
     }
 
+    /// A whole-number field within `range`; 400 if not a whole number, 422 if out of range or
+    /// required and absent.
+    mutating func integer(_ field: String, in range: ClosedRange<Int64>, required: Bool = false) throws(APIError) -> Int64? {
+        guard let value = object[field], !value.isNull else {
+            if required { problem(field, "\(field) is required.") }
+            return nil
+        }
+        guard let number = value.intValue else { throw APIError(.invalidRequest, "\(field) must be a whole number.") }
+        guard range.contains(number) else {
+            problem(field, "\(field) must be from \(range.lowerBound) to \(range.upperBound).")
+            return nil
+        }
+        return number
+    }
+
     /// A field's JSON as sent, for a nested value checked by its own parser.
     func raw(_ field: String) -> JSON? { object[field] }
 

@@ -28,6 +28,11 @@ enum OpenAPIDocument {
                required: ["data", "next_cursor", "has_more"])
     }
 
+    private static let lockInput = object([("key", ["type": "string", "minLength": 1, "maxLength": 255]),
+                                           ("owner", ["type": "string", "minLength": 1, "maxLength": 255]),
+                                           ("ttl_ms", ["type": "integer", "minimum": 1, "maximum": 86_400_000])],
+                                          required: ["key", "owner", "ttl_ms"])
+
     private static let operations: [Operation] = {
         let auth = ["400", "401", "403", "429"]
         return [
@@ -119,6 +124,16 @@ enum OpenAPIDocument {
                       summary: "Create a workflow from a template; slug and name default to the template's", authenticated: true,
                       request: object([("slug", string), ("name", string), ("cost_cap_usd", nullableNumber)]),
                       success: ("201", ref("Workflow")), errors: auth + ["404", "409", "415", "422"]),
+            Operation(method: "post", path: "/v1/locks/acquire",
+                      summary: "Acquire a lock for owner (jobs:work) with a fencing token that strictly increases per key, across restarts; the holder acquiring again keeps its token and gets the new expiry; 409 while another owner holds it",
+                      authenticated: true, request: lockInput, success: ("200", ref("Lock")), errors: auth + ["409", "415", "422"]),
+            Operation(method: "post", path: "/v1/locks/renew", summary: "Extend a lock the owner holds; 409 otherwise (released, expired, another owner)",
+                      authenticated: true, request: lockInput, success: ("200", ref("Lock")), errors: auth + ["409", "415", "422"]),
+            Operation(method: "post", path: "/v1/locks/release", summary: "Release a lock the owner holds; 409 otherwise",
+                      authenticated: true, request: object([("key", string), ("owner", string)], required: ["key", "owner"]),
+                      success: ("204", nil), errors: auth + ["409", "415", "422"]),
+            Operation(method: "get", path: "/v1/locks", summary: "The locks held now (jobs:read)", authenticated: true,
+                      success: ("200", list("Lock")), errors: auth),
             Operation(method: "get", path: "/v1/plans", summary: "The plans in force; null is unlimited", authenticated: false,
                       success: ("200", list("PlanLimits")), errors: []),
             Operation(method: "get", path: "/v1/usage", summary: "Usage for a period of UTC days (from, to: dates; default today)",
@@ -165,6 +180,8 @@ enum OpenAPIDocument {
                                 ("created_at", time), ("updated_at", time)]),
             "WorkflowTemplate": object([("slug", string), ("name", string), ("description", string),
                                         ("steps", ["type": "array", "items": ref("Step")])]),
+            "Lock": object([("key", string), ("owner", string), ("fencing_token", ["type": "integer"]), ("acquired_at", time),
+                            ("expires_at", time)]),
             "APIKey": object([("id", string), ("name", string), ("prefix", string), ("scopes", ["type": "array", "items": ref("Scope")]),
                               ("expires_at", ["type": ["string", "null"], "format": "date-time"]), ("disabled", ["type": "boolean"]),
                               ("created_at", time), ("last_used_at", ["type": ["string", "null"], "format": "date-time"])]),

@@ -11,6 +11,7 @@ public final class TroupeApp: Sendable {
     let accounts: AccountStore
     let members: MemberStore
     let workflows: WorkflowStore
+    let locks: LockStore
     let idempotency: IdempotencyGate
     let keys: APIKeyStore
     let usage: UsageStore
@@ -33,6 +34,7 @@ public final class TroupeApp: Sendable {
         accounts = AccountStore(store: runtime.store)
         members = MemberStore(store: runtime.store)
         workflows = WorkflowStore(store: runtime.store)
+        locks = LockStore(store: runtime.store)
         idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
@@ -64,6 +66,7 @@ public final class TroupeApp: Sendable {
         addMemberRoutes(to: &router)
         addAPIKeyRoutes(to: &router)
         addWorkflowRoutes(to: &router)
+        addLockRoutes(to: &router)
         addPlanRoutes(to: &router)
         return router
     }

@@ -83,6 +83,19 @@ enum AccountSchema {
             ) WITHOUT ROWID;
             CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
             """),
+        // A row per lock key ever used: it keeps the key's last fencing token after release.
+        Migration("accounts-4", sql: """
+            CREATE TABLE locks (
+                workspace_id TEXT NOT NULL,
+                key TEXT NOT NULL,
+                owner TEXT,
+                fencing_token INTEGER NOT NULL,
+                acquired_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, key)
+            ) WITHOUT ROWID;
+            CREATE INDEX locks_held ON locks (workspace_id, acquired_at, key) WHERE owner IS NOT NULL;
+            """),
     ]
 
     /// The whole schema history: the snapshot store's steps, then the server's.
