@@ -49,6 +49,20 @@ public struct JobMachine: Sendable, Equatable {
         self.availableAt = availableAt
     }
 
+    /// A job as stored.
+    public init(
+        status: Status, attempts: Int, maxAttempts: Int, leaseToken: String?, leaseExpiresAt: Timestamp?, availableAt: Timestamp,
+        lastError: JSON?
+    ) {
+        self.status = status
+        self.attempts = attempts
+        self.maxAttempts = max(1, maxAttempts)
+        self.leaseToken = leaseToken
+        self.leaseExpiresAt = leaseExpiresAt
+        self.availableAt = availableAt
+        self.lastError = lastError
+    }
+
     public func isClaimable(at now: Timestamp) -> Bool {
         (status == .queued || status == .failed) && !(now < availableAt)
     }

@@ -12,6 +12,8 @@ public final class TroupeApp: Sendable {
     let members: MemberStore
     let workflows: WorkflowStore
     let locks: LockStore
+    let jobs: JobStore
+    let jobWaiters = JobWaiters()
     let idempotency: IdempotencyGate
     let keys: APIKeyStore
     let usage: UsageStore
@@ -35,6 +37,7 @@ public final class TroupeApp: Sendable {
         members = MemberStore(store: runtime.store)
         workflows = WorkflowStore(store: runtime.store)
         locks = LockStore(store: runtime.store)
+        jobs = JobStore(store: runtime.store)
         idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
@@ -55,6 +58,14 @@ public final class TroupeApp: Sendable {
         await authenticator.flushLastUsed()
         await usage.flush()
         await idempotency.pruneIfDue()
+        await expireJobLeases()
+    }
+
+    /// Counts the job leases that expired as failed attempts (run once a second).
+    func expireJobLeases() async {
+        // A failure (a full disk) is retried on the next tick; until then those leases stay
+        // expired, refusing their workers, and the jobs wait.
+        _ = try? await jobs.expireLeases(at: clock.now)
     }
 
     /// The routes of API.md built so far.
@@ -67,6 +78,7 @@ public final class TroupeApp: Sendable {
         addAPIKeyRoutes(to: &router)
         addWorkflowRoutes(to: &router)
         addLockRoutes(to: &router)
+        addJobRoutes(to: &router)
         addPlanRoutes(to: &router)
         return router
     }

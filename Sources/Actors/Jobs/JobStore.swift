@@ -1,0 +1,187 @@
+import TroupeCore
+import TroupePersistence
+
+/// Why a job change was refused: `notFound` (404) or `conflict` (409: a stale or expired
+/// lease, a job in the wrong status).
+public struct JobStoreError: Error, Sendable, Equatable {
+    public enum Code: Sendable { case notFound, conflict }
+    public let code: Code
+    public let message: String
+}
+
+/// Jobs of every workspace, one row each. Every change is one writer transaction that loads the
+/// job, lets ``JobMachine`` decide, and writes it back, so a lease goes to one worker at a time
+/// and at most one completion per job is accepted. Every query is keyed by workspace.
+public struct JobStore: Sendable {
+    public static let migrations = [
+        Migration("jobs-1", sql: """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                status TEXT NOT NULL,
+                run_id TEXT,
+                step_id TEXT,
+                input BLOB NOT NULL,
+                output BLOB,
+                last_error BLOB,
+                usage BLOB,
+                attempts INTEGER NOT NULL,
+                max_attempts INTEGER NOT NULL,
+                timeout_ms INTEGER NOT NULL,
+                lease_token TEXT,
+                worker_id TEXT,
+                lease_expires_at INTEGER,
+                available_at INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX jobs_claimable ON jobs (workspace_id, queue, created_at, id) WHERE status IN ('queued', 'failed');
+            CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status = 'leased';
+            CREATE INDEX jobs_by_workspace ON jobs (workspace_id, created_at, id);
+            """),
+    ]
+
+    let store: SnapshotStore
+
+    public init(store: SnapshotStore) {
+        self.store = store
+    }
+
+    private static let columns = """
+        id, workspace_id, queue, status, run_id, step_id, input, output, last_error, usage, attempts, max_attempts, timeout_ms,
+        lease_token, lease_expires_at, available_at, created_at, updated_at, worker_id
+        """
+
+    public func insert(_ job: JobRecord) async throws {
+        try await store.writer.submit { db in try Self.write(db, job, inserting: true) }
+    }
+
+    /// Leases the oldest available job of `queues` to `workerID` under `token`, or nil when none
+    /// is available.
+    public func claim(
+        workspaceID: String, queues: [String], workerID: String, token: String, lease: Duration, at now: Timestamp
+    ) async throws -> JobRecord? {
+        try await store.writer.submit { db in
+            let marks = Array(repeating: "?", count: queues.count).joined(separator: ", ")
+            let found = try db.query("""
+                SELECT \(Self.columns) FROM jobs
+                WHERE workspace_id = ? AND queue IN (\(marks)) AND status IN ('queued', 'failed') AND available_at <= ?
+                ORDER BY created_at, id LIMIT 1
+                """, [.text(workspaceID)] + queues.map(SQLValue.text) + [.integer(now.microsecondsSinceEpoch)], row: Self.record)
+            guard var job = found.first else { return nil }
+            try job.machine.claim(token: token, at: now, lease: lease)
+            job.workerID = workerID
+            job.updatedAt = now
+            try Self.write(db, job, inserting: false)
+            return job
+        }
+    }
+
+    /// Applies `change` to job `id` under its lease rules and stores the result.
+    public func update(
+        workspaceID: String, id: String, at now: Timestamp, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
+    ) async throws -> JobRecord {
+        try await store.writer.submit { db in
+            guard var job = try Self.job(db, workspaceID: workspaceID, id: id) else {
+                throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
+            }
+            do throws(JobMachine.Refusal) {
+                try change(&job)
+            } catch {
+                throw JobStoreError(code: .conflict, message: error.message)
+            }
+            job.updatedAt = now
+            try Self.write(db, job, inserting: false)
+            return job
+        }
+    }
+
+    /// Counts every lease expired at `now` as a failed attempt; returns the jobs changed.
+    public func expireLeases(at now: Timestamp) async throws -> [JobRecord] {
+        try await store.writer.submit { db in
+            let expired = try db.query("SELECT \(Self.columns) FROM jobs WHERE status = 'leased' AND lease_expires_at <= ? LIMIT 1000",
+                                       [.integer(now.microsecondsSinceEpoch)], row: Self.record)
+            return try expired.map { job in
+                var job = job
+                _ = job.machine.expireLease(at: now, jitter: Double.random(in: 0..<1))
+                job.updatedAt = now
+                try Self.write(db, job, inserting: false)
+                return job
+            }
+        }
+    }
+
+    /// Deletes a dead job (from the DLQ).
+    public func deleteDead(workspaceID: String, id: String) async throws {
+        try await store.writer.submit { db in
+            guard let job = try Self.job(db, workspaceID: workspaceID, id: id) else {
+                throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
+            }
+            guard job.machine.status == .dead else {
+                throw JobStoreError(code: .conflict, message: "Job \(id) is \(job.machine.status.rawValue); only dead jobs are in the DLQ.")
+            }
+            try db.execute("DELETE FROM jobs WHERE id = ?", [.text(id)])
+        }
+    }
+
+    public func job(workspaceID: String, id: String) async throws -> JobRecord? {
+        try await store.reader.readStatement { db in try Self.job(db, workspaceID: workspaceID, id: id) }
+    }
+
+    /// A page of the workspace's jobs, newest first, optionally of one status and queue.
+    public func jobs(workspaceID: String, status: JobMachine.Status?, queue: String?, after cursor: (createdAt: Int64, id: String)?,
+                     limit: Int) async throws -> [JobRecord] {
+        try await store.reader.read { db in
+            var sql = "SELECT \(Self.columns) FROM jobs WHERE workspace_id = ?"
+            var arguments: [SQLValue] = [.text(workspaceID)]
+            if let status {
+                sql += " AND status = ?"
+                arguments.append(.text(status.rawValue))
+            }
+            if let queue {
+                sql += " AND queue = ?"
+                arguments.append(.text(queue))
+            }
+            if let cursor {
+                sql += " AND (created_at, id) < (?, ?)"
+                arguments += [.integer(cursor.createdAt), .text(cursor.id)]
+            }
+            return try db.query(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", arguments + [.integer(Int64(limit))], row: Self.record)
+        }
+    }
+
+    private static func job(_ db: Database, workspaceID: String, id: String) throws -> JobRecord? {
+        try db.query("SELECT \(columns) FROM jobs WHERE workspace_id = ? AND id = ?", [.text(workspaceID), .text(id)], row: record).first
+    }
+
+    private static func write(_ db: Database, _ job: JobRecord, inserting: Bool) throws {
+        func blob(_ json: JSON?) -> SQLValue { json.map { .blob($0.bytes) } ?? .null }
+        func time(_ stamp: Timestamp?) -> SQLValue { stamp.map { .integer($0.microsecondsSinceEpoch) } ?? .null }
+        let machine = job.machine
+        let values: [SQLValue] = [
+            .text(job.id), .text(job.workspaceID), .text(job.queue), .text(machine.status.rawValue),
+            job.runID.map(SQLValue.text) ?? .null, job.stepID.map(SQLValue.text) ?? .null, .blob(job.input.bytes), blob(job.output),
+            blob(machine.lastError), blob(job.usage), .integer(Int64(machine.attempts)), .integer(Int64(machine.maxAttempts)),
+            .integer(job.timeoutMilliseconds), machine.leaseToken.map(SQLValue.text) ?? .null, time(machine.leaseExpiresAt),
+            time(machine.availableAt), time(job.createdAt), time(job.updatedAt), job.workerID.map(SQLValue.text) ?? .null,
+        ]
+        let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
+        try db.execute("\(inserting ? "INSERT" : "REPLACE") INTO jobs (\(columns)) VALUES (\(marks))", values)
+    }
+
+    /// A row of `columns`. A stored blob that no longer parses is a corrupt file: reported.
+    private static func record(_ row: Statement) throws -> JobRecord {
+        func json(_ index: Int32) throws -> JSON? { try row.blob(at: index).map { try JSON.parse($0) } }
+        func time(_ index: Int32) -> Timestamp? { row.isNull(at: index) ? nil : Timestamp(microsecondsSinceEpoch: row.int64(at: index)) }
+        let machine = JobMachine(
+            status: JobMachine.Status(rawValue: row.string(at: 3) ?? "") ?? .dead, attempts: Int(row.int64(at: 10)),
+            maxAttempts: Int(row.int64(at: 11)), leaseToken: row.string(at: 13), leaseExpiresAt: time(14),
+            availableAt: time(15) ?? Timestamp(microsecondsSinceEpoch: 0), lastError: try json(8))
+        return JobRecord(
+            id: row.string(at: 0) ?? "", workspaceID: row.string(at: 1) ?? "", queue: row.string(at: 2) ?? "", runID: row.string(at: 4),
+            stepID: row.string(at: 5), input: try json(6) ?? .object(JSONObject()), output: try json(7), usage: try json(9),
+            machine: machine, timeoutMilliseconds: row.int64(at: 12), createdAt: time(16) ?? Timestamp(microsecondsSinceEpoch: 0),
+            updatedAt: time(17) ?? Timestamp(microsecondsSinceEpoch: 0), workerID: row.string(at: 18))
+    }
+}

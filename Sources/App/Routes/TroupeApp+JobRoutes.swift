@@ -1,0 +1,199 @@
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+extension TroupeApp {
+    static let defaultLeaseMilliseconds: Int64 = 30_000
+    static let maxLeaseMilliseconds: Int64 = 600_000
+    static let maxWaitMilliseconds: Int64 = 30_000
+
+    func addJobRoutes(to router: inout Router) {
+        router.post("/v1/jobs/claim", authenticated("/v1/jobs/claim") { [self] request in try await claimJob(request) })
+        router.post("/v1/jobs", authenticated("/v1/jobs", creates: true) { [self] request in try await createJob(request) })
+        router.get("/v1/jobs", authenticated("/v1/jobs") { [self] request in try await listJobs(request, status: nil) })
+        router.get("/v1/jobs/{id}", authenticated("/v1/jobs/{id}") { [self] request in try await getJob(request) })
+        router.post("/v1/jobs/{id}/heartbeat", authenticated("/v1/jobs/{id}/heartbeat") { [self] request in try await heartbeat(request) })
+        router.post("/v1/jobs/{id}/complete", authenticated("/v1/jobs/{id}/complete") { [self] request in try await completeJob(request) })
+        router.post("/v1/jobs/{id}/fail", authenticated("/v1/jobs/{id}/fail") { [self] request in try await failJob(request) })
+        router.get("/v1/dlq", authenticated("/v1/dlq") { [self] request in try await listJobs(request, status: .dead) })
+        router.post("/v1/dlq/{id}/retry", authenticated("/v1/dlq/{id}/retry") { [self] request in try await retryDead(request) })
+        router.add("DELETE", "/v1/dlq/{id}", authenticated("/v1/dlq/{id}") { [self] request in try await deleteDead(request) })
+    }
+
+    private func worker(_ request: APIRequest) throws(APIError) -> String {
+        try request.caller.require(.member, orScope: .jobsWork)
+        return try request.caller.workspaceID
+    }
+
+    private func createJob(_ request: APIRequest) async throws -> HTTPResponse {
+        let workspaceID = try worker(request)
+        var body = try JSONBody(request.http, allowed: ["queue", "input", "max_attempts", "timeout_ms"])
+        let queue = try body.string("queue", required: true, maxLength: 64)
+        let attempts = try body.integer("max_attempts", in: 1...20) ?? Int64(WorkflowStep.defaultMaxAttempts)
+        let timeout = try body.integer("timeout_ms", in: 1...WorkflowParser.maxTimeoutMilliseconds) ?? WorkflowStep.defaultTimeoutMilliseconds
+        let input = body.raw("input") ?? .object(JSONObject())
+        if input.objectValue == nil { throw APIError(.invalidRequest, "input must be an object.") }
+        if input.bytes.count > WorkflowParser.maxInputBytes { body.problem("input", "input must be at most 64 KiB of JSON.") }
+        if queue?.isEmpty == true { body.problem("queue", "queue must not be empty.") }
+        try body.finish()
+        guard let queue else { throw APIError(.internalError, "validated fields missing") }
+        let job = JobRecord(id: RandomID.make(prefix: "job"), workspaceID: workspaceID, queue: queue, runID: nil, stepID: nil, input: input,
+                            maxAttempts: Int(attempts), timeoutMilliseconds: timeout, at: clock.now)
+        try await jobs.insert(job)
+        jobWaiters.notify(workspaceID: workspaceID, queue: queue)
+        return Self.json(201, job.json())
+    }
+
+    /// Long poll: a job of `queues` leased to the caller (200), or 204 once `wait_ms` passed.
+    private func claimJob(_ request: APIRequest) async throws -> HTTPResponse {
+        let workspaceID = try worker(request)
+        var body = try JSONBody(request.http, allowed: ["queues", "worker_id", "wait_ms", "lease_ms"])
+        let queueValues = try body.array("queues", required: true) ?? []
+        let workerID = try body.string("worker_id", required: true, maxLength: 255)
+        let wait = try body.integer("wait_ms", in: 0...Self.maxWaitMilliseconds) ?? 0
+        let lease = try body.integer("lease_ms", in: 1000...Self.maxLeaseMilliseconds) ?? Self.defaultLeaseMilliseconds
+        var queues: [String] = []
+        for (index, value) in queueValues.enumerated() {
+            guard let queue = value.stringValue else { throw APIError(.invalidRequest, "queues[\(index)] must be a string.") }
+            if !queues.contains(queue) { queues.append(queue) }
+        }
+        if body.has("queues"), queues.isEmpty || queues.count > 20 { body.problem("queues", "queues must name 1 to 20 queues.") }
+        try body.finish()
+        guard let workerID else { throw APIError(.internalError, "validated fields missing") }
+        let deadline = ContinuousClock.now + .milliseconds(wait)
+        while true {
+            let token = "lease_" + SecretGenerator.alphanumeric(32)
+            if let job = try await jobs.claim(workspaceID: workspaceID, queues: queues, workerID: workerID, token: token, lease: .milliseconds(lease), at: clock.now) {
+                return Self.json(200, job.json(showingLeaseToken: true))
+            }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero, !isDraining else { return HTTPResponse(status: 204) }
+            // Woken by a new job; else look again each second (a back-off may have run out).
+            await jobWaiters.wait(workspaceID: workspaceID, queues: Set(queues), timeout: min(remaining, .seconds(1)))
+        }
+    }
+
+    private func heartbeat(_ request: APIRequest) async throws -> HTTPResponse {
+        let workspaceID = try worker(request)
+        var body = try JSONBody(request.http, allowed: ["lease_token", "lease_ms"])
+        let token = try body.string("lease_token", required: true, maxLength: 128)
+        let lease = try body.integer("lease_ms", in: 1000...Self.maxLeaseMilliseconds) ?? Self.defaultLeaseMilliseconds
+        try body.finish()
+        guard let token else { throw APIError(.internalError, "validated fields missing") }
+        let now = clock.now
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+            _ = try job.machine.heartbeat(token: token, at: now, lease: .milliseconds(lease))
+        }
+        return Self.json(200, ["lease_expires_at": .string((job.machine.leaseExpiresAt ?? now).rfc3339)])
+    }
+
+    private func completeJob(_ request: APIRequest) async throws -> HTTPResponse {
+        let workspaceID = try worker(request)
+        var body = try JSONBody(request.http, allowed: ["lease_token", "output", "usage"])
+        let token = try body.string("lease_token", required: true, maxLength: 128)
+        let output = body.raw("output")
+        let usage = try Self.usage(body.raw("usage"), into: &body)
+        try body.finish()
+        guard let token else { throw APIError(.internalError, "validated fields missing") }
+        let now = clock.now
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+            try job.machine.complete(token: token, at: now)
+            job.output = output
+            job.usage = usage
+        }
+        return Self.json(200, job.json())
+    }
+
+    private func failJob(_ request: APIRequest) async throws -> HTTPResponse {
+        let workspaceID = try worker(request)
+        var body = try JSONBody(request.http, allowed: ["lease_token", "error", "retryable"])
+        let token = try body.string("lease_token", required: true, maxLength: 128)
+        guard let error = body.raw("error")?.objectValue, let code = error["code"]?.stringValue, let message = error["message"]?.stringValue else {
+            throw APIError(.invalidRequest, "error must be an object {code, message} of strings.")
+        }
+        let retryable = body.raw("retryable").map { $0 != false } ?? true
+        try body.finish()
+        guard let token else { throw APIError(.internalError, "validated fields missing") }
+        let now = clock.now
+        let jitter = Double.random(in: 0..<1)
+        let reported: JSON = ["code": .string(String(code.prefix(128))), "message": .string(String(message.prefix(4096)))]
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+            _ = try job.machine.fail(token: token, at: now, error: reported, retryable: retryable, jitter: jitter)
+        }
+        return Self.json(200, job.json())
+    }
+
+    private func getJob(_ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.viewer, orScope: .jobsRead)
+        let id = request.parameter("id")
+        guard let job = try await jobs.job(workspaceID: try request.caller.workspaceID, id: id) else { throw APIError.notFound("Job", id) }
+        return Self.json(200, job.json())
+    }
+
+    /// `GET /v1/jobs?status=&queue=` and, with `status` fixed to dead, `GET /v1/dlq`.
+    private func listJobs(_ request: APIRequest, status fixed: JobMachine.Status?) async throws -> HTTPResponse {
+        try request.caller.require(.viewer, orScope: .jobsRead)
+        let workspaceID = try request.caller.workspaceID
+        var status = fixed
+        if fixed == nil, let text = request.query["status"] {
+            guard let parsed = JobMachine.Status(rawValue: text) else {
+                throw APIError(.invalidRequest, "status must be one of \(JobMachine.Status.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            status = parsed
+        }
+        let queue = fixed == nil ? request.query["queue"] : nil
+        let scope = "jobs:\(workspaceID):\(status?.rawValue ?? ""):\(queue ?? "")"
+        let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
+        let items = try await jobs.jobs(workspaceID: workspaceID, status: status, queue: queue,
+                                        after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
+        return Self.json(200, ListPage.json(
+            items, limit: page.limit, codec: cursors, scope: scope,
+            cursor: { PageCursor(createdAt: $0.createdAt.microsecondsSinceEpoch, id: $0.id) }, render: { $0.json() }))
+    }
+
+    private func retryDead(_ request: APIRequest) async throws -> HTTPResponse {
+        let workspaceID = try worker(request)
+        let now = clock.now
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+            try job.machine.requeue(at: now)
+        }
+        jobWaiters.notify(workspaceID: workspaceID, queue: job.queue)
+        return Self.json(200, job.json())
+    }
+
+    private func deleteDead(_ request: APIRequest) async throws -> HTTPResponse {
+        let workspaceID = try worker(request)
+        try await storingJob { try await jobs.deleteDead(workspaceID: workspaceID, id: request.parameter("id")) }
+        return HTTPResponse(status: 204)
+    }
+
+    private func jobUpdate(
+        _ workspaceID: String, _ id: String, at now: Timestamp, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
+    ) async throws -> JobRecord {
+        try await storingJob { try await jobs.update(workspaceID: workspaceID, id: id, at: now, change) }
+    }
+
+    /// `usage` of a completion: `{input_tokens?, output_tokens?, cost_usd?}`, non-negative.
+    private static func usage(_ json: JSON?, into body: inout JSONBody) throws(APIError) -> JSON? {
+        guard let json, !json.isNull else { return nil }
+        guard let object = json.objectValue else { throw APIError(.invalidRequest, "usage must be an object.") }
+        var usage = JSONObject()
+        for member in object {
+            guard ["input_tokens", "output_tokens", "cost_usd"].contains(member.key) else {
+                throw APIError(.invalidRequest, "usage.\(member.key) is not a usage field: input_tokens, output_tokens, cost_usd.")
+            }
+            guard let number = member.value.doubleValue else { throw APIError(.invalidRequest, "usage.\(member.key) must be a number.") }
+            if number < 0 { body.problem("usage.\(member.key)", "usage.\(member.key) must not be negative.") }
+            usage[member.key] = member.key == "cost_usd" ? .double(number) : .int(Int64(number))
+        }
+        return .object(usage)
+    }
+
+    private func storingJob<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as JobStoreError {
+            throw APIError(error.code == .notFound ? .notFound : .conflict, error.message)
+        }
+    }
+}
