@@ -18,6 +18,8 @@ public final class TroupeRuntime: Sendable {
     public let clock: any WallClock
     public let store: SnapshotStore
     public let tenants: ActorRegistry<TenantActor>
+    /// Runs, their timers, and the hand-over of their finished jobs.
+    public let runs: RunEngine
     public let path: String
     private let temporaryDirectory: String?
 
@@ -67,7 +69,11 @@ public final class TroupeRuntime: Sendable {
             throw error
         }
         store = SnapshotStore(writer: writer, reader: reader)
-        tenants = ActorRegistry(context: ActorContext(store: store, clock: clock, settings: settings), configuration: registry)
+        let context = ActorContext(store: store, clock: clock, settings: settings)
+        tenants = ActorRegistry(context: context, configuration: registry)
+        var runRegistry = ActorRegistry<RunActor>.Configuration()
+        runRegistry.idleTTL = registry.idleTTL
+        runs = RunEngine(context: context, configuration: runRegistry)
     }
 
     /// Creates a workspace and returns its id (`ws_…`) once it is durable.
@@ -79,6 +85,7 @@ public final class TroupeRuntime: Sendable {
 
     /// Closes the database (after committing what is queued); a temporary one is removed.
     public func close() async {
+        runs.stop()
         await store.reader.close()
         await store.writer.close()
         if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }

@@ -34,11 +34,14 @@ public struct JobStore: Sendable {
                 lease_expires_at INTEGER,
                 available_at INTEGER NOT NULL,
                 created_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL
+                updated_at INTEGER NOT NULL,
+                run_notified INTEGER NOT NULL DEFAULT 0
             ) WITHOUT ROWID;
             CREATE INDEX jobs_claimable ON jobs (workspace_id, queue, created_at, id) WHERE status IN ('queued', 'failed');
             CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status = 'leased';
             CREATE INDEX jobs_by_workspace ON jobs (workspace_id, created_at, id);
+            CREATE INDEX jobs_for_runs ON jobs (updated_at) WHERE run_id IS NOT NULL AND run_notified = 0
+                AND status IN ('succeeded', 'dead');
             """),
     ]
 
@@ -94,6 +97,36 @@ public struct JobStore: Sendable {
             job.updatedAt = now
             try Self.write(db, job, inserting: false)
             return job
+        }
+    }
+
+    /// The insert of a new job, to commit with its run's snapshot.
+    public static func insertChange(_ job: JobRecord) -> @Sendable (Database) throws -> Void {
+        { db in try write(db, job, inserting: true) }
+    }
+
+    /// Cancels a job that has not finished (its step was stopped), with its run's snapshot.
+    public static func cancelChange(workspaceID: String, id: String, at now: Timestamp) -> @Sendable (Database) throws -> Void {
+        { db in
+            guard var job = try Self.job(db, workspaceID: workspaceID, id: id), (try? job.machine.cancel()) != nil else { return }
+            job.updatedAt = now
+            try write(db, job, inserting: false)
+        }
+    }
+
+    /// Records that a finished job's run has taken its outcome in, with that run's snapshot.
+    public static func runNotifiedChange(id: String) -> @Sendable (Database) throws -> Void {
+        { db in try db.execute("UPDATE jobs SET run_notified = 1 WHERE id = ?", [.text(id)]) }
+    }
+
+    /// Finished jobs of runs whose run has not taken the outcome in (a crash came between the
+    /// job's commit and the run's): given to their runs again at start.
+    public func unnotifiedRunJobs(limit: Int) async throws -> [JobRecord] {
+        try await store.reader.read { db in
+            try db.query("""
+                SELECT \(Self.columns) FROM jobs WHERE run_id IS NOT NULL AND run_notified = 0 AND status IN ('succeeded', 'dead')
+                ORDER BY updated_at LIMIT ?
+                """, [.integer(Int64(limit))], row: Self.record)
         }
     }
 

@@ -258,5 +258,10 @@ public struct RunMachine: Sendable, Equatable {
         return actions
     }
 
+    /// Records the attempts its job made on step `index` (the job counts them, not the run).
+    mutating func setAttempts(_ attempts: Int, ofStep index: Int) {
+        steps[index].attempts = attempts
+    }
+
     private func conflict(_ message: String) -> Refusal { Refusal(code: .conflict, message: message) }
 }

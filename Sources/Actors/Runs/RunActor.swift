@@ -1,0 +1,149 @@
+import TroupeCore
+import TroupePersistence
+
+/// Why a run event was refused: the machine's refusal, expected (not a fault).
+public struct RunRefusal: ExpectedActorError, Sendable, Equatable {
+    public let refusal: RunMachine.Refusal
+}
+
+/// One run: its ``RunMachine`` and the jobs of its task steps. Every transition decides and
+/// mutates synchronously, then commits the snapshot together with the jobs it creates or
+/// cancels in one transaction, and only then answers (the rule of transitions on ``Snapshot``).
+public actor RunActor: ManagedActor {
+    public static let kind = "run"
+
+    /// What a transition did: the machine's actions and the jobs it queued (whose queues'
+    /// waiting workers should be woken).
+    public struct Outcome: Sendable {
+        public let actions: [RunMachine.Action]
+        public let queuedJobs: [JobRecord]
+    }
+
+    public let id: String
+    private let context: ActorContext
+    public private(set) var state: RunState
+
+    public init(id: String, state: RunState, context: ActorContext) {
+        self.id = id
+        self.state = state
+        self.context = context
+    }
+
+    /// Stores a new run and, unless it is a dry run, starts it, in one transaction with its first
+    /// jobs. With `activeRunCap`, refuses (``RunCapReached``) when the workspace already has that
+    /// many queued, running or awaiting runs — counted inside the transaction, so exactly. A dry
+    /// run is never refused: it never runs.
+    public static func create(id: String, state initial: RunState, context: ActorContext, activeRunCap: Int?) async throws -> (RunState, Outcome) {
+        var state = initial
+        var actions: [RunMachine.Action] = []
+        if !state.dryRun { actions = try apply(.start, to: &state, at: initial.createdAt) }
+        let (changes, queued) = jobChanges(for: actions, of: &state, runID: id, context: context, at: initial.createdAt)
+        let save = SnapshotStore.saveChange(state, kind: kind, id: id, at: initial.createdAt)
+        let workspace = state.workspace
+        let cap = state.dryRun ? nil : activeRunCap  // a dry run never becomes active
+        try await context.store.writer.submit { db in
+            if let activeRunCap = cap {
+                let active = try db.scalar("""
+                    SELECT count(*) FROM snapshots WHERE kind = 'run' AND workspace_id = ? AND status IN ('queued', 'running', 'awaiting_approval')
+                    """, [.text(workspace)])?.integerValue ?? 0
+                if active >= Int64(activeRunCap) { throw RunCapReached(cap: activeRunCap) }
+            }
+            try save(db)
+            for change in changes { try change(db) }
+        }
+        return (state, Outcome(actions: actions, queuedJobs: queued))
+    }
+
+    /// Applies `event` and commits the result; throws ``RunRefusal`` when the machine refuses.
+    public func apply(_ event: RunMachine.Event) async throws -> Outcome {
+        try await transition(event, finishing: nil)
+    }
+
+    /// A job of this run ended (`succeeded` or `dead`): its step succeeds or fails, unless the
+    /// job is no longer the step's (the run was cancelled or retried meanwhile). Either way the
+    /// job is marked as taken in, in the same transaction.
+    public func jobFinished(_ job: JobRecord) async throws -> Outcome {
+        guard let stepID = job.stepID, state.jobs[stepID] == job.id else { return try await markOnly(job) }
+        let event: RunMachine.Event
+        switch job.machine.status {
+        case .succeeded:
+            event = .stepSucceeded(stepID: stepID, output: job.output)
+        case .dead:
+            let code = job.machine.lastError?["code"]?.stringValue ?? "job_failed"
+            let message = job.machine.lastError?["message"]?.stringValue ?? "The job failed."
+            event = .stepFailed(stepID: stepID, code: code, message: message)
+        case .queued, .leased, .failed, .cancelled:
+            return Outcome(actions: [], queuedJobs: [])
+        }
+        do {
+            return try await transition(event, finishing: job)
+        } catch is RunRefusal {
+            return try await markOnly(job)
+        }
+    }
+
+    private func markOnly(_ job: JobRecord) async throws -> Outcome {
+        try await context.store.writer.submit { db in try JobStore.runNotifiedChange(id: job.id)(db) }
+        return Outcome(actions: [], queuedJobs: [])
+    }
+
+    private func transition(_ event: RunMachine.Event, finishing job: JobRecord?) async throws -> Outcome {
+        let now = context.clock.now
+        var next = state
+        let actions = try Self.apply(event, to: &next, at: now)
+        if let job, let stepID = job.stepID, let index = next.machine.steps.firstIndex(where: { $0.id == stepID }) {
+            next.machine.setAttempts(job.machine.attempts, ofStep: index)
+        }
+        let (jobWrites, queued) = Self.jobChanges(for: actions, of: &next, runID: id, context: context, at: now)
+        let changes = jobWrites + (job.map { [JobStore.runNotifiedChange(id: $0.id)] } ?? [])
+        let save = SnapshotStore.saveChange(next, kind: Self.kind, id: id, at: now)
+        // Decided and mutated before the await; a failed commit is a fault, after which the
+        // registry brings this run back from its last committed snapshot.
+        state = next
+        try await context.store.writer.submit { db in
+            try save(db)
+            for change in changes { try change(db) }
+        }
+        return Outcome(actions: actions, queuedJobs: queued)
+    }
+
+    private static func apply(_ event: RunMachine.Event, to state: inout RunState, at now: Timestamp) throws(RunRefusal) -> [RunMachine.Action] {
+        do {
+            let actions = try state.machine.apply(event, at: now)
+            state.updatedAt = now
+            return actions
+        } catch {
+            throw RunRefusal(refusal: error)
+        }
+    }
+
+    /// The job writes `actions` call for: a new job per task step to run (recorded in `state`),
+    /// a cancel per task step stopped.
+    private static func jobChanges(
+        for actions: [RunMachine.Action], of state: inout RunState, runID: String, context: ActorContext, at now: Timestamp
+    ) -> ([@Sendable (Database) throws -> Void], [JobRecord]) {
+        var changes: [@Sendable (Database) throws -> Void] = []
+        var queued: [JobRecord] = []
+        for action in actions {
+            switch action {
+            case .enqueueJob(let stepID):
+                guard let step = state.machine.definition.first(where: { $0.id == stepID }), case .task(let queue, let input) = step.work else { continue }
+                let job = JobRecord(id: RandomID.make(prefix: "job"), workspaceID: state.workspace, queue: queue, runID: runID, stepID: stepID,
+                                    input: .object(input), maxAttempts: step.maxAttempts, timeoutMilliseconds: step.timeoutMilliseconds, at: now)
+                state.jobs[stepID] = job.id
+                changes.append(JobStore.insertChange(job))
+                queued.append(job)
+            case .stopWork(let stepID):
+                if let jobID = state.jobs[stepID] { changes.append(JobStore.cancelChange(workspaceID: state.workspace, id: jobID, at: now)) }
+            case .startSandbox, .startTimer, .finished:
+                break
+            }
+        }
+        return (changes, queued)
+    }
+}
+
+/// A run was refused because the workspace has its plan's number of active runs.
+public struct RunCapReached: Error, Sendable, Equatable {
+    public let cap: Int
+}

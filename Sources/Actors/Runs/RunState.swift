@@ -1,0 +1,113 @@
+import TroupeCore
+
+/// A run's durable state: the workflow version it runs, its machine, what it was started with,
+/// and the job of each task step.
+public struct RunState: Snapshot, Equatable {
+    public static let schemaVersion = 1
+
+    public let workspace: String
+    public let workflowID: String
+    public let workflowSlug: String
+    public let workflowVersion: Int
+    public internal(set) var machine: RunMachine
+    public let ticket: String?
+    public let env: String?
+    public let input: JSON
+    public let metadata: JSON
+    public let dryRun: Bool
+    /// `{type: "user" | "api_key", id}`.
+    public let createdBy: JSON
+    public let createdAt: Timestamp
+    public internal(set) var updatedAt: Timestamp
+    /// The current job of each task step that has one.
+    public internal(set) var jobs: [String: String]
+
+    public init(workspace: String, workflow: WorkflowRecord, ticket: String?, env: String?, input: JSON, metadata: JSON, dryRun: Bool,
+                createdBy: JSON, at now: Timestamp) {
+        self.workspace = workspace
+        workflowID = workflow.id
+        workflowSlug = workflow.slug
+        workflowVersion = workflow.version
+        machine = RunMachine(definition: workflow.steps, dryRun: dryRun)
+        self.ticket = ticket
+        self.env = env
+        self.input = input
+        self.metadata = metadata
+        self.dryRun = dryRun
+        self.createdBy = createdBy
+        createdAt = now
+        updatedAt = now
+        jobs = [:]
+    }
+
+    public var workspaceID: String? { workspace }
+    public var status: String? { machine.status.rawValue }
+
+    public func encoded() -> JSON {
+        func time(_ stamp: Timestamp?) -> JSON { stamp.map { .int($0.microsecondsSinceEpoch) } ?? .null }
+        let steps = machine.steps.map { step -> JSON in
+            .object(JSONObject([
+                ("id", .string(step.id)), ("status", .string(step.status.rawValue)), ("attempts", .int(Int64(step.attempts))),
+                ("started_at", time(step.startedAt)), ("finished_at", time(step.finishedAt)), ("output", step.output ?? .null),
+                ("error", step.error ?? .null),
+            ]))
+        }
+        let failure: JSON = machine.failure.map {
+            ["code": .string($0.code), "message": .string($0.message), "step_id": $0.stepID.map(JSON.string) ?? .null]
+        } ?? .null
+        return .object(JSONObject([
+            ("workspace_id", .string(workspace)), ("workflow_id", .string(workflowID)), ("workflow_slug", .string(workflowSlug)),
+            ("workflow_version", .int(Int64(workflowVersion))), ("definition", .array(machine.definition.map(\.json))),
+            ("status", .string(machine.status.rawValue)), ("steps", .array(steps)), ("failure", failure),
+            ("ticket", ticket.map(JSON.string) ?? .null), ("env", env.map(JSON.string) ?? .null), ("input", input), ("metadata", metadata),
+            ("dry_run", .bool(dryRun)), ("created_by", createdBy), ("created_at", time(createdAt)), ("updated_at", time(updatedAt)),
+            ("jobs", .object(JSONObject(jobs.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))),
+        ]))
+    }
+
+    public init(decoding json: JSON, schemaVersion: Int) throws(SnapshotError) {
+        guard schemaVersion == Self.schemaVersion else { throw SnapshotError("run snapshot version \(schemaVersion) is unknown") }
+        func string(_ key: String) throws(SnapshotError) -> String {
+            guard let value = json[key]?.stringValue else { throw SnapshotError("run snapshot lacks \(key)") }
+            return value
+        }
+        func time(_ value: JSON?) -> Timestamp? { value?.intValue.map { Timestamp(microsecondsSinceEpoch: $0) } }
+        guard case .success(let definition) = WorkflowParser.parse(steps: json["definition"]) else {
+            throw SnapshotError("run snapshot's definition does not parse")
+        }
+        guard let status = json["status"]?.stringValue.flatMap(RunStatus.init(rawValue:)) else { throw SnapshotError("run snapshot lacks status") }
+        var steps: [StepProgress] = []
+        for (step, stored) in zip(definition, json["steps"]?.arrayValue ?? []) {
+            var progress = StepProgress(id: step.id, kind: step.kind)
+            guard let stepStatus = stored["status"]?.stringValue.flatMap(StepStatus.init(rawValue:)) else {
+                throw SnapshotError("run snapshot step \(step.id) lacks status")
+            }
+            progress.status = stepStatus
+            progress.attempts = Int(stored["attempts"]?.intValue ?? 0)
+            progress.startedAt = time(stored["started_at"])
+            progress.finishedAt = time(stored["finished_at"])
+            progress.output = stored["output"].flatMap { $0.isNull ? nil : $0 }
+            progress.error = stored["error"].flatMap { $0.isNull ? nil : $0 }
+            steps.append(progress)
+        }
+        guard steps.count == definition.count else { throw SnapshotError("run snapshot has \(steps.count) steps for \(definition.count)") }
+        var failure: RunMachine.Failure?
+        if let stored = json["failure"]?.objectValue, let code = stored["code"]?.stringValue, let message = stored["message"]?.stringValue {
+            failure = RunMachine.Failure(code: code, message: message, stepID: stored["step_id"]?.stringValue)
+        }
+        workspace = try string("workspace_id")
+        workflowID = try string("workflow_id")
+        workflowSlug = try string("workflow_slug")
+        workflowVersion = Int(json["workflow_version"]?.intValue ?? 1)
+        machine = RunMachine(definition: definition, status: status, steps: steps, failure: failure)
+        ticket = json["ticket"]?.stringValue
+        env = json["env"]?.stringValue
+        input = json["input"] ?? .object(JSONObject())
+        metadata = json["metadata"] ?? .object(JSONObject())
+        dryRun = json["dry_run"] == true
+        createdBy = json["created_by"] ?? .null
+        createdAt = time(json["created_at"]) ?? Timestamp(microsecondsSinceEpoch: 0)
+        updatedAt = time(json["updated_at"]) ?? createdAt
+        jobs = (json["jobs"]?.objectValue ?? JSONObject()).reduce(into: [:]) { $0[$1.key] = $1.value.stringValue }
+    }
+}

@@ -1,0 +1,159 @@
+import Testing
+import TroupeCore
+
+@testable import TroupeActors
+
+struct RunEngineTests {
+    private func workflow(_ runtime: TroupeRuntime, _ steps: [WorkflowStep], slug: String = "w") async throws -> WorkflowRecord {
+        try await WorkflowStore(store: runtime.store).create(id: RandomID.make(prefix: "wf"), workspaceID: "ws_a", slug: slug, name: "W",
+                                                             steps: steps, costCapUSD: nil, at: runtime.clock.now)
+    }
+
+    private func newRun(_ runtime: TroupeRuntime, _ workflow: WorkflowRecord, dryRun: Bool = false, cap: Int? = nil) async throws -> (String, RunState, RunActor.Outcome) {
+        let id = RandomID.make(prefix: "run")
+        let state = RunState(workspace: "ws_a", workflow: workflow, ticket: "T-1", env: "preview", input: [:], metadata: [:], dryRun: dryRun,
+                             createdBy: ["type": "user", "id": "usr_1"], at: runtime.clock.now)
+        let (stored, outcome) = try await runtime.runs.create(id: id, state: state, activeRunCap: cap)
+        return (id, stored, outcome)
+    }
+
+    /// Claims and completes `job` as a worker would.
+    private func work(_ runtime: TroupeRuntime, _ job: JobRecord, succeed: Bool = true) async throws -> RunActor.Outcome? {
+        let jobs = JobStore(store: runtime.store)
+        let now = runtime.clock.now
+        guard let claimed = try await jobs.claim(workspaceID: "ws_a", queues: [job.queue], workerID: "w", token: "t-\(job.id)",
+                                                 lease: .seconds(30), at: now) else { return nil }
+        #expect(claimed.id == job.id)
+        let finished = try await jobs.update(workspaceID: "ws_a", id: job.id, at: now) { record throws(JobMachine.Refusal) in
+            if succeed {
+                try record.machine.complete(token: "t-\(job.id)", at: now)
+                record.output = ["done": .string(job.stepID ?? "")]
+            } else {
+                _ = try record.machine.fail(token: "t-\(job.id)", at: now, error: ["code": "boom", "message": "broke"], retryable: false, jitter: 0)
+            }
+        }
+        return try await runtime.runs.jobFinished(finished)
+    }
+
+    @Test func shipFromTicketGoesThroughItsJobsToApproval() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        let definition = try await workflow(runtime, WorkflowTemplate.shipFromTicket.steps)
+        let (id, state, outcome) = try await newRun(runtime, definition)
+        #expect(state.machine.status == .running)
+        var queued = outcome.queuedJobs
+        for expected in ["orchestrator", "dev", "sre", "qa"] {
+            let job = try #require(queued.first)
+            #expect(job.stepID == expected)
+            #expect(job.queue == expected)
+            #expect(job.runID == id)
+            queued = try #require(try await work(runtime, job)).queuedJobs
+        }
+        #expect(queued.isEmpty)
+        let waiting = try #require(try await runtime.runs.state(of: id, workspaceID: "ws_a"))
+        #expect(waiting.machine.status == .awaitingApproval)
+        #expect(waiting.machine.steps.first?.output == ["done": "orchestrator"])
+        #expect(waiting.machine.steps.first?.attempts == 1)
+        let (approved, _) = try await runtime.runs.apply(.approve(role: .owner, note: nil), to: id)
+        #expect(approved.machine.status == .succeeded)
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_other") == nil, "another workspace's run is absent")
+
+        // The state is durable: passivated and brought back, it is the same.
+        runtime.runs.registry.passivateAll()
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a") == approved)
+        await runtime.close()
+    }
+
+    @Test func aDeadJobFailsItsRunAndCancelStopsJobs() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"[{"id":"a","kind":"task","queue":"qa"},{"id":"b","kind":"task","queue":"qb"}]"#.utf8))).get()
+        let definition = try await workflow(runtime, steps)
+        let (failing, _, outcome) = try await newRun(runtime, definition)
+        let jobA = try #require(outcome.queuedJobs.first { $0.stepID == "a" })
+        let jobB = try #require(outcome.queuedJobs.first { $0.stepID == "b" })
+        _ = try await work(runtime, jobA, succeed: false)
+        let failed = try #require(try await runtime.runs.state(of: failing, workspaceID: "ws_a"))
+        #expect(failed.machine.status == .failed)
+        #expect(failed.machine.failure?.stepID == "a")
+        #expect(try await JobStore(store: runtime.store).job(workspaceID: "ws_a", id: jobB.id)?.machine.status == .cancelled,
+                "the other step's job is cancelled with the run")
+
+        let (cancelling, _, second) = try await newRun(runtime, definition)
+        let (cancelled, _) = try await runtime.runs.apply(.cancel, to: cancelling)
+        #expect(cancelled.machine.status == .cancelled)
+        for job in second.queuedJobs {
+            #expect(try await JobStore(store: runtime.store).job(workspaceID: "ws_a", id: job.id)?.machine.status == .cancelled)
+        }
+        await #expect(throws: RunRefusal.self) { try await runtime.runs.apply(.cancel, to: cancelling) }
+        await runtime.close()
+    }
+
+    @Test func waitStepsAreDurableTimers() async throws {
+        let clock = ManualClock()
+        let runtime = try await TroupeRuntime.temporary(clock: clock)
+        let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"[{"id":"nap","kind":"wait","duration_ms":60000}]"#.utf8))).get()
+        let (id, _, _) = try await newRun(runtime, try await workflow(runtime, steps))
+        clock.advance(by: .seconds(61))
+        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        for _ in 0..<100 where state?.machine.status != .succeeded {
+            try await Task.sleep(for: .milliseconds(10))
+            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        }
+        #expect(state?.machine.status == .succeeded)
+        await runtime.close()
+    }
+
+    @Test func recoveryArmsTimersAndHandsOverFinishedJobs() async throws {
+        let clock = ManualClock()
+        let runtime = try await TroupeRuntime.temporary(clock: clock)
+        let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"""
+            [{"id":"a","kind":"task"},{"id":"nap","kind":"wait","duration_ms":1000,"needs":["a"]}]
+            """#.utf8))).get()
+        let (id, _, outcome) = try await newRun(runtime, try await workflow(runtime, steps))
+        let job = try #require(outcome.queuedJobs.first)
+        // The job succeeds but its run never hears of it (as if the server died in between).
+        let jobs = JobStore(store: runtime.store)
+        let now = clock.now
+        _ = try await jobs.claim(workspaceID: "ws_a", queues: ["default"], workerID: "w", token: "t", lease: .seconds(30), at: now)
+        _ = try await jobs.update(workspaceID: "ws_a", id: job.id, at: now) { record throws(JobMachine.Refusal) in
+            try record.machine.complete(token: "t", at: now)
+        }
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.steps.first?.status == .running)
+        runtime.runs.stop()
+        let recovered = try await runtime.runs.recover(jobs: jobs)
+        #expect(recovered.jobs == 1)
+        #expect(try await jobs.unnotifiedRunJobs(limit: 10).isEmpty)
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.steps.last?.status == .running, "the wait started")
+        runtime.runs.stop()
+        #expect(try await runtime.runs.recover(jobs: jobs).timers == 1, "re-armed from the snapshot")
+        clock.advance(by: .seconds(5))
+        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        for _ in 0..<100 where state?.machine.status != .succeeded {
+            try await Task.sleep(for: .milliseconds(10))
+            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        }
+        #expect(state?.machine.status == .succeeded, "the overdue timer fired once")
+        await runtime.close()
+    }
+
+    @Test func theActiveRunCapIsExact() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        let definition = try await workflow(runtime, WorkflowTemplate.shipFromTicket.steps)
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    do {
+                        _ = try await newRun(runtime, definition, cap: 5)
+                        return true
+                    } catch is RunCapReached {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 5)
+        let (_, planned, _) = try await newRun(runtime, definition, dryRun: true, cap: 5)
+        #expect(planned.machine.status == .planned, "a dry run is not active")
+        await runtime.close()
+    }
+}
