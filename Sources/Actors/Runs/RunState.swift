@@ -15,6 +15,8 @@ public struct RunState: Snapshot, Equatable {
     public let input: JSON
     public let metadata: JSON
     public let dryRun: Bool
+    /// `{max_cost_usd, token_budget}` (each a number or null).
+    public internal(set) var budget: JSON
     /// `{type: "user" | "api_key", id}`.
     public let createdBy: JSON
     public let createdAt: Timestamp
@@ -23,7 +25,7 @@ public struct RunState: Snapshot, Equatable {
     public internal(set) var jobs: [String: String]
 
     public init(workspace: String, workflow: WorkflowRecord, ticket: String?, env: String?, input: JSON, metadata: JSON, dryRun: Bool,
-                createdBy: JSON, at now: Timestamp) {
+                budget: JSON? = nil, createdBy: JSON, at now: Timestamp) {
         self.workspace = workspace
         workflowID = workflow.id
         workflowSlug = workflow.slug
@@ -34,10 +36,18 @@ public struct RunState: Snapshot, Equatable {
         self.input = input
         self.metadata = metadata
         self.dryRun = dryRun
+        self.budget = budget ?? ["max_cost_usd": workflow.costCapUSD.map(JSON.double) ?? .null, "token_budget": .null]
         self.createdBy = createdBy
         createdAt = now
         updatedAt = now
         jobs = [:]
+    }
+
+    /// Sets the budget's fields given in `fields`; `max_cost_usd` defaults to `defaultCap`.
+    public mutating func setBudget(_ fields: JSONObject, default defaultCap: Double?) {
+        var budget = JSONObject([("max_cost_usd", defaultCap.map(JSON.double) ?? .null), ("token_budget", .null)])
+        for member in fields { budget[member.key] = member.value }
+        self.budget = .object(budget)
     }
 
     public var workspaceID: String? { workspace }
@@ -60,7 +70,7 @@ public struct RunState: Snapshot, Equatable {
             ("workflow_version", .int(Int64(workflowVersion))), ("definition", .array(machine.definition.map(\.json))),
             ("status", .string(machine.status.rawValue)), ("steps", .array(steps)), ("failure", failure),
             ("ticket", ticket.map(JSON.string) ?? .null), ("env", env.map(JSON.string) ?? .null), ("input", input), ("metadata", metadata),
-            ("dry_run", .bool(dryRun)), ("created_by", createdBy), ("created_at", time(createdAt)), ("updated_at", time(updatedAt)),
+            ("dry_run", .bool(dryRun)), ("budget", budget), ("created_by", createdBy), ("created_at", time(createdAt)), ("updated_at", time(updatedAt)),
             ("jobs", .object(JSONObject(jobs.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))),
         ]))
     }
@@ -105,6 +115,7 @@ public struct RunState: Snapshot, Equatable {
         input = json["input"] ?? .object(JSONObject())
         metadata = json["metadata"] ?? .object(JSONObject())
         dryRun = json["dry_run"] == true
+        budget = json["budget"] ?? ["max_cost_usd": .null, "token_budget": .null]
         createdBy = json["created_by"] ?? .null
         createdAt = time(json["created_at"]) ?? Timestamp(microsecondsSinceEpoch: 0)
         updatedAt = time(json["updated_at"]) ?? createdAt

@@ -101,6 +101,7 @@ extension TroupeApp {
             job.output = output
             job.usage = usage
         }
+        await handOver(job)
         return Self.json(200, job.json())
     }
 
@@ -120,6 +121,7 @@ extension TroupeApp {
         let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
             _ = try job.machine.fail(token: token, at: now, error: reported, retryable: retryable, jitter: jitter)
         }
+        await handOver(job)
         return Self.json(200, job.json())
     }
 
@@ -165,6 +167,12 @@ extension TroupeApp {
         let workspaceID = try worker(request)
         try await storingJob { try await jobs.deleteDead(workspaceID: workspaceID, id: request.parameter("id")) }
         return HTTPResponse(status: 204)
+    }
+
+    /// Gives a run's finished job to its run. The job's outcome is committed already; should
+    /// this fail, the server's start hands it over again (``RunEngine/recover(jobs:)``).
+    func handOver(_ job: JobRecord) async {
+        wake(try? await runtime.runs.jobFinished(job))
     }
 
     private func jobUpdate(

@@ -65,7 +65,7 @@ public final class TroupeApp: Sendable {
     func expireJobLeases() async {
         // A failure (a full disk) is retried on the next tick; until then those leases stay
         // expired, refusing their workers, and the jobs wait.
-        _ = try? await jobs.expireLeases(at: clock.now)
+        for job in (try? await jobs.expireLeases(at: clock.now)) ?? [] { await handOver(job) }
     }
 
     /// The routes of API.md built so far.
@@ -79,6 +79,7 @@ public final class TroupeApp: Sendable {
         addWorkflowRoutes(to: &router)
         addLockRoutes(to: &router)
         addJobRoutes(to: &router)
+        addRunRoutes(to: &router)
         addPlanRoutes(to: &router)
         return router
     }

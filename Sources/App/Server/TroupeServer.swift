@@ -58,8 +58,11 @@ public final class TroupeServer: Sendable {
             }
             let horizon = runtime.clock.now + (.zero - Authenticator.sessionLifetime)
             let memberChanges = try await MemberStore(store: runtime.store).changes(since: horizon)
-            return TroupeApp(config: options.config, runtime: runtime, secret: secret, memberChanges: memberChanges,
-                             log: RequestLog(handle: options.logHandle))
+            let app = TroupeApp(config: options.config, runtime: runtime, secret: secret, memberChanges: memberChanges,
+                                log: RequestLog(handle: options.logHandle))
+            // Timers of waiting steps, and finished jobs whose runs did not hear of them.
+            try await runtime.runs.recover(jobs: app.jobs)
+            return app
         } catch {
             await runtime.close()
             throw error
@@ -79,6 +82,7 @@ public final class TroupeServer: Sendable {
         background = Task.detached {
             await withDiscardingTaskGroup { group in
                 group.addTask { await app.runtime.tenants.runPassivation() }
+                group.addTask { await app.runtime.runs.registry.runPassivation() }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(1))

@@ -1,0 +1,167 @@
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+extension TroupeApp {
+    enum Environment: String, CaseIterable { case preview, staging, production }
+
+    static let maxMetadataBytes = 16 * 1024
+
+    func addRunRoutes(to router: inout Router) {
+        router.post("/v1/runs", authenticated("/v1/runs", creates: true) { [self] request in try await createRun(request) })
+        router.get("/v1/runs", authenticated("/v1/runs") { [self] request in try await listRuns(request) })
+        router.get("/v1/runs/{id}", authenticated("/v1/runs/{id}") { [self] request in
+            let (id, state) = try await ownRun(request)
+            return Self.json(200, RunJSON.run(id: id, state))
+        })
+        router.get("/v1/runs/{id}/lifecycle", authenticated("/v1/runs/{id}/lifecycle") { [self] request in
+            Self.json(200, RunJSON.lifecycle(try await ownRun(request).state))
+        })
+        for action in ["approve", "reject", "cancel", "retry"] {
+            let pattern = "/v1/runs/{id}/\(action)"
+            router.post(pattern, authenticated(pattern) { [self] request in try await act(action, request) })
+        }
+    }
+
+    private func createRun(_ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.member, orScope: .runsWrite)
+        let workspaceID = try request.caller.workspaceID
+        var body = try JSONBody(request.http, allowed: ["workflow", "input", "ticket", "env", "dry_run", "metadata", "budget"])
+        let workflowName = try body.string("workflow", required: true, maxLength: 64)
+        let ticket = try body.string("ticket", maxLength: 128)
+        let env = try body.choice("env", as: Environment.self)
+        let input = try Self.object(body.raw("input"), field: "input")
+        if input.bytes.count > WorkflowParser.maxInputBytes { body.problem("input", "input must be at most 64 KiB of JSON.") }
+        let metadata = try Self.object(body.raw("metadata"), field: "metadata")
+        if metadata.bytes.count > Self.maxMetadataBytes { body.problem("metadata", "metadata must be at most 16 KiB.") }
+        for member in metadata.objectValue ?? JSONObject() where member.value.stringValue == nil {
+            body.problem("metadata.\(member.key)", "metadata values must be strings.")
+        }
+        guard body.raw("dry_run").map({ $0 == true || $0 == false || $0.isNull }) ?? true else {
+            throw APIError(.invalidRequest, "dry_run must be a boolean.")
+        }
+        let dryRun = body.raw("dry_run") == true
+        let budget = try Self.budget(body.raw("budget"), into: &body)
+        var workflow: WorkflowRecord?
+        if let workflowName {
+            workflow = try await workflows.workflow(workspaceID: workspaceID, idOrSlug: workflowName)
+            if workflow == nil { body.problem("workflow", "No workflow \(workflowName) exists in this workspace.") }
+        }
+        try body.finish()
+        guard let workflow else { throw APIError(.internalError, "validated fields missing") }
+        var state = RunState(workspace: workspaceID, workflow: workflow, ticket: ticket, env: env?.rawValue, input: input, metadata: metadata,
+                             dryRun: dryRun, createdBy: Self.creator(try request.caller), at: clock.now)
+        if let budget { state.setBudget(budget, default: workflow.costCapUSD) }
+        let cap = try await runtime.tenants.call(workspaceID) { $0.limits.activeRuns }
+        let id = RandomID.make(prefix: "run")
+        do {
+            let (stored, outcome) = try await runtime.runs.create(id: id, state: state, activeRunCap: cap)
+            wake(outcome)
+            return Self.json(201, RunJSON.run(id: id, stored))
+        } catch let reached as RunCapReached {
+            var error = APIError(.rateLimited, "This workspace has \(reached.cap) active runs, its plan's cap; wait for one to finish.")
+            error.retryAfterSeconds = 5
+            throw error
+        }
+    }
+
+    /// The run of the path, readable by the caller; another workspace's is 404.
+    private func ownRun(_ request: APIRequest) async throws -> (id: String, state: RunState) {
+        try request.caller.require(.viewer, orScope: .runsRead)
+        let id = request.parameter("id")
+        guard let state = try await runtime.runs.state(of: id, workspaceID: try request.caller.workspaceID) else { throw APIError.notFound("Run", id) }
+        return (id, state)
+    }
+
+    private func listRuns(_ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.viewer, orScope: .runsRead)
+        let workspaceID = try request.caller.workspaceID
+        var filter = RunListing.Filter()
+        if let status = request.query["status"] {
+            guard let parsed = RunStatus(rawValue: status) else {
+                throw APIError(.invalidRequest, "status must be one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            filter.status = parsed
+        }
+        filter.workflow = request.query["workflow"]
+        for (name, assign) in [("created_after", \RunListing.Filter.createdAfter), ("created_before", \RunListing.Filter.createdBefore)] {
+            guard let text = request.query[name] else { continue }
+            guard let time = Timestamp(rfc3339: text) else { throw APIError(.invalidRequest, "\(name) must be an RFC 3339 time.") }
+            filter[keyPath: assign] = time
+        }
+        let scope = "runs:\(workspaceID):\(filter.status?.rawValue ?? ""):\(filter.workflow ?? ""):\(request.query["created_after"] ?? ""):\(request.query["created_before"] ?? "")"
+        let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
+        let items = try await RunListing(store: runtime.store).runs(workspaceID: workspaceID, filter: filter, after: page.cursor, limit: page.limit + 1)
+        return Self.json(200, ListPage.json(
+            items, limit: page.limit, codec: cursors, scope: scope,
+            cursor: { PageCursor(createdAt: $0.state.createdAt.microsecondsSinceEpoch, id: $0.id) }, render: { RunJSON.run(id: $0.id, $0.state) }))
+    }
+
+    /// approve / reject `{note?}`, cancel, retry `{from_step_id?}`.
+    private func act(_ action: String, _ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.member, orScope: .runsWrite)
+        let id = request.parameter("id")
+        guard try await runtime.runs.state(of: id, workspaceID: try request.caller.workspaceID) != nil else { throw APIError.notFound("Run", id) }
+        let event: RunMachine.Event
+        switch action {
+        case "approve", "reject":
+            var body = try JSONBody(request.http, allowed: ["note"])
+            let note = try body.string("note", maxLength: 4096)
+            try body.finish()
+            // A key approves as a member: approval steps are for people unless they list member.
+            let role: Role = if case .user(_, let role) = try request.caller.kind { role } else { .member }
+            event = action == "approve" ? .approve(role: role, note: note) : .reject(role: role, note: note)
+        case "retry":
+            var body = try JSONBody(request.http, allowed: ["from_step_id"])
+            let from = try body.string("from_step_id", maxLength: 64)
+            try body.finish()
+            event = .retry(fromStepID: from)
+        default:
+            _ = try JSONBody(request.http, allowed: [])
+            event = .cancel
+        }
+        do {
+            let (state, outcome) = try await runtime.runs.apply(event, to: id)
+            wake(outcome)
+            return Self.json(action == "retry" ? 202 : 200, RunJSON.run(id: id, state))
+        } catch let refused as RunRefusal {
+            switch refused.refusal.code {
+            case .conflict: throw APIError(.conflict, refused.refusal.message)
+            case .forbidden: throw APIError(.forbidden, refused.refusal.message)
+            case .invalid: throw APIError.validation([APIError.FieldError(field: "from_step_id", message: refused.refusal.message)])
+            }
+        }
+    }
+
+    /// Wakes the workers waiting on the queues of the jobs a run just queued.
+    func wake(_ outcome: RunActor.Outcome?) {
+        for job in outcome?.queuedJobs ?? [] { jobWaiters.notify(workspaceID: job.workspaceID, queue: job.queue) }
+    }
+
+    private static func creator(_ caller: Principal) -> JSON {
+        switch caller.kind {
+        case .user(let id, _): ["type": "user", "id": .string(id)]
+        case .apiKey(let id, _): ["type": "api_key", "id": .string(id)]
+        }
+    }
+
+    private static func object(_ json: JSON?, field: String) throws(APIError) -> JSON {
+        guard let json, !json.isNull else { return .object(JSONObject()) }
+        guard json.objectValue != nil else { throw APIError(.invalidRequest, "\(field) must be an object.") }
+        return json
+    }
+
+    /// `budget: {max_cost_usd?, token_budget?}`, each a non-negative number or null.
+    private static func budget(_ json: JSON?, into body: inout JSONBody) throws(APIError) -> JSONObject? {
+        guard let json, !json.isNull else { return nil }
+        guard let object = json.objectValue else { throw APIError(.invalidRequest, "budget must be an object.") }
+        for member in object {
+            guard ["max_cost_usd", "token_budget"].contains(member.key) else {
+                throw APIError(.invalidRequest, "budget.\(member.key) is not a budget field: max_cost_usd, token_budget.")
+            }
+            guard member.value.isNull || member.value.doubleValue != nil else { throw APIError(.invalidRequest, "budget.\(member.key) must be a number.") }
+            if let number = member.value.doubleValue, number < 0 { body.problem("budget.\(member.key)", "budget.\(member.key) must not be negative.") }
+        }
+        return object
+    }
+}

@@ -1,0 +1,147 @@
+import Testing
+import TroupeCore
+
+@Suite(.serialized) struct RunRoutesTests {
+    private func workflow(_ server: TestServer, _ account: Account, slug: String, steps: String) async throws {
+        let reply = try await server.send("POST", "/v1/workflows", token: account.token, json: #"{"slug":"\#(slug)","name":"W","steps":\#(steps)}"#)
+        guard reply.status == 201 else { throw TestFailure("workflow: \(reply.text)") }
+    }
+
+    private func startRun(_ server: TestServer, _ token: String, _ body: String) async throws -> (id: String, reply: Reply) {
+        let reply = try await server.send("POST", "/v1/runs", token: token, json: body)
+        guard reply.status == 201, let id = reply.json["id"]?.stringValue else { throw TestFailure("run: \(reply.status) \(reply.text)") }
+        return (id, reply)
+    }
+
+    /// A worker written in the test: claims one job of `queues` (long poll) and completes it.
+    private func workOne(_ server: TestServer, _ token: String, queues: String, fail: Bool = false) async throws -> Reply {
+        let claimed = try await server.send("POST", "/v1/jobs/claim", token: token, json: #"{"queues":\#(queues),"worker_id":"w","wait_ms":5000}"#)
+        guard claimed.status == 200, let id = claimed.json["id"]?.stringValue, let lease = claimed.json["lease_token"]?.stringValue else {
+            throw TestFailure("claim: \(claimed.status) \(claimed.text)")
+        }
+        if fail {
+            return try await server.send("POST", "/v1/jobs/\(id)/fail", token: token,
+                                         json: #"{"lease_token":"\#(lease)","error":{"code":"tests","message":"red"},"retryable":false}"#)
+        }
+        return try await server.send("POST", "/v1/jobs/\(id)/complete", token: token,
+                                     json: #"{"lease_token":"\#(lease)","output":{"step":"\#(claimed.json["step_id"]?.stringValue ?? "")"}}"#)
+    }
+
+    @Test func shipFromTicketRunsToSucceededAfterApproval() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        #expect(try await server.send("POST", "/v1/workflows/from-template/ship-from-ticket", token: ada.token, json: "{}").status == 201)
+        let (id, created) = try await startRun(server, ada.token, #"{"workflow":"ship-from-ticket","ticket":"JIRA-1","env":"preview","metadata":{"team":"core"}}"#)
+        #expect(created.json["status"] == "running")
+        #expect(created.json["workflow_version"] == 1)
+        #expect(created.json["budget"]?["max_cost_usd"]?.isNull == true)
+        let worker = try await server.createKey(ada, scopes: ["jobs:work", "runs:read"])
+        for step in ["orchestrator", "dev", "sre", "qa"] {
+            let done = try await workOne(server, worker.raw, queues: #"["orchestrator","dev","sre","qa"]"#)
+            #expect(done.json["step_id"]?.stringValue == step)
+            #expect(done.json["run_id"]?.stringValue == id)
+        }
+        let waiting = try await server.send("GET", "/v1/runs/\(id)", token: worker.raw)
+        #expect(waiting.json["status"] == "awaiting_approval")
+        #expect(waiting.json["steps"]?.arrayValue?.first?["output"] == ["step": "orchestrator"])
+        #expect(waiting.json["steps"]?.arrayValue?.first?["attempts"] == 1)
+        let approved = try await server.send("POST", "/v1/runs/\(id)/approve", token: ada.token, json: #"{"note":"ship it"}"#)
+        #expect(approved.status == 200)
+        #expect(approved.json["status"] == "succeeded")
+        let phases = try await server.send("GET", "/v1/runs/\(id)/lifecycle", token: ada.token).json["phases"]?.arrayValue ?? []
+        #expect(phases.map { $0["reached"] } == [true, true, true, true])
+        #expect(phases.last?["current"] == true)
+        #expect(try await server.send("POST", "/v1/runs/\(id)/cancel", token: ada.token).status == 409)
+        await server.stop()
+    }
+
+    @Test func parallelStepsAreLeasedTogetherAndRejectFails() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        try await workflow(server, ada, slug: "fan", steps: #"""
+            [{"id":"a","kind":"task"},{"id":"b","kind":"task"},{"id":"gate","kind":"approval","needs":["a","b"]}]
+            """#)
+        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"fan"}"#)
+        let first = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w1"}"#)
+        let second = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w2"}"#)
+        #expect(Set([first.json["step_id"], second.json["step_id"]].compactMap { $0?.stringValue }) == ["a", "b"], "both leased before either finished")
+        #expect(try await server.send("POST", "/v1/runs/\(id)/approve", token: ada.token).status == 409, "not awaiting yet")
+        for claimed in [first, second] {
+            let lease = claimed.json["lease_token"]?.stringValue ?? ""
+            #expect(try await server.send("POST", "/v1/jobs/\(claimed.json["id"]?.stringValue ?? "")/complete", token: ada.token,
+                                          json: #"{"lease_token":"\#(lease)"}"#).status == 200)
+        }
+        let key = try await server.createKey(ada, scopes: ["runs:write"])
+        #expect(try await server.send("POST", "/v1/runs/\(id)/approve", token: key.raw).status == 403, "a key approves as a member")
+        let rejected = try await server.send("POST", "/v1/runs/\(id)/reject", token: ada.token, json: #"{"note":"no"}"#)
+        #expect(rejected.json["status"] == "failed")
+        #expect(rejected.json["failure"]?["code"] == "approval_rejected")
+        await server.stop()
+    }
+
+    @Test func cancelStopsTheLeasedJobAndRetryRunsAgain() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]}]"#)
+        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
+        let claimed = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#)
+        let job = try #require(claimed.json["id"]?.stringValue)
+        let lease = try #require(claimed.json["lease_token"]?.stringValue)
+        let cancelled = try await server.send("POST", "/v1/runs/\(id)/cancel", token: ada.token)
+        #expect(cancelled.json["status"] == "cancelled")
+        #expect(try await server.send("POST", "/v1/jobs/\(job)/heartbeat", token: ada.token, json: #"{"lease_token":"\#(lease)"}"#).status == 409)
+        #expect(try await server.send("POST", "/v1/jobs/\(job)/complete", token: ada.token, json: #"{"lease_token":"\#(lease)"}"#).status == 409)
+        #expect(try await server.send("GET", "/v1/jobs/\(job)", token: ada.token).json["status"] == "cancelled")
+
+        let retried = try await server.send("POST", "/v1/runs/\(id)/retry", token: ada.token, json: "{}")
+        #expect(retried.status == 202)
+        #expect(retried.json["status"] == "running")
+        #expect(try await workOne(server, ada.token, queues: #"["default"]"#).json["status"] == "succeeded")
+        // b fails for good: the run fails; retrying from b runs b alone again.
+        #expect(try await workOne(server, ada.token, queues: #"["default"]"#, fail: true).json["status"] == "dead")
+        let failed = try await server.send("GET", "/v1/runs/\(id)", token: ada.token)
+        #expect(failed.json["status"] == "failed")
+        #expect(failed.json["failure"]?["step_id"] == "b")
+        #expect(try await server.send("POST", "/v1/runs/\(id)/retry", token: ada.token, json: #"{"from_step_id":"zz"}"#).status == 422)
+        #expect(try await server.send("POST", "/v1/runs/\(id)/retry", token: ada.token, json: #"{"from_step_id":"b"}"#).status == 202)
+        #expect(try await workOne(server, ada.token, queues: #"["default"]"#).json["step_id"] == "b")
+        #expect(try await server.send("GET", "/v1/runs/\(id)", token: ada.token).json["status"] == "succeeded")
+        await server.stop()
+    }
+
+    @Test func dryRunsCapsBadInputAndOtherWorkspaces() async throws {
+        let server = try await TestServer.start { $0.plans[.starter]?.activeRuns = 1 }
+        let ada = try await server.signUp()
+        let eve = try await server.signUp()
+        try await workflow(server, ada, slug: "one", steps: #"[{"id":"a","kind":"task","queue":"solo"}]"#)
+        let (planned, dry) = try await startRun(server, ada.token, #"{"workflow":"one","dry_run":true}"#)
+        #expect(dry.json["status"] == "planned")
+        #expect(dry.json["steps"]?.arrayValue?.first?["status"] == "pending")
+        #expect(try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["solo"],"worker_id":"w"}"#).status == 204)
+
+        let (active, _) = try await startRun(server, ada.token, #"{"workflow":"one"}"#)
+        let capped = try await server.send("POST", "/v1/runs", token: ada.token, json: #"{"workflow":"one"}"#)
+        #expect(capped.status == 429)
+        #expect(capped.headers["Retry-After"] != nil)
+        #expect(capped.json["error"]?["message"]?.stringValue?.contains("1 active runs") == true)
+
+        let bad = try await server.send("POST", "/v1/runs", token: ada.token,
+                                        json: #"{"workflow":"nope","env":"moon","metadata":{"n":1},"budget":{"max_cost_usd":-1}}"#)
+        #expect(bad.status == 422)
+        #expect(Set(bad.json["error"]?["field_errors"]?.arrayValue?.compactMap { $0["field"]?.stringValue } ?? [])
+            == ["workflow", "env", "metadata.n", "budget.max_cost_usd"])
+        #expect(try await server.send("POST", "/v1/runs", token: ada.token, json: #"{"workflow":"one","input":[1]}"#).status == 400)
+        #expect(try await server.send("POST", "/v1/runs", token: ada.token, json: #"{"workflow":"one","dry_run":"yes"}"#).status == 400)
+
+        let listed = try await server.send("GET", "/v1/runs?status=running&workflow=one", token: ada.token)
+        #expect(listed.json["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [active])
+        #expect(try await server.send("GET", "/v1/runs?workflow=one", token: ada.token).json["data"]?.arrayValue?.count == 2)
+        #expect(try await server.send("GET", "/v1/runs?status=sideways", token: ada.token).status == 400)
+        for (method, path) in [("GET", "/v1/runs/\(planned)"), ("GET", "/v1/runs/\(active)/lifecycle"), ("POST", "/v1/runs/\(active)/cancel"),
+                               ("POST", "/v1/runs/\(active)/approve")] {
+            #expect(try await server.send(method, path, token: eve.token).status == 404, "\(method) \(path)")
+        }
+        #expect(try await server.send("GET", "/v1/runs", token: eve.token).json["data"]?.arrayValue?.isEmpty == true)
+        await server.stop()
+    }
+}
