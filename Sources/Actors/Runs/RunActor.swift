@@ -87,12 +87,31 @@ public actor RunActor: ManagedActor {
         return Outcome(actions: [], queuedJobs: [])
     }
 
-    private func transition(_ event: RunMachine.Event, finishing job: JobRecord?) async throws -> Outcome {
+    /// Sets the budget's given fields; a run already past the new budget fails at once.
+    public func setBudget(_ fields: JSONObject) async throws -> Outcome {
+        try await transition(nil, finishing: nil, budget: fields)
+    }
+
+    private func transition(
+        _ event: RunMachine.Event?, finishing job: JobRecord?, budget: JSONObject? = nil
+    ) async throws -> Outcome {
         let now = context.clock.now
         var next = state
-        let actions = try Self.apply(event, to: &next, at: now)
+        var actions = try event.map { event throws(RunRefusal) in try Self.apply(event, to: &next, at: now) } ?? []
         if let job, let stepID = job.stepID, let index = next.machine.steps.firstIndex(where: { $0.id == stepID }) {
             next.machine.setAttempts(job.machine.attempts, ofStep: index)
+            let usage = job.usage
+            next.machine.addUsage(inputTokens: usage?["input_tokens"]?.intValue ?? 0, outputTokens: usage?["output_tokens"]?.intValue ?? 0,
+                                  costUSD: usage?["cost_usd"]?.doubleValue ?? 0, toStep: index)
+        }
+        if let budget {
+            var merged = next.budget.objectValue ?? JSONObject()
+            for member in budget { merged[member.key] = member.value }
+            next.budget = .object(merged)
+            next.updatedAt = now
+        }
+        if let reason = next.budgetExceeded, next.machine.status == .running || next.machine.status == .awaitingApproval {
+            actions += try Self.apply(.abort(code: "budget_exceeded", message: reason), to: &next, at: now)
         }
         let (jobWrites, queued) = Self.jobChanges(for: actions, of: &next, runID: id, context: context, at: now)
         let changes = jobWrites + (job.map { [JobStore.runNotifiedChange(id: $0.id)] } ?? [])

@@ -46,6 +46,15 @@ public final class RunEngine: Sendable {
         return (state, outcome)
     }
 
+    /// Sets fields of run `runID`'s budget (failing it when its usage passes the new budget).
+    public func setBudget(_ fields: JSONObject, of runID: String) async throws -> (RunState, RunActor.Outcome) {
+        let (state, outcome) = try await registry.call(runID) { run in
+            let outcome = try await run.setBudget(fields)
+            return (run.state, outcome)
+        }
+        return (state, outcome)
+    }
+
     /// Hands a finished job to its run (nothing for a standalone job or a run that is gone).
     @discardableResult
     public func jobFinished(_ job: JobRecord) async throws -> RunActor.Outcome? {

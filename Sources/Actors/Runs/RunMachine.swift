@@ -20,6 +20,8 @@ public struct RunMachine: Sendable, Equatable {
         case reject(role: Role, note: String?)
         case cancel
         case retry(fromStepID: String?)
+        /// Fails a run that is still going for a reason outside its steps (a budget passed).
+        case abort(code: String, message: String)
     }
 
     public enum Action: Sendable, Equatable {
@@ -124,6 +126,9 @@ public struct RunMachine: Sendable, Equatable {
             let actions = stopAll(at: now)
             status = .cancelled
             return actions + [.finished(.cancelled)]
+        case .abort(let code, let message):
+            guard status == .running || status == .awaitingApproval else { throw conflict("The run is \(status.rawValue).") }
+            return fail(Failure(code: code, message: message, stepID: nil), at: now)
         case .retry(let from):
             guard status == .failed || status == .cancelled else {
                 throw conflict("The run is \(status.rawValue); only a failed or cancelled run is retried.")
@@ -256,6 +261,19 @@ public struct RunMachine: Sendable, Equatable {
             }
         }
         return actions
+    }
+
+    /// Adds what step `index`'s job reported using.
+    mutating func addUsage(inputTokens: Int64, outputTokens: Int64, costUSD: Double, toStep index: Int) {
+        steps[index].inputTokens += inputTokens
+        steps[index].outputTokens += outputTokens
+        steps[index].costUSD += costUSD
+    }
+
+    /// The run's cost and tokens so far, over its steps.
+    public var totalCostUSD: Double { steps.reduce(0) { $0 + $1.costUSD } }
+    public var totalTokens: (input: Int64, output: Int64) {
+        (steps.reduce(0) { $0 + $1.inputTokens }, steps.reduce(0) { $0 + $1.outputTokens })
     }
 
     /// Records the attempts its job made on step `index` (the job counts them, not the run).

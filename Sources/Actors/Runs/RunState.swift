@@ -50,6 +50,18 @@ public struct RunState: Snapshot, Equatable {
         self.budget = .object(budget)
     }
 
+    /// Why the run's usage passes its budget, if it does (API.md: past a cap, the run fails).
+    public var budgetExceeded: String? {
+        if let cap = budget["max_cost_usd"]?.doubleValue, machine.totalCostUSD > cap {
+            return "The run cost $\(machine.totalCostUSD), past its budget of $\(cap)."
+        }
+        let tokens = machine.totalTokens
+        if let limit = budget["token_budget"]?.doubleValue, Double(tokens.input + tokens.output) > limit {
+            return "The run used \(tokens.input + tokens.output) tokens, past its budget of \(Int64(limit))."
+        }
+        return nil
+    }
+
     public var workspaceID: String? { workspace }
     public var status: String? { machine.status.rawValue }
 
@@ -59,7 +71,8 @@ public struct RunState: Snapshot, Equatable {
             .object(JSONObject([
                 ("id", .string(step.id)), ("status", .string(step.status.rawValue)), ("attempts", .int(Int64(step.attempts))),
                 ("started_at", time(step.startedAt)), ("finished_at", time(step.finishedAt)), ("output", step.output ?? .null),
-                ("error", step.error ?? .null),
+                ("error", step.error ?? .null), ("input_tokens", .int(step.inputTokens)), ("output_tokens", .int(step.outputTokens)),
+                ("cost_usd", .double(step.costUSD)),
             ]))
         }
         let failure: JSON = machine.failure.map {
@@ -98,6 +111,9 @@ public struct RunState: Snapshot, Equatable {
             progress.finishedAt = time(stored["finished_at"])
             progress.output = stored["output"].flatMap { $0.isNull ? nil : $0 }
             progress.error = stored["error"].flatMap { $0.isNull ? nil : $0 }
+            progress.inputTokens = stored["input_tokens"]?.intValue ?? 0
+            progress.outputTokens = stored["output_tokens"]?.intValue ?? 0
+            progress.costUSD = stored["cost_usd"]?.doubleValue ?? 0
             steps.append(progress)
         }
         guard steps.count == definition.count else { throw SnapshotError("run snapshot has \(steps.count) steps for \(definition.count)") }

@@ -12,6 +12,10 @@ public struct StepProgress: Sendable, Equatable {
     public internal(set) var output: JSON?
     /// `{code, message}` of a failure, or the note of a rejection.
     public internal(set) var error: JSON?
+    /// What the step's job reported using.
+    public internal(set) var inputTokens: Int64 = 0
+    public internal(set) var outputTokens: Int64 = 0
+    public internal(set) var costUSD = 0.0
 
     public init(id: String, kind: WorkflowStep.Kind) {
         self.id = id

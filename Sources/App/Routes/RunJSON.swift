@@ -11,7 +11,7 @@ enum RunJSON {
                 ("id", .string(step.id)), ("kind", .string(step.kind.rawValue)), ("status", .string(step.status.rawValue)),
                 ("attempts", .int(Int64(step.attempts))), ("started_at", time(step.startedAt)), ("finished_at", time(step.finishedAt)),
                 ("duration_ms", step.durationMilliseconds.map(JSON.int) ?? .null), ("output", step.output ?? .null),
-                ("error", step.error ?? .null), ("cost_usd", .double(0)),
+                ("error", step.error ?? .null), ("cost_usd", .double(step.costUSD)),
             ]))
         }
         let failure: JSON = machine.failure.map {
@@ -21,10 +21,19 @@ enum RunJSON {
             ("id", .string(id)), ("workflow", .string(state.workflowSlug)), ("workflow_id", .string(state.workflowID)),
             ("workflow_version", .int(Int64(state.workflowVersion))), ("status", .string(machine.status.rawValue)),
             ("ticket", state.ticket.map(JSON.string) ?? .null), ("env", state.env.map(JSON.string) ?? .null), ("input", state.input),
-            ("metadata", state.metadata), ("dry_run", .bool(state.dryRun)), ("cost_usd", .double(0)),
-            ("usage", ["input_tokens": 0, "output_tokens": 0]), ("budget", state.budget), ("failure", failure), ("steps", .array(steps)),
+            ("metadata", state.metadata), ("dry_run", .bool(state.dryRun)), ("cost_usd", .double(machine.totalCostUSD)),
+            ("usage", ["input_tokens": .int(machine.totalTokens.input), "output_tokens": .int(machine.totalTokens.output)]),
+            ("budget", state.budget), ("failure", failure), ("steps", .array(steps)),
             ("created_by", state.createdBy), ("created_at", time(state.createdAt)), ("updated_at", time(state.updatedAt)),
         ]))
+    }
+
+    /// `{total_cost_usd, steps: [{step_id, input_tokens, output_tokens, cost_usd}]}`.
+    static func costs(_ state: RunState) -> JSON {
+        ["total_cost_usd": .double(state.machine.totalCostUSD), "steps": .array(state.machine.steps.map { step in
+            .object(JSONObject([("step_id", .string(step.id)), ("input_tokens", .int(step.inputTokens)),
+                                ("output_tokens", .int(step.outputTokens)), ("cost_usd", .double(step.costUSD))]))
+        })]
     }
 
     /// `{phases: [{name, reached, current, at}]}` for queued, running, awaiting_approval, finished.

@@ -24,10 +24,19 @@ extension TroupeApp {
         let to = try Self.day(request.query["to"], name: "to") ?? today
         guard from <= to else { throw APIError(.invalidRequest, "from must not be after to.") }
         let requests = try await usage.requests(workspaceID: caller.workspaceID, from: from, to: to)
-        return Self.json(200, [
-            "from": .string(from), "to": .string(to), "requests": .int(Int64(requests)), "runs_created": 0,
-            "jobs_completed": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "by_workflow": .object(JSONObject()),
-        ])
+        guard let start = Timestamp(rfc3339: from + "T00:00:00.000Z"), let end = Timestamp(rfc3339: to + "T00:00:00.000Z") else {
+            throw APIError(.invalidRequest, "from and to must be dates such as 2026-05-19.")
+        }
+        let totals = try await WorkloadUsage(store: runtime.store).totals(workspaceID: caller.workspaceID, from: start,
+                                                                         to: end + .seconds(86_400))
+        let byWorkflow = totals.byWorkflow.sorted { $0.key < $1.key }.map { slug, value in
+            (slug, JSON.object(JSONObject([("runs", .int(value.runs)), ("cost_usd", .double(value.costUSD))])))
+        }
+        return Self.json(200, .object(JSONObject([
+            ("from", .string(from)), ("to", .string(to)), ("requests", .int(Int64(requests))), ("runs_created", .int(totals.runsCreated)),
+            ("jobs_completed", .int(totals.jobsCompleted)), ("input_tokens", .int(totals.inputTokens)),
+            ("output_tokens", .int(totals.outputTokens)), ("cost_usd", .double(totals.costUSD)), ("by_workflow", .object(JSONObject(byWorkflow))),
+        ])))
     }
 
     /// A `YYYY-MM-DD` or RFC 3339 query value as its UTC day.

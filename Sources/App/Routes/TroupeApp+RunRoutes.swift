@@ -17,6 +17,10 @@ extension TroupeApp {
         router.get("/v1/runs/{id}/lifecycle", authenticated("/v1/runs/{id}/lifecycle") { [self] request in
             Self.json(200, RunJSON.lifecycle(try await ownRun(request).state))
         })
+        router.get("/v1/runs/{id}/costs", authenticated("/v1/runs/{id}/costs") { [self] request in
+            Self.json(200, RunJSON.costs(try await ownRun(request).state))
+        })
+        router.add("PUT", "/v1/runs/{id}/budget", authenticated("/v1/runs/{id}/budget") { [self] request in try await putBudget(request) })
         for action in ["approve", "reject", "cancel", "retry"] {
             let pattern = "/v1/runs/{id}/\(action)"
             router.post(pattern, authenticated(pattern) { [self] request in try await act(action, request) })
@@ -131,6 +135,20 @@ extension TroupeApp {
             case .invalid: throw APIError.validation([APIError.FieldError(field: "from_step_id", message: refused.refusal.message)])
             }
         }
+    }
+
+    /// `{max_cost_usd?, token_budget?}`: a run already past the new budget fails at once.
+    private func putBudget(_ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.member, orScope: .runsWrite)
+        let id = request.parameter("id")
+        guard try await runtime.runs.state(of: id, workspaceID: try request.caller.workspaceID) != nil else { throw APIError.notFound("Run", id) }
+        var body = try JSONBody(request.http, allowed: ["max_cost_usd", "token_budget"])
+        let fields = try Self.budget(body.has("max_cost_usd") || body.has("token_budget") ? .object(JSONObject([
+            ("max_cost_usd", body.raw("max_cost_usd")), ("token_budget", body.raw("token_budget")),
+        ].compactMap { key, value in value.map { (key, $0) } })) : nil, into: &body) ?? JSONObject()
+        try body.finish()
+        let (state, _) = try await runtime.runs.setBudget(fields, of: id)
+        return Self.json(200, RunJSON.run(id: id, state))
     }
 
     /// Wakes the workers waiting on the queues of the jobs a run just queued.

@@ -1,0 +1,55 @@
+import TroupeActors
+import TroupeCore
+import TroupePersistence
+
+/// What a workspace's runs and jobs used over a period: runs created (by workflow), jobs
+/// completed, tokens and cost reported by workers — summed in SQL over the snapshots and jobs.
+struct WorkloadUsage: Sendable {
+    let store: SnapshotStore
+
+    struct Totals: Sendable {
+        var runsCreated: Int64 = 0
+        var jobsCompleted: Int64 = 0
+        var inputTokens: Int64 = 0
+        var outputTokens: Int64 = 0
+        var costUSD = 0.0
+        /// Workflow slug → (runs created, cost of their jobs completed in the period).
+        var byWorkflow: [String: (runs: Int64, costUSD: Double)] = [:]
+    }
+
+    /// Totals for `[from, to)` (microseconds since the epoch).
+    func totals(workspaceID: String, from: Timestamp, to: Timestamp) async throws -> Totals {
+        let bounds: [SQLValue] = [.text(workspaceID), .integer(from.microsecondsSinceEpoch), .integer(to.microsecondsSinceEpoch)]
+        return try await store.reader.read { db in
+            var totals = Totals()
+            let runs = try db.query("""
+                SELECT json_extract(CAST(state AS TEXT), '$.workflow_slug'), count(*) FROM snapshots
+                WHERE kind = 'run' AND workspace_id = ? AND created_at >= ? AND created_at < ? GROUP BY 1
+                """, bounds) { ($0.string(at: 0) ?? "", $0.int64(at: 1)) }
+            for (slug, count) in runs {
+                totals.runsCreated += count
+                totals.byWorkflow[slug, default: (0, 0)].runs += count
+            }
+            let jobs = try db.query("""
+                SELECT count(*), coalesce(sum(json_extract(CAST(usage AS TEXT), '$.input_tokens')), 0),
+                    coalesce(sum(json_extract(CAST(usage AS TEXT), '$.output_tokens')), 0),
+                    coalesce(sum(json_extract(CAST(usage AS TEXT), '$.cost_usd')), 0.0)
+                FROM jobs WHERE workspace_id = ? AND status = 'succeeded' AND updated_at >= ? AND updated_at < ?
+                """, bounds) { ($0.int64(at: 0), $0.int64(at: 1), $0.int64(at: 2), $0.double(at: 3)) }.first
+            if let (count, input, output, cost) = jobs {
+                totals.jobsCompleted = count
+                totals.inputTokens = input
+                totals.outputTokens = output
+                totals.costUSD = cost
+            }
+            let costs = try db.query("""
+                SELECT json_extract(CAST(s.state AS TEXT), '$.workflow_slug'), sum(json_extract(CAST(j.usage AS TEXT), '$.cost_usd'))
+                FROM jobs j JOIN snapshots s ON s.kind = 'run' AND s.id = j.run_id
+                WHERE j.workspace_id = ? AND j.status = 'succeeded' AND j.updated_at >= ? AND j.updated_at < ? AND j.usage IS NOT NULL
+                GROUP BY 1
+                """, bounds) { ($0.string(at: 0) ?? "", $0.double(at: 1)) }
+            for (slug, cost) in costs { totals.byWorkflow[slug, default: (0, 0)].costUSD += cost }
+            return totals
+        }
+    }
+}
