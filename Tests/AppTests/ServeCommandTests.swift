@@ -5,50 +5,6 @@ import TroupeTransport
 
 /// The real `troupe` binary: bootstrap, serve, SIGTERM, and limits that survive a restart.
 @Suite(.serialized) struct ServeCommandTests {
-    /// `troupe`, built by `swift test` next to the test bundle (the test target depends on it).
-    private var binary: String {
-        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        return bundle.deletingLastPathComponent().appendingPathComponent("troupe").path
-    }
-
-    /// Starts `troupe` with `arguments`; returns the process and its stdout pipe.
-    private func launch(_ arguments: [String]) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return (process, out)
-    }
-
-    /// Reads stdout lines until one has `prefix` (blocking reads stay off the cooperative pool).
-    private func line(from pipe: Pipe, prefix: String) async -> String? {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var buffer = ""
-                while true {
-                    let data = pipe.fileHandleForReading.availableData
-                    if data.isEmpty { return continuation.resume(returning: nil) }
-                    buffer += String(decoding: data, as: UTF8.self)
-                    if let found = buffer.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
-                        return continuation.resume(returning: String(found))
-                    }
-                }
-            }
-        }
-    }
-
-    private func waitForExit(_ process: Process) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
-        }
-    }
-
     @Test func limitsSurviveARestartAndSIGTERMExitsCleanly() async throws {
         let directory = NSTemporaryDirectory() + "troupe-serve-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -58,17 +14,17 @@ import TroupeTransport
         try Data(#"{"password_iterations": 1000, "plans": {"starter": {"requests_per_minute": 5}}}"#.utf8)
             .write(to: URL(fileURLWithPath: config))
 
-        let (bootstrap, bootstrapOut) = try launch(["bootstrap", "--db", db, "--config", config, "--email", "ops@example.com",
+        let (bootstrap, bootstrapOut) = try TroupeProcess.launch(["bootstrap", "--db", db, "--config", config, "--email", "ops@example.com",
                                                     "--password", "correct horse battery", "--workspace", "Ops"])
-        let made = await line(from: bootstrapOut, prefix: "{")
-        #expect(await waitForExit(bootstrap) == 0)
+        let made = await TroupeProcess.line(from: bootstrapOut, prefix: "{")
+        #expect(await TroupeProcess.waitForExit(bootstrap) == 0)
         let key = try #require(made.flatMap { try? JSON.parse($0) }?["api_key"]?.stringValue)
 
         let client = HTTPClient()
         var statuses: [Int] = []
         for round in 0..<2 {
-            let (server, out) = try launch(["serve", "--port", "0", "--db", db, "--config", config])
-            let listening = try #require(await line(from: out, prefix: "troupe listening on http://127.0.0.1:"))
+            let (server, out) = try TroupeProcess.launch(["serve", "--port", "0", "--db", db, "--config", config])
+            let listening = try #require(await TroupeProcess.line(from: out, prefix: "troupe listening on http://127.0.0.1:"))
             let port = try #require(Int(listening.split(separator: ":").last ?? ""))
             for _ in 0..<(round == 0 ? 5 : 1) {
                 let reply = try await client.send(HTTPClientRequest(port: port, target: "/v1/auth/me",
@@ -76,7 +32,7 @@ import TroupeTransport
                 statuses.append(reply.status)
             }
             server.terminate()  // SIGTERM
-            #expect(await waitForExit(server) == 0)
+            #expect(await TroupeProcess.waitForExit(server) == 0)
         }
         // Five admitted, then the restarted server still refuses the sixth within the minute.
         #expect(statuses == [200, 200, 200, 200, 200, 429])
@@ -89,13 +45,13 @@ import TroupeTransport
         let config = directory + "/config.json"
         try Data(#"{"durabilty": "full"}"#.utf8).write(to: URL(fileURLWithPath: config))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: TroupeProcess.binary)
         process.arguments = ["serve", "--port", "0", "--db", directory + "/t.db", "--config", config]
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let status = await waitForExit(process)
+        let status = await TroupeProcess.waitForExit(process)
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(status == 2)
         #expect(message.contains("durabilty"))

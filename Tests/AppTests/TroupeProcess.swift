@@ -1,0 +1,57 @@
+import Foundation
+
+/// The real `troupe` binary, built by `swift test` next to the test bundle (the test target
+/// depends on it), run as a child process. Blocking reads and waits stay off the cooperative pool.
+enum TroupeProcess {
+    static var binary: String {
+        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return bundle.deletingLastPathComponent().appendingPathComponent("troupe").path
+    }
+
+    /// Starts `troupe` with `arguments`; returns the process and its stdout pipe.
+    static func launch(_ arguments: [String], stderr: Any? = FileHandle.nullDevice) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = stderr
+        try process.run()
+        return (process, out)
+    }
+
+    /// Reads stdout lines until one has `prefix`; nil when the output ends first.
+    static func line(from pipe: Pipe, prefix: String) async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var buffer = ""
+                while true {
+                    let data = pipe.fileHandleForReading.availableData
+                    if data.isEmpty { return continuation.resume(returning: nil) }
+                    buffer += String(decoding: data, as: UTF8.self)
+                    if let found = buffer.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+                        return continuation.resume(returning: String(found))
+                    }
+                }
+            }
+        }
+    }
+
+    /// `troupe serve` on a free port; returns the process and the port it listens on.
+    static func serve(db: String, config: String) async throws -> (Process, Int) {
+        let (server, out) = try launch(["serve", "--port", "0", "--db", db, "--config", config])
+        guard let listening = await line(from: out, prefix: "troupe listening on http://127.0.0.1:"),
+            let port = Int(listening.split(separator: ":").last ?? "")
+        else { throw TestFailure("troupe serve did not say where it listens") }
+        return (server, port)
+    }
+
+    static func waitForExit(_ process: Process) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }
+        }
+    }
+}
