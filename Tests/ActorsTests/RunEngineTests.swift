@@ -55,6 +55,7 @@ struct RunEngineTests {
         #expect(waiting.machine.steps.first?.attempts == 1)
         let (approved, _) = try await runtime.runs.apply(.approve(role: .owner, note: nil), to: id)
         #expect(approved.machine.status == .succeeded)
+        #expect(!runtime.runs.registry.isResident(id), "a finished run leaves memory")
         #expect(try await runtime.runs.state(of: id, workspaceID: "ws_other") == nil, "another workspace's run is absent")
 
         // The state is durable: passivated and brought back, it is the same.

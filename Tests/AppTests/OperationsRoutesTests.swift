@@ -17,6 +17,9 @@ import TroupeCore
         let commitCount = metrics.text.split(separator: "\n").first { $0.hasPrefix("troupe_commit_duration_seconds_count ") }
         #expect((commitCount?.split(separator: " ").last).flatMap { Int($0) } ?? 0 >= 1, "signup committed at least once")
         #expect(metrics.text.contains(#"troupe_commit_duration_seconds_bucket{le="+Inf"}"#))
+        #expect(metrics.text.contains(#"troupe_runs{status="running"} 0"#))
+        #expect(metrics.text.contains(#"troupe_jobs{status="queued"} 0"#))
+        #expect(metrics.text.contains(#"troupe_resident_actors{kind="run"} 0"#))
         let echoed = try await server.send("GET", "/healthz", headers: ["X-Request-Id": "my-trace-1"])
         #expect(echoed.headers["X-Request-Id"] == "my-trace-1")
         let unknown = try await server.send("GET", "/v1/nothing-here")

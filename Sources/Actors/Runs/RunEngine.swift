@@ -21,7 +21,7 @@ public final class RunEngine: Sendable {
     /// Stores and (unless a dry run) starts a new run; see ``RunActor/create(id:state:context:activeRunCap:)``.
     public func create(id: String, state: RunState, activeRunCap: Int?) async throws -> (RunState, RunActor.Outcome) {
         let (stored, outcome) = try await RunActor.create(id: id, state: state, context: context, activeRunCap: activeRunCap)
-        arm(runID: id, outcome.actions)
+        follow(runID: id, outcome.actions)
         return (stored, outcome)
     }
 
@@ -42,7 +42,7 @@ public final class RunEngine: Sendable {
             let outcome = try await run.apply(event)
             return (run.state, outcome)
         }
-        arm(runID: runID, outcome.actions)
+        follow(runID: runID, outcome.actions)
         return (state, outcome)
     }
 
@@ -61,7 +61,7 @@ public final class RunEngine: Sendable {
         guard let runID = job.runID, job.machine.status == .succeeded || job.machine.status == .dead else { return nil }
         do {
             let outcome = try await registry.call(runID) { try await $0.jobFinished(job) }
-            arm(runID: runID, outcome.actions)
+            follow(runID: runID, outcome.actions)
             return outcome
         } catch let error as ActorRuntimeError where error.code == .notFound {
             try await context.store.writer.submit { db in try JobStore.runNotifiedChange(id: job.id)(db) }
@@ -98,8 +98,15 @@ public final class RunEngine: Sendable {
         for task in tasks { task.cancel() }
     }
 
-    private func arm(runID: String, _ actions: [RunMachine.Action]) {
-        for case .startTimer(let stepID, let fireAt) in actions { arm(runID: runID, stepID: stepID, at: fireAt) }
+    /// Arms the timers `actions` start; a run that finished leaves memory at once.
+    private func follow(runID: String, _ actions: [RunMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .startTimer(let stepID, let fireAt): arm(runID: runID, stepID: stepID, at: fireAt)
+            case .finished: registry.passivate(runID)
+            case .enqueueJob, .startSandbox, .stopWork: break
+            }
+        }
     }
 
     private func arm(runID: String, stepID: String, at fireAt: Timestamp) {

@@ -93,6 +93,15 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
         return count
     }
 
+    /// Passivates `id` now if it is resident with no message in flight (a run that finished
+    /// need not wait out its idle time); whether it did.
+    @discardableResult
+    public func passivate(_ id: String) -> Bool {
+        guard table.removeIfIdle(id) else { return false }
+        counters.withLock { $0.passivations += 1 }
+        return true
+    }
+
     /// Passivates every actor with no message in flight (a clean shutdown, a benchmark).
     @discardableResult
     public func passivateAll() -> Int {

@@ -83,6 +83,15 @@ final class ResidentTable: Sendable {
         }
     }
 
+    /// Removes `id` if it has no message in flight; whether it did.
+    func removeIfIdle(_ id: String) -> Bool {
+        shard(id).residents.withLock { table in
+            guard let resident = table[id], resident.inFlight == 0 else { return false }
+            table.removeValue(forKey: id)
+            return true
+        }
+    }
+
     func removeIdle(lastUsedAtOrBefore cutoff: Int64) -> Int {
         shards.reduce(0) { removed, shard in
             removed + shard.residents.withLock { table in

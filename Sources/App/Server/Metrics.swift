@@ -38,7 +38,7 @@ final class Metrics: Sendable {
     }
 
     /// The Prometheus text exposition (version 0.0.4).
-    func render(registry: RegistryStatistics, openConnections: Int, writer: GroupCommitWriter.Statistics) -> String {
+    func render(registry: RegistryStatistics, residentRuns: Int, openConnections: Int, writer: GroupCommitWriter.Statistics) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
         let counters = snapshot.requests.map { labels, count in
@@ -63,6 +63,7 @@ final class Metrics: Sendable {
         gauge("troupe_rate_limited_requests_total", "Requests refused with 429.", "counter", "\(snapshot.rateLimited)")
         out += "# HELP troupe_resident_actors Resident actors by kind.\n# TYPE troupe_resident_actors gauge\n"
         out += "troupe_resident_actors{kind=\"tenant\"} \(registry.resident)\n"
+        out += "troupe_resident_actors{kind=\"run\"} \(residentRuns)\n"
         gauge("troupe_actor_activations_total", "Actors activated from their snapshot.", "counter", "\(registry.activations)")
         gauge("troupe_actor_passivations_total", "Actors passivated.", "counter", "\(registry.passivations)")
         gauge("troupe_actor_restarts_total", "Actors restarted after a fault.", "counter", "\(registry.restarts)")
