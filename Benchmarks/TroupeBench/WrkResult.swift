@@ -1,8 +1,15 @@
 import Foundation
 import TroupeCore
 
-/// One `wrk` run against a GET route with a bearer token, parsed from wrk's Lua `done` hook.
+/// One `wrk` run against a route with a bearer token, parsed from wrk's Lua `done` hook.
 struct WrkResult {
+    /// What every wrk request sends.
+    struct Request: Sendable {
+        let method: String
+        let path: String
+        let body: String?
+    }
+
     var requestsPerSecond: Double
     var p50Microseconds: Double
     var p99Microseconds: Double
@@ -10,9 +17,13 @@ struct WrkResult {
 
     private static let script = """
         local token = os.getenv("TROUPE_BENCH_TOKEN")
-        local path = os.getenv("TROUPE_BENCH_PATH")
-        wrk.method = "GET"
-        wrk.path = path
+        wrk.method = os.getenv("TROUPE_BENCH_METHOD")
+        wrk.path = os.getenv("TROUPE_BENCH_PATH")
+        local body = os.getenv("TROUPE_BENCH_BODY")
+        if body ~= nil and body ~= "" then
+           wrk.body = body
+           wrk.headers["Content-Type"] = "application/json"
+        end
         wrk.headers["Authorization"] = "Bearer " .. token
         req = wrk.format()
         function done(summary, latency, requests)
@@ -23,18 +34,18 @@ struct WrkResult {
         end
         """
 
-    /// ``run(url:path:token:connections:seconds:)`` on a Dispatch thread, so that waiting for wrk
+    /// ``run(url:request:token:connections:seconds:)`` on a Dispatch thread, so that waiting for wrk
     /// never holds one of the cooperative threads an in-process server needs.
-    static func runOffPool(url: String, path: String, token: String, connections: Int, seconds: Int) async throws -> WrkResult {
+    static func runOffPool(url: String, request: Request, token: String, connections: Int, seconds: Int) async throws -> WrkResult {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try run(url: url, path: path, token: token, connections: connections, seconds: seconds) })
+                continuation.resume(with: Result { try run(url: url, request: request, token: token, connections: connections, seconds: seconds) })
             }
         }
     }
 
     /// Runs `wrk -t1 -c<connections> -d<seconds>s --latency` once (a hard timeout bounds it).
-    static func run(url: String, path: String, token: String, connections: Int, seconds: Int) throws -> WrkResult {
+    static func run(url: String, request: Request, token: String, connections: Int, seconds: Int) throws -> WrkResult {
         let scriptPath = NSTemporaryDirectory() + "troupe-bench-\(RandomID.make(prefix: "w")).lua"
         try Data(script.utf8).write(to: URL(fileURLWithPath: scriptPath))
         defer { try? FileManager.default.removeItem(atPath: scriptPath) }
@@ -44,7 +55,9 @@ struct WrkResult {
                              "-s", scriptPath, url]
         var environment = ProcessInfo.processInfo.environment
         environment["TROUPE_BENCH_TOKEN"] = token
-        environment["TROUPE_BENCH_PATH"] = path
+        environment["TROUPE_BENCH_METHOD"] = request.method
+        environment["TROUPE_BENCH_PATH"] = request.path
+        environment["TROUPE_BENCH_BODY"] = request.body ?? ""
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -52,7 +65,7 @@ struct WrkResult {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
-            throw AuthReadBenchmark.Failure(description: "wrk printed no RESULT line (is wrk installed?): \(output)")
+            throw BenchTarget.Failure(description: "wrk printed no RESULT line (is wrk installed?): \(output)")
         }
         var fields: [String: Double] = [:]
         for pair in line.split(separator: " ").dropFirst() {

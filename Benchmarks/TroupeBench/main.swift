@@ -11,10 +11,14 @@ let usage = """
       actors [--actors 100000]
           activation latency, memory per resident actor, lookup + call, rate-limit decisions,
           passivate-all and re-activate; one JSON line per case
-      auth-read [--url http://127.0.0.1:8080] [--connections 64] [--seconds 10] [--repeats 3]
-          GET /v1/auth/me with a real API key of an enterprise workspace, driven by wrk; without
-          --url the server runs in this process on a temporary database. Prints the key as
-          compare.sh options (--seconds 0: only that), then one JSON line per run and the medians
+      auth-read | get-run | run-create [--url http://127.0.0.1:8080] [--connections 64] [--seconds 10] [--repeats 3]
+          GET /v1/auth/me, GET /v1/runs/{id} or durable POST /v1/runs with a real API key of an
+          enterprise workspace, driven by wrk; without --url the server runs in this process on a
+          temporary database. Prints compare.sh options for the server (--seconds 0: only that),
+          then one JSON line per run and the medians
+      workflow [--url …] [--runs 500] [--workers 16]
+          ship-from-ticket runs driven end to end over HTTP by built-in workers and an approver:
+          completed runs/s, durable step transitions/s, claim-to-complete latency
       peer-server [--port 8080] [--host 127.0.0.1]
           the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
@@ -29,8 +33,10 @@ do {
         try await PersistenceBenchmark(arguments: arguments).run()
     case "actors":
         try await ActorsBenchmark(arguments: arguments).run()
-    case "auth-read":
-        try await AuthReadBenchmark(arguments: arguments).run()
+    case "auth-read", "get-run", "run-create":
+        try await ServerBenchmark(command: arguments.command, arguments: arguments).run()
+    case "workflow":
+        try await WorkflowBenchmark(arguments: arguments).run()
     case "peer-server":
         try await PeerServer(arguments: arguments).run()
     case "crash-writer":

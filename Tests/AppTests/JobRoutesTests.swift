@@ -48,6 +48,23 @@ import TroupeCore
         await server.stop()
     }
 
+    @Test func theOldestJobOfAllTheQueuesComesFirst() async throws {
+        let clock = ManualClock()
+        let server = try await TestServer.start(clock: clock)
+        let ada = try await server.signUp()
+        var order: [String] = []
+        for queue in ["b", "a", "b", "a"] {
+            order.append(try await createJob(server, ada.token, queue: queue))
+            clock.advance(by: .milliseconds(1))
+        }
+        var claimed: [String] = []
+        for _ in 0..<4 {
+            claimed.append(try #require(try await claim(server, ada.token, queues: #"["a","b"]"#).json["id"]?.stringValue))
+        }
+        #expect(claimed == order)
+        await server.stop()
+    }
+
     @Test func concurrentWorkersGetOneLeaseEachAndOneCompletion() async throws {
         let server = try await TestServer.start { $0.plans[.starter]?.requestsPerMinute = 10_000 }
         let ada = try await server.signUp()

@@ -66,13 +66,16 @@ public struct JobStore: Sendable {
         workspaceID: String, queues: [String], workerID: String, token: String, lease: Duration, at now: Timestamp
     ) async throws -> JobRecord? {
         try await store.writer.submit { db in
-            let marks = Array(repeating: "?", count: queues.count).joined(separator: ", ")
-            let found = try db.query("""
-                SELECT \(Self.columns) FROM jobs
-                WHERE workspace_id = ? AND queue IN (\(marks)) AND status IN ('queued', 'failed') AND available_at <= ?
-                ORDER BY created_at, id LIMIT 1
-                """, [.text(workspaceID)] + queues.map(SQLValue.text) + [.integer(now.microsecondsSinceEpoch)], row: Self.record)
-            guard var job = found.first else { return nil }
+            // One indexed lookup per queue, each already in (created_at, id) order; one query
+            // over all the queues at once sorted every waiting job of them on each claim.
+            let candidates = try queues.compactMap { queue in
+                try db.query("""
+                    SELECT \(Self.columns) FROM jobs
+                    WHERE workspace_id = ? AND queue = ? AND status IN ('queued', 'failed') AND available_at <= ?
+                    ORDER BY created_at, id LIMIT 1
+                    """, [.text(workspaceID), .text(queue), .integer(now.microsecondsSinceEpoch)], row: Self.record).first
+            }
+            guard var job = candidates.min(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) else { return nil }
             try job.machine.claim(token: token, at: now, lease: lease)
             job.workerID = workerID
             job.updatedAt = now

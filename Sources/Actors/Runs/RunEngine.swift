@@ -9,6 +9,13 @@ import TroupePersistence
 /// so after downtime each overdue timer fires once. ``recover()`` also gives every finished job
 /// whose run did not take it in (a crash between the two commits) to its run again.
 public final class RunEngine: Sendable {
+    /// Runs listed by status without reading every run of the workspace.
+    public static let migrations = [
+        Migration("runs-1", sql: """
+            CREATE INDEX snapshots_by_status ON snapshots (kind, workspace_id, status, created_at, id);
+            """),
+    ]
+
     public let registry: ActorRegistry<RunActor>
     private let context: ActorContext
     private let timers = LockedBox([String: Task<Void, Never>]())
