@@ -17,7 +17,7 @@ final class Checkpointer: Sendable {
     ) async throws {
         self.requests = requests
         exited = try await ConnectionThread.start(name: "troupe-checkpointer") {
-            try Database(path: path, options: DatabaseOptions(durability: durability))
+            try Database(path: path, options: DatabaseOptions(durability: durability, mmapBytes: 1 << 30))
         } serve: { db in
             while requests.takeBatch(max: 1) != nil {
                 do {

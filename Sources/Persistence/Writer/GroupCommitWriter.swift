@@ -91,7 +91,7 @@ public final class GroupCommitWriter: Sendable {
         let statistics = LockedBox(Statistics())
         self.queue = queue
         self.statistics = statistics
-        let options = DatabaseOptions(durability: configuration.durability, busyTimeout: configuration.busyTimeout)
+        let options = DatabaseOptions(durability: configuration.durability, busyTimeout: configuration.busyTimeout, mmapBytes: 1 << 30)
         let checkpointRequests = BlockingQueue<Int>(capacity: 1)
         let exited = try await ConnectionThread.start(name: "troupe-writer") {
             let db = try Database(path: path, options: options)
