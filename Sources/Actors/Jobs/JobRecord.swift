@@ -20,16 +20,9 @@ public struct JobRecord: Sendable {
 
     public init(id: String, workspaceID: String, queue: String, runID: String?, stepID: String?, input: JSON, maxAttempts: Int,
                 timeoutMilliseconds: Int64, at now: Timestamp) {
-        self.id = id
-        self.workspaceID = workspaceID
-        self.queue = queue
-        self.runID = runID
-        self.stepID = stepID
-        self.input = input
-        machine = JobMachine(maxAttempts: maxAttempts, availableAt: now)
-        self.timeoutMilliseconds = timeoutMilliseconds
-        createdAt = now
-        updatedAt = now
+        self.init(id: id, workspaceID: workspaceID, queue: queue, runID: runID, stepID: stepID, input: input, output: nil, usage: nil,
+                  machine: JobMachine(maxAttempts: maxAttempts, availableAt: now), timeoutMilliseconds: timeoutMilliseconds,
+                  createdAt: now, updatedAt: now, workerID: nil)
     }
 
     init(id: String, workspaceID: String, queue: String, runID: String?, stepID: String?, input: JSON, output: JSON?, usage: JSON?,
