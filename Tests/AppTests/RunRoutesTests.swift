@@ -109,6 +109,22 @@ import TroupeCore
         await server.stop()
     }
 
+    /// Sandboxes do not exist yet: a sandbox step fails its run at once, saying so, instead of
+    /// leaving it running for ever.
+    @Test func aSandboxStepFailsItsRunUntilSandboxesExist() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        try await workflow(server, ada, slug: "box", steps: #"[{"id":"a","kind":"task"},{"id":"sh","kind":"sandbox","argv":["true"]}]"#)
+        let (id, created) = try await startRun(server, ada.token, #"{"workflow":"box"}"#)
+        #expect(created.json["status"] == "failed")
+        #expect(created.json["failure"]?["step_id"] == "sh")
+        #expect(created.json["steps"]?.arrayValue?.last?["error"]?["code"] == "sandbox_unavailable")
+        #expect(created.json["steps"]?.arrayValue?.first?["status"] == "cancelled")
+        #expect(try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#).status == 204)
+        #expect(try await server.send("GET", "/v1/runs/\(id)", token: ada.token).json["status"] == "failed")
+        await server.stop()
+    }
+
     @Test func dryRunsCapsBadInputAndOtherWorkspaces() async throws {
         let server = try await TestServer.start { $0.plans[.starter]?.activeRuns = 1 }
         let ada = try await server.signUp()

@@ -29,7 +29,19 @@ public final class RunEngine: Sendable {
     public func create(id: String, state: RunState, activeRunCap: Int?) async throws -> (RunState, RunActor.Outcome) {
         let (stored, outcome) = try await RunActor.create(id: id, state: state, context: context, activeRunCap: activeRunCap)
         follow(runID: id, outcome.actions)
-        return (stored, outcome)
+        return try await failSandboxSteps(of: id, stored, outcome)
+    }
+
+    /// Sandbox steps need the sandbox runtime, which this server does not have yet: each one
+    /// that starts fails at once (failing its run) rather than leave the run waiting for ever.
+    private func failSandboxSteps(of runID: String, _ state: RunState, _ outcome: RunActor.Outcome) async throws -> (RunState, RunActor.Outcome) {
+        // The first such step fails the run, which stops the others.
+        guard let stepID = outcome.actions.lazy.compactMap({ action -> String? in
+            if case .startSandbox(let stepID) = action { stepID } else { nil }
+        }).first else { return (state, outcome) }
+        let (failed, more) = try await apply(
+            .stepFailed(stepID: stepID, code: "sandbox_unavailable", message: "sandbox steps cannot run on this server yet"), to: runID)
+        return (failed, RunActor.Outcome(actions: outcome.actions + more.actions, queuedJobs: outcome.queuedJobs + more.queuedJobs))
     }
 
     /// The run's state, when it exists and belongs to `workspaceID` (else nil: another
@@ -50,7 +62,7 @@ public final class RunEngine: Sendable {
             return (run.state, outcome)
         }
         follow(runID: runID, outcome.actions)
-        return (state, outcome)
+        return try await failSandboxSteps(of: runID, state, outcome)
     }
 
     /// Sets fields of run `runID`'s budget (failing it when its usage passes the new budget).

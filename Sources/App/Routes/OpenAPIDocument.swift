@@ -170,7 +170,7 @@ enum OpenAPIDocument {
             Operation(method: "delete", path: "/v1/dlq/{id}", summary: "Delete a dead job; 409 unless dead", authenticated: true,
                       success: ("204", nil), errors: auth + ["404", "409"]),
             Operation(method: "post", path: "/v1/runs",
-                      summary: "Start a run of a workflow (slug or id; unknown: 422): 201 running, its first task steps queued as jobs in the same commit; planned for a dry run. Past the plan's active-run cap: 429 naming the cap.",
+                      summary: "Start a run of a workflow (slug or id; unknown: 422): 201 running, its first task steps queued as jobs in the same commit; planned for a dry run. Past the plan's active-run cap: 429 naming the cap. Sandbox steps fail their run with sandbox_unavailable until this server has sandboxes.",
                       authenticated: true,
                       request: object([("workflow", string), ("input", ["type": "object"]), ("ticket", ["type": "string", "maxLength": 128]),
                                        ("env", ["type": "string", "enum": ["preview", "staging", "production"]]), ("dry_run", ["type": "boolean"]),
