@@ -3,12 +3,15 @@ import Glibc
 /// One accepted connection, served by one task: read, parse, respond, write, repeat.
 ///
 /// Requests are answered in order (pipelined responses are queued and flushed together before
-/// the next read). The task owns its fd and always deregisters and closes it.
+/// the next read). The task owns its fd and always deregisters and closes it, calling
+/// `willClose` first: once closed, the fd's number may at once name another socket of the
+/// process, so whoever tracks it must have forgotten it by then.
 struct HTTPConnection {
     let socket: SocketWriter
     let responder: any HTTPResponder
     let configuration: HTTPServer.Configuration
     let isDraining: @Sendable () -> Bool
+    let willClose: @Sendable () -> Void
 
     private var fd: Int32 { socket.fd }
     private var loop: EventLoop { socket.loop }
@@ -34,6 +37,7 @@ struct HTTPConnection {
         // instead of making a read that would only say EAGAIN.
         var mayHaveMore = true
         defer {
+            willClose()
             loop.deregister(fd)
             close(fd)
         }

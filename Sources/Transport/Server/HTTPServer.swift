@@ -48,6 +48,8 @@ public final class HTTPServer: Sendable {
         var statistics = Statistics()
         /// Where the next connection goes (round robin over ``loops``).
         var nextLoop = 0
+        /// Cleared, under the lock, before the listener's fd is closed (see ``shutdown(grace:)``).
+        var listenerOpen = true
     }
 
     public let configuration: Configuration
@@ -122,11 +124,13 @@ public final class HTTPServer: Sendable {
                     let connection = HTTPConnection(
                         socket: SocketWriter(fd: fd, loop: connectionLoop, writeTimeout: configuration.timeouts.write),
                         responder: responder, configuration: configuration,
-                        isDraining: { [self] in draining.load(ordering: .relaxed) })
+                        isDraining: { [self] in draining.load(ordering: .relaxed) },
+                        // Forgotten before it closes: a shutdown must never interrupt a reused fd number.
+                        willClose: { [self] in forget(fd) })
                     await connection.run()
-                    forget(fd)
                 }
             }
+            state.withLock { $0.listenerOpen = false }
             loop.deregister(listener)
             close(listener)
         }
@@ -164,12 +168,20 @@ public final class HTTPServer: Sendable {
     /// Returns when ``run()`` has finished.
     public func shutdown(grace: Duration = .seconds(10)) async {
         draining.store(true, ordering: .relaxed)
-        loop.interrupt(listener, with: .closed, includingWrites: true)
-        for (fd, connectionLoop) in state.withLock({ $0.connections }) { connectionLoop.interrupt(fd, with: .draining) }
+        // Only while the listener is open: once closed, its fd number may name another socket
+        // of the process (a client's), which must not be interrupted.
+        state.withLock { state in
+            if state.listenerOpen { loop.interrupt(listener, with: .closed, includingWrites: true) }
+        }
+        // Interrupted under the lock that `forget` takes before a connection closes its fd, so
+        // the fd numbers here still name this server's sockets.
+        state.withLock { state in
+            for (fd, connectionLoop) in state.connections { connectionLoop.interrupt(fd, with: .draining) }
+        }
         let forced = Task { [self] in
             try await Task.sleep(for: grace)
-            for (fd, connectionLoop) in state.withLock({ $0.connections }) {
-                connectionLoop.interrupt(fd, with: .closed, includingWrites: true)
+            state.withLock { state in
+                for (fd, connectionLoop) in state.connections { connectionLoop.interrupt(fd, with: .closed, includingWrites: true) }
             }
         }
         await finished.wait()
