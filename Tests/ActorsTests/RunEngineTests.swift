@@ -53,7 +53,7 @@ struct RunEngineTests {
         #expect(waiting.machine.status == .awaitingApproval)
         #expect(waiting.machine.steps.first?.output == ["done": "orchestrator"])
         #expect(waiting.machine.steps.first?.attempts == 1)
-        let (approved, _) = try await runtime.runs.apply(.approve(role: .owner, note: nil), to: id)
+        let (approved, _) = try #require(try await runtime.runs.apply(.approve(role: .owner, note: nil), to: id))
         #expect(approved.machine.status == .succeeded)
         #expect(!runtime.runs.registry.isResident(id), "a finished run leaves memory")
         #expect(try await runtime.runs.state(of: id, workspaceID: "ws_other") == nil, "another workspace's run is absent")
@@ -79,7 +79,7 @@ struct RunEngineTests {
                 "the other step's job is cancelled with the run")
 
         let (cancelling, _, second) = try await newRun(runtime, definition)
-        let (cancelled, _) = try await runtime.runs.apply(.cancel, to: cancelling)
+        let (cancelled, _) = try #require(try await runtime.runs.apply(.cancel, to: cancelling))
         #expect(cancelled.machine.status == .cancelled)
         for job in second.queuedJobs {
             #expect(try await JobStore(store: runtime.store).job(workspaceID: "ws_a", id: job.id)?.machine.status == .cancelled)
@@ -94,6 +94,30 @@ struct RunEngineTests {
         let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"[{"id":"nap","kind":"wait","duration_ms":60000}]"#.utf8))).get()
         let (id, _, _) = try await newRun(runtime, try await workflow(runtime, steps))
         clock.advance(by: .seconds(61))
+        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        for _ in 0..<100 where state?.machine.status != .succeeded {
+            try await Task.sleep(for: .milliseconds(10))
+            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        }
+        #expect(state?.machine.status == .succeeded)
+        await runtime.close()
+    }
+
+    /// A wait cancelled then retried ends at its new deadline, not at the first one, and a run
+    /// of another workspace is answered nil and left alone.
+    @Test func aRetriedWaitIsNotEndedByItsFirstTimer() async throws {
+        let clock = ManualClock()
+        let runtime = try await TroupeRuntime.temporary(clock: clock)
+        let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"[{"id":"nap","kind":"wait","duration_ms":60000}]"#.utf8))).get()
+        let (id, _, _) = try await newRun(runtime, try await workflow(runtime, steps))
+        #expect(try await runtime.runs.apply(.cancel, to: id, in: "ws_other") == nil)
+        clock.advance(by: .seconds(10))
+        _ = try await runtime.runs.apply(.cancel, to: id, in: "ws_a")
+        _ = try await runtime.runs.apply(.retry(fromStepID: nil), to: id)
+        clock.advance(by: .seconds(55))  // past the first deadline, before the second
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.status == .running)
+        clock.advance(by: .seconds(10))
         var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
         for _ in 0..<100 where state?.machine.status != .succeeded {
             try await Task.sleep(for: .milliseconds(10))

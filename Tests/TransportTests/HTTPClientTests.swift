@@ -37,10 +37,12 @@ struct HTTPClientTests {
     }
 
     @Test func aPooledConnectionTheServerClosedIsReplacedTransparently() async throws {
-        let server = try TestServer.start { $0.timeouts.idle = .milliseconds(100) }
+        // The idle timeout also bounds a new connection's wait for its first byte, so it is
+        // not so short that a test suite under load misses it on the fresh connection.
+        let server = try TestServer.start { $0.timeouts.idle = .milliseconds(300) }
         let client = HTTPClient()
         #expect(try await client.send(HTTPClientRequest(port: server.port, target: "/hello")).status == 200)
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1000))
         #expect(try await client.send(HTTPClientRequest(port: server.port, target: "/hello")).status == 200)
         #expect(server.server.statistics.acceptedConnections == 2)
         client.closeIdleConnections()

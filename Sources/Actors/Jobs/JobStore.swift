@@ -191,19 +191,32 @@ public struct JobStore: Sendable {
         try db.query("SELECT \(columns) FROM jobs WHERE workspace_id = ? AND id = ?", [.text(workspaceID), .text(id)], row: record).first
     }
 
+    /// Inserts a new job, or writes what a change can touch of a stored one: an update rewrites
+    /// neither the input nor the indexes of columns that did not change (a replace deleted and
+    /// re-inserted the row, and reset `run_notified`).
     private static func write(_ db: Database, _ job: JobRecord, inserting: Bool) throws {
         func blob(_ json: JSON?) -> SQLValue { json.map { .blob($0.bytes) } ?? .null }
         func time(_ stamp: Timestamp?) -> SQLValue { stamp.map { .integer($0.microsecondsSinceEpoch) } ?? .null }
         let machine = job.machine
-        let values: [SQLValue] = [
-            .text(job.id), .text(job.workspaceID), .text(job.queue), .text(machine.status.rawValue),
-            job.runID.map(SQLValue.text) ?? .null, job.stepID.map(SQLValue.text) ?? .null, .blob(job.input.bytes), blob(job.output),
-            blob(machine.lastError), blob(job.usage), .integer(Int64(machine.attempts)), .integer(Int64(machine.maxAttempts)),
-            .integer(job.timeoutMilliseconds), machine.leaseToken.map(SQLValue.text) ?? .null, time(machine.leaseExpiresAt),
-            time(machine.availableAt), time(job.createdAt), time(job.updatedAt), job.workerID.map(SQLValue.text) ?? .null,
+        let changing: [SQLValue] = [
+            .text(machine.status.rawValue), blob(job.output), blob(machine.lastError), blob(job.usage), .integer(Int64(machine.attempts)),
+            machine.leaseToken.map(SQLValue.text) ?? .null, time(machine.leaseExpiresAt), time(machine.availableAt), time(job.updatedAt),
+            job.workerID.map(SQLValue.text) ?? .null,
         ]
-        let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
-        try db.execute("\(inserting ? "INSERT" : "REPLACE") INTO jobs (\(columns)) VALUES (\(marks))", values)
+        guard inserting else {
+            try db.execute("""
+                UPDATE jobs SET status = ?, output = ?, last_error = ?, usage = ?, attempts = ?, lease_token = ?, lease_expires_at = ?,
+                    available_at = ?, updated_at = ?, worker_id = ? WHERE id = ?
+                """, changing + [.text(job.id)])
+            return
+        }
+        try db.execute("""
+            INSERT INTO jobs (status, output, last_error, usage, attempts, lease_token, lease_expires_at, available_at, updated_at,
+                worker_id, id, workspace_id, queue, run_id, step_id, input, max_attempts, timeout_ms, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, changing + [.text(job.id), .text(job.workspaceID), .text(job.queue), job.runID.map(SQLValue.text) ?? .null,
+                             job.stepID.map(SQLValue.text) ?? .null, .blob(job.input.bytes), .integer(Int64(machine.maxAttempts)),
+                             .integer(job.timeoutMilliseconds), time(job.createdAt)])
     }
 
     /// A row of `columns`. A stored blob that no longer parses is a corrupt file: reported.

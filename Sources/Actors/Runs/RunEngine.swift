@@ -18,7 +18,14 @@ public final class RunEngine: Sendable {
 
     public let registry: ActorRegistry<RunActor>
     private let context: ActorContext
-    private let timers = LockedBox([String: Task<Void, Never>]())
+    /// The armed timer of each `run/step`, with a generation so that a timer replaced or
+    /// disarmed never removes its successor.
+    private struct Timers {
+        var armed: [String: (generation: Int, task: Task<Void, Never>)] = [:]
+        var nextGeneration = 0
+    }
+
+    private let timers = LockedBox(Timers())
 
     init(context: ActorContext, configuration: ActorRegistry<RunActor>.Configuration = .init()) {
         self.context = context
@@ -39,8 +46,9 @@ public final class RunEngine: Sendable {
         guard let stepID = outcome.actions.lazy.compactMap({ action -> String? in
             if case .startSandbox(let stepID) = action { stepID } else { nil }
         }).first else { return (state, outcome) }
-        let (failed, more) = try await apply(
+        guard let (failed, more) = try await apply(
             .stepFailed(stepID: stepID, code: "sandbox_unavailable", message: "sandbox steps cannot run on this server yet"), to: runID)
+        else { return (state, outcome) }
         return (failed, RunActor.Outcome(actions: outcome.actions + more.actions, queuedJobs: outcome.queuedJobs + more.queuedJobs))
     }
 
@@ -55,23 +63,35 @@ public final class RunEngine: Sendable {
         }
     }
 
-    /// Applies `event` to run `runID` and arms the timers it starts.
-    public func apply(_ event: RunMachine.Event, to runID: String) async throws -> (RunState, RunActor.Outcome) {
-        let (state, outcome) = try await registry.call(runID) { run in
-            let outcome = try await run.apply(event)
-            return (run.state, outcome)
-        }
-        follow(runID: runID, outcome.actions)
-        return try await failSandboxSteps(of: runID, state, outcome)
+    /// Applies `event` to run `runID` and arms the timers it starts. With `workspaceID`, a run of
+    /// another workspace is left alone and answered nil, as an unknown one is.
+    public func apply(_ event: RunMachine.Event, to runID: String, in workspaceID: String? = nil) async throws -> (RunState, RunActor.Outcome)? {
+        try await perform(on: runID, in: workspaceID) { try await $0.apply(event) }
     }
 
     /// Sets fields of run `runID`'s budget (failing it when its usage passes the new budget).
-    public func setBudget(_ fields: JSONObject, of runID: String) async throws -> (RunState, RunActor.Outcome) {
-        let (state, outcome) = try await registry.call(runID) { run in
-            let outcome = try await run.setBudget(fields)
-            return (run.state, outcome)
+    public func setBudget(_ fields: JSONObject, of runID: String, in workspaceID: String? = nil) async throws -> (RunState, RunActor.Outcome)? {
+        try await perform(on: runID, in: workspaceID) { try await $0.setBudget(fields) }
+    }
+
+    /// Runs `change` on the run (after checking its workspace in the same call), then follows
+    /// the actions it produced.
+    private func perform(
+        on runID: String, in workspaceID: String?, _ change: @Sendable (isolated RunActor) async throws -> RunActor.Outcome
+    ) async throws -> (RunState, RunActor.Outcome)? {
+        let result: (RunState, RunActor.Outcome)?
+        do {
+            result = try await registry.call(runID) { run in
+                if let workspaceID, run.state.workspace != workspaceID { return nil }
+                let outcome = try await change(run)
+                return (run.state, outcome)
+            }
+        } catch let error as ActorRuntimeError where error.code == .notFound && workspaceID != nil {
+            return nil
         }
-        return (state, outcome)
+        guard let (state, outcome) = result else { return nil }
+        follow(runID: runID, outcome.actions)
+        return try await failSandboxSteps(of: runID, state, outcome)
     }
 
     /// Hands a finished job to its run (nothing for a standalone job or a run that is gone).
@@ -92,14 +112,19 @@ public final class RunEngine: Sendable {
     /// to their runs. Returns how many of each.
     @discardableResult
     public func recover(jobs: JobStore) async throws -> (timers: Int, jobs: Int) {
-        let active = try await context.store.reader.read { db in
-            try db.query("SELECT id FROM snapshots WHERE kind = 'run' AND status IN ('running', 'awaiting_approval')") { $0.string(at: 0) ?? "" }
+        // Read from the snapshots, not by activating every active run: only runs whose
+        // definition has a wait step can hold a timer, and none need be resident for it.
+        let waiting = try await context.store.reader.read { db in
+            try db.query("""
+                SELECT id, state, schema_version FROM snapshots WHERE kind = 'run' AND status IN ('running', 'awaiting_approval')
+                AND instr(CAST(state AS TEXT), '"kind":"wait"') > 0
+                """) { ($0.string(at: 0) ?? "", $0.blob(at: 1) ?? [], Int($0.int64(at: 2))) }
         }
         var armed = 0
-        for runID in active {
-            guard let timers = try? await registry.call(runID, { $0.state.machine.armedTimers }) else { continue }
-            for timer in timers { arm(runID: runID, stepID: timer.stepID, at: timer.fireAt) }
-            armed += timers.count
+        for (runID, blob, version) in waiting {
+            guard let json = try? JSON.parse(blob), let state = try? RunState(decoding: json, schemaVersion: version) else { continue }
+            for timer in state.machine.armedTimers { arm(runID: runID, stepID: timer.stepID, at: timer.fireAt) }
+            armed += state.machine.armedTimers.count
         }
         var handed = 0
         for job in try await jobs.unnotifiedRunJobs(limit: 10_000) where (try? await jobFinished(job)) != nil {
@@ -111,8 +136,8 @@ public final class RunEngine: Sendable {
     /// Cancels every armed timer (the runs keep them in their snapshots).
     public func stop() {
         let tasks = timers.withLock { timers in
-            defer { timers = [:] }
-            return Array(timers.values)
+            defer { timers.armed = [:] }
+            return timers.armed.values.map(\.task)
         }
         for task in tasks { task.cancel() }
     }
@@ -122,20 +147,39 @@ public final class RunEngine: Sendable {
         for action in actions {
             switch action {
             case .startTimer(let stepID, let fireAt): arm(runID: runID, stepID: stepID, at: fireAt)
+            case .stopWork(let stepID): disarm(runID + "/" + stepID, generation: nil)
             case .finished: registry.passivate(runID)
-            case .enqueueJob, .startSandbox, .stopWork: break
+            case .enqueueJob, .startSandbox: break
             }
         }
     }
 
+    /// Arms the timer of `stepID`, replacing (and cancelling) one armed before: a cancelled then
+    /// retried wait must not end at its first deadline.
     private func arm(runID: String, stepID: String, at fireAt: Timestamp) {
         let key = runID + "/" + stepID
-        let task = Task { [context] in
-            guard (try? await context.clock.sleep(until: fireAt)) != nil else { return }
-            // A refusal means the step is no longer waiting (the run was cancelled): nothing to do.
-            _ = try? await self.apply(.timerFired(stepID: stepID), to: runID)
-            _ = self.timers.withLock { $0.removeValue(forKey: key) }
+        timers.withLock { timers in
+            let generation = timers.nextGeneration
+            timers.nextGeneration += 1
+            let task = Task { [context] in
+                // Fires only if still the armed timer of its step (not replaced or disarmed).
+                guard (try? await context.clock.sleep(until: fireAt)) != nil, self.disarm(key, generation: generation) else { return }
+                // A refusal means the step is no longer waiting: nothing to do.
+                _ = try? await self.apply(.timerFired(stepID: stepID), to: runID)
+            }
+            timers.armed.updateValue((generation, task), forKey: key)?.task.cancel()
         }
-        timers.withLock { $0[key] = task }
+    }
+
+    /// Forgets the timer of `key` if it is still `generation` (nil: whichever, cancelling it);
+    /// whether it did.
+    @discardableResult
+    private func disarm(_ key: String, generation: Int?) -> Bool {
+        let removed = timers.withLock { timers -> Task<Void, Never>? in
+            guard let armed = timers.armed[key], generation == nil || armed.generation == generation else { return nil }
+            return timers.armed.removeValue(forKey: key)?.task
+        }
+        if generation == nil { removed?.cancel() }
+        return removed != nil
     }
 }

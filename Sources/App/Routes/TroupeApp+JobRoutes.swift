@@ -61,8 +61,8 @@ extension TroupeApp {
         try body.finish()
         guard let workerID else { throw APIError(.internalError, "validated fields missing") }
         let deadline = ContinuousClock.now + .milliseconds(wait)
+        let token = "lease_" + SecretGenerator.alphanumeric(32)
         while true {
-            let token = "lease_" + SecretGenerator.alphanumeric(32)
             if let job = try await jobs.claim(workspaceID: workspaceID, queues: queues, workerID: workerID, token: token, lease: .milliseconds(lease), at: clock.now) {
                 return Self.json(200, job.json(showingLeaseToken: true))
             }

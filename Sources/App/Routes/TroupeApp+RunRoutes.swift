@@ -105,7 +105,6 @@ extension TroupeApp {
     private func act(_ action: String, _ request: APIRequest) async throws -> HTTPResponse {
         try request.caller.require(.member, orScope: .runsWrite)
         let id = request.parameter("id")
-        guard try await runtime.runs.state(of: id, workspaceID: try request.caller.workspaceID) != nil else { throw APIError.notFound("Run", id) }
         let event: RunMachine.Event
         switch action {
         case "approve", "reject":
@@ -125,7 +124,9 @@ extension TroupeApp {
             event = .cancel
         }
         do {
-            let (state, outcome) = try await runtime.runs.apply(event, to: id)
+            guard let (state, outcome) = try await runtime.runs.apply(event, to: id, in: try request.caller.workspaceID) else {
+                throw APIError.notFound("Run", id)
+            }
             wake(outcome)
             return Self.json(action == "retry" ? 202 : 200, RunJSON.run(id: id, state))
         } catch let refused as RunRefusal {
@@ -141,13 +142,14 @@ extension TroupeApp {
     private func putBudget(_ request: APIRequest) async throws -> HTTPResponse {
         try request.caller.require(.member, orScope: .runsWrite)
         let id = request.parameter("id")
-        guard try await runtime.runs.state(of: id, workspaceID: try request.caller.workspaceID) != nil else { throw APIError.notFound("Run", id) }
         var body = try JSONBody(request.http, allowed: ["max_cost_usd", "token_budget"])
         let fields = try Self.budget(body.has("max_cost_usd") || body.has("token_budget") ? .object(JSONObject([
             ("max_cost_usd", body.raw("max_cost_usd")), ("token_budget", body.raw("token_budget")),
         ].compactMap { key, value in value.map { (key, $0) } })) : nil, into: &body) ?? JSONObject()
         try body.finish()
-        let (state, _) = try await runtime.runs.setBudget(fields, of: id)
+        guard let (state, _) = try await runtime.runs.setBudget(fields, of: id, in: try request.caller.workspaceID) else {
+            throw APIError.notFound("Run", id)
+        }
         return Self.json(200, RunJSON.run(id: id, state))
     }
 
