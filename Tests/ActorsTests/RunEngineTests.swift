@@ -17,6 +17,16 @@ struct RunEngineTests {
         return (id, stored, outcome)
     }
 
+    /// The run's state once it succeeded (a timer fires on its own task), or after a second.
+    private func succeeded(_ runtime: TroupeRuntime, _ id: String) async throws -> RunState? {
+        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        for _ in 0..<100 where state?.machine.status != .succeeded {
+            try await Task.sleep(for: .milliseconds(10))
+            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
+        }
+        return state
+    }
+
     /// Claims and completes `job` as a worker would.
     private func work(_ runtime: TroupeRuntime, _ job: JobRecord, succeed: Bool = true) async throws -> RunActor.Outcome? {
         let jobs = JobStore(store: runtime.store)
@@ -94,11 +104,7 @@ struct RunEngineTests {
         let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"[{"id":"nap","kind":"wait","duration_ms":60000}]"#.utf8))).get()
         let (id, _, _) = try await newRun(runtime, try await workflow(runtime, steps))
         clock.advance(by: .seconds(61))
-        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        for _ in 0..<100 where state?.machine.status != .succeeded {
-            try await Task.sleep(for: .milliseconds(10))
-            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        }
+        let state = try await succeeded(runtime, id)
         #expect(state?.machine.status == .succeeded)
         await runtime.close()
     }
@@ -118,11 +124,7 @@ struct RunEngineTests {
         try await Task.sleep(for: .milliseconds(100))
         #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.status == .running)
         clock.advance(by: .seconds(10))
-        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        for _ in 0..<100 where state?.machine.status != .succeeded {
-            try await Task.sleep(for: .milliseconds(10))
-            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        }
+        let state = try await succeeded(runtime, id)
         #expect(state?.machine.status == .succeeded)
         await runtime.close()
     }
@@ -151,11 +153,7 @@ struct RunEngineTests {
         runtime.runs.stop()
         #expect(try await runtime.runs.recover(jobs: jobs).timers == 1, "re-armed from the snapshot")
         clock.advance(by: .seconds(5))
-        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        for _ in 0..<100 where state?.machine.status != .succeeded {
-            try await Task.sleep(for: .milliseconds(10))
-            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        }
+        let state = try await succeeded(runtime, id)
         #expect(state?.machine.status == .succeeded, "the overdue timer fired once")
         await runtime.close()
     }
