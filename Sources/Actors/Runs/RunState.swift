@@ -67,13 +67,19 @@ public struct RunState: Snapshot, Equatable {
 
     public func encoded() -> JSON {
         func time(_ stamp: Timestamp?) -> JSON { stamp.map { .int($0.microsecondsSinceEpoch) } ?? .null }
+        // A step stores only what differs from a step not yet started (the decoder's defaults):
+        // most steps of a new run are just an id and `pending`.
         let steps = machine.steps.map { step -> JSON in
-            .object(JSONObject([
-                ("id", .string(step.id)), ("status", .string(step.status.rawValue)), ("attempts", .int(Int64(step.attempts))),
-                ("started_at", time(step.startedAt)), ("finished_at", time(step.finishedAt)), ("output", step.output ?? .null),
-                ("error", step.error ?? .null), ("input_tokens", .int(step.inputTokens)), ("output_tokens", .int(step.outputTokens)),
-                ("cost_usd", .double(step.costUSD)),
-            ]))
+            var fields = JSONObject([("id", .string(step.id)), ("status", .string(step.status.rawValue))])
+            if step.attempts != 0 { fields["attempts"] = .int(Int64(step.attempts)) }
+            if let startedAt = step.startedAt { fields["started_at"] = time(startedAt) }
+            if let finishedAt = step.finishedAt { fields["finished_at"] = time(finishedAt) }
+            if let output = step.output { fields["output"] = output }
+            if let error = step.error { fields["error"] = error }
+            if step.inputTokens != 0 { fields["input_tokens"] = .int(step.inputTokens) }
+            if step.outputTokens != 0 { fields["output_tokens"] = .int(step.outputTokens) }
+            if step.costUSD != 0 { fields["cost_usd"] = .double(step.costUSD) }
+            return .object(fields)
         }
         let failure: JSON = machine.failure.map {
             ["code": .string($0.code), "message": .string($0.message), "step_id": $0.stepID.map(JSON.string) ?? .null]
