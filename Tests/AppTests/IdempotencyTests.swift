@@ -88,4 +88,28 @@ import TroupeTransport
         #expect(try await server.send("GET", "/v1/workflows", token: key.raw).json["data"]?.arrayValue?.count == 1)
         await server.stop()
     }
+
+    /// Every create route stores its answer with what it creates, and replays it byte for byte.
+    @Test func everyCreateRouteReplaysItsFirstAnswer() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        let creates: [(path: String, body: String)] = [
+            ("/v1/workflows/from-template/ship-from-ticket", "{}"),
+            ("/v1/runs", #"{"workflow":"ship-from-ticket","ticket":"T-1"}"#),
+            ("/v1/jobs", #"{"queue":"reports","input":{"n":1}}"#),
+            ("/v1/api-keys", #"{"name":"ci","scopes":["runs:read"]}"#),
+            ("/v1/workspaces/\(ada.workspaceID)/members", #"{"email":"bob@example.com","role":"member"}"#),
+            ("/v1/workspaces", #"{"name":"Second"}"#),
+        ]
+        for (index, create) in creates.enumerated() {
+            let first = try await server.send("POST", create.path, token: ada.token, json: create.body, headers: ["Idempotency-Key": "c-\(index)"])
+            #expect(first.status == 201, "\(create.path): \(first.status) \(first.text)")
+            let again = try await server.send("POST", create.path, token: ada.token, json: create.body, headers: ["Idempotency-Key": "c-\(index)"])
+            #expect(again.status == 201)
+            #expect(again.headers["Idempotent-Replayed"] == "true", "\(create.path)")
+            #expect(again.body == first.body, "\(create.path)")
+        }
+        #expect(try await server.send("GET", "/v1/runs", token: ada.token).json["data"]?.arrayValue?.count == 1)
+        await server.stop()
+    }
 }

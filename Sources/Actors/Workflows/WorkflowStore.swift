@@ -128,7 +128,8 @@ public struct WorkflowStore: Sendable {
         }
     }
 
-    private static func live(_ db: Database, workspaceID: String, idOrSlug: String) throws -> WorkflowRecord? {
+    /// The live workflow `idOrSlug` of the workspace, read on `db` (inside a change, say).
+    public static func live(_ db: Database, workspaceID: String, idOrSlug: String) throws -> WorkflowRecord? {
         let column = idOrSlug.hasPrefix("wf_") ? "w.id" : "w.slug"
         return try db.query(Self.select + " WHERE w.workspace_id = ? AND \(column) = ? AND w.deleted_at IS NULL",
                             [.text(workspaceID), .text(idOrSlug)], row: record).first

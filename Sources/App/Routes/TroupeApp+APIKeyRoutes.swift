@@ -46,8 +46,9 @@ extension TroupeApp {
         let record = APIKeyRecord(id: RandomID.make(prefix: "key"), workspaceID: workspaceID, name: name,
                                   prefix: String(raw.prefix(12)), hash: SHA256.hash(raw), scopes: scopes, expiresAt: expiresAt,
                                   disabled: false, revokedAt: nil, createdAt: now, lastUsedAt: nil)
-        try await keys.insert(record)
-        return Self.json(201, ["api_key": record.json, "raw_key": .string(raw)])
+        let response = Self.json(201, ["api_key": record.json, "raw_key": .string(raw)])
+        try await IdempotencyGate.committing({ _ in response }) { try await keys.insert(record) }
+        return response
     }
 
     private func listKeys(_ request: APIRequest) async throws -> HTTPResponse {

@@ -39,9 +39,10 @@ extension TroupeApp {
         guard let queue else { throw APIError(.internalError, "validated fields missing") }
         let job = JobRecord(id: RandomID.make(prefix: "job"), workspaceID: workspaceID, queue: queue, runID: nil, stepID: nil, input: input,
                             maxAttempts: Int(attempts), timeoutMilliseconds: timeout, at: clock.now)
-        try await jobs.insert(job)
+        let response = Self.json(201, job.json())
+        try await IdempotencyGate.committing({ _ in response }) { try await jobs.insert(job) }
         jobWaiters.notify(workspaceID: workspaceID, queue: queue)
-        return Self.json(201, job.json())
+        return response
     }
 
     /// Long poll: a job of `queues` leased to the caller (200), or 204 once `wait_ms` passed.

@@ -43,12 +43,13 @@ extension TroupeApp {
         let invitation = InvitationRecord(
             id: RandomID.make(prefix: "inv"), workspaceID: workspaceID, email: email.lowercased(), role: role,
             tokenHash: SHA256.hash(token), expiresAt: now + Self.invitationLifetime, createdAt: now)
-        try await members.invite(invitation, by: actorRole)
-        return Self.json(201, .object(JSONObject([
+        let response = Self.json(201, .object(JSONObject([
             ("id", .string(invitation.id)), ("workspace_id", .string(workspaceID)), ("email", .string(invitation.email)),
             ("role", .string(role.rawValue)), ("invite_token", .string(token)), ("expires_at", .string(invitation.expiresAt.rfc3339)),
             ("created_at", .string(now.rfc3339)),
         ])))
+        try await IdempotencyGate.committing({ _ in response }) { try await members.invite(invitation, by: actorRole) }
+        return response
     }
 
     private func changeRole(_ request: APIRequest) async throws -> HTTPResponse {

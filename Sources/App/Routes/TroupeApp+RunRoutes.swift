@@ -59,7 +59,15 @@ extension TroupeApp {
         let cap = try await runtime.tenants.call(workspaceID) { $0.limits.activeRuns }
         let id = RandomID.make(prefix: "run")
         do {
-            let (stored, outcome) = try await runtime.runs.create(id: id, state: state, activeRunCap: cap)
+            // Under an Idempotency-Key, the answer is rendered from the stored run in its transaction.
+            let (stored, outcome) = try await IdempotencyGate.committing({ db in
+                guard let row = try db.query("SELECT state, schema_version FROM snapshots WHERE kind = 'run' AND id = ?", [.text(id)], row: {
+                    ($0.blob(at: 0) ?? [], Int($0.int64(at: 1)))
+                }).first else { throw APIError(.internalError, "the new run was not stored") }
+                return Self.json(201, RunJSON.run(id: id, try RunState(decoding: try JSON.parse(row.0), schemaVersion: row.1)))
+            }, during: {
+                try await runtime.runs.create(id: id, state: state, activeRunCap: cap)
+            })
             wake(outcome)
             return Self.json(201, RunJSON.run(id: id, stored))
         } catch let reached as RunCapReached {

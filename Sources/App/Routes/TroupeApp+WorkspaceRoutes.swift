@@ -42,13 +42,14 @@ extension TroupeApp {
         let now = clock.now
         let id = RandomID.make(prefix: "ws")
         let state = TenantState(name: name, plan: plan, createdAt: now)
-        try await accounts.createWorkspace(id: id, state: state, owner: userID, at: now)
         var json = workspaceJSON(id: id, state: state)
         if case .object(var object) = json {
             object["role"] = .string(Role.owner.rawValue)
             json = .object(object)
         }
-        return Self.json(201, json)
+        let response = Self.json(201, json)
+        try await IdempotencyGate.committing({ _ in response }) { try await accounts.createWorkspace(id: id, state: state, owner: userID, at: now) }
+        return response
     }
 
     private func listWorkspaces(_ request: APIRequest) async throws -> HTTPResponse {

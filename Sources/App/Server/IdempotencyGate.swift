@@ -1,4 +1,5 @@
 import TroupeCore
+import TroupePersistence
 import TroupeTransport
 
 /// `Idempotency-Key` on the routes that create something (API.md, Conventions).
@@ -10,9 +11,29 @@ import TroupeTransport
 /// the same key that arrive while the first is running wait for it, then replay it — so
 /// concurrent duplicates create exactly one resource.
 ///
-/// Not covered: a crash after the resource commits and before its response is stored (so
-/// before any answer went out); a retry then runs again.
+/// A create route runs its write inside ``committing(_:during:)``, which commits the answer in
+/// the same transaction as the resource: a crash can lose both (the retry then runs again) but
+/// never leave the resource without its answer (the retry would create a second one).
 final class IdempotencyGate: Sendable {
+    /// The keyed request this task runs, and the answer its create committed (if it did).
+    final class Pending: Sendable {
+        let workspaceID: String
+        let key: String
+        let hash: [UInt8]
+        let at: Timestamp
+        let committedAnswer = LockedBox<StoredResponse?>(nil)
+
+        init(workspaceID: String, key: String, hash: [UInt8], at: Timestamp) {
+            self.workspaceID = workspaceID
+            self.key = key
+            self.hash = hash
+            self.at = at
+        }
+    }
+
+    /// Set while a request with an `Idempotency-Key` runs its handler.
+    @TaskLocal static var current: Pending?
+
     private struct Key: Hashable {
         let workspaceID: String
         let key: String
@@ -50,12 +71,35 @@ final class IdempotencyGate: Sendable {
         if let stored = try await store.response(workspaceID: workspaceID, key: key, at: clock.now) {
             return try Self.replay(stored, hash: hash)
         }
-        let response = try await handler()
+        let pending = Pending(workspaceID: workspaceID, key: key, hash: hash, at: clock.now)
+        let response = try await Self.$current.withValue(pending) { try await handler() }
         if response.status < 500, case .bytes(let body) = response.body {
             let stored = StoredResponse(requestHash: hash, status: response.status, contentType: response.headers["Content-Type"], body: body)
-            try await store.save(stored, workspaceID: workspaceID, key: key, at: clock.now)
+            // Stored again only when the handler answered other than what its create committed.
+            if pending.committedAnswer.value != stored {
+                try await store.save(stored, workspaceID: workspaceID, key: key, at: clock.now)
+            }
         }
         return response
+    }
+
+    /// Runs `create` so that its first write also stores `answer` (rendered in that write's
+    /// transaction, so it may read what the write stored) as the answer to this request's
+    /// `Idempotency-Key`. Without a key, just runs `create`.
+    static func committing<T>(
+        _ answer: @escaping @Sendable (Database) throws -> HTTPResponse, during create: () async throws -> T
+    ) async throws -> T {
+        guard let pending = current else { return try await create() }
+        let rendered = LockedBox<StoredResponse?>(nil)
+        let companion = TransactionCompanion { db in
+            let response = try answer(db)
+            guard response.status < 500, case .bytes(let body) = response.body else { return }
+            let stored = StoredResponse(requestHash: pending.hash, status: response.status, contentType: response.headers["Content-Type"], body: body)
+            try IdempotencyStore.saveChange(stored, workspaceID: pending.workspaceID, key: pending.key, at: pending.at)(db)
+            rendered.withLock { $0 = stored }
+        }
+        defer { if companion.committed { pending.committedAnswer.withLock { $0 = rendered.value } } }
+        return try await GroupCommitWriter.$companion.withValue(companion) { try await create() }
     }
 
     /// Returns once this request holds `slot`: at once when nobody runs it, else after the

@@ -3,7 +3,7 @@ import TroupeCore
 import TroupePersistence
 
 /// The first response given to an `Idempotency-Key` of a workspace.
-struct StoredResponse: Sendable {
+struct StoredResponse: Sendable, Equatable {
     /// SHA-256 of the method, route and body that produced it.
     let requestHash: [UInt8]
     let status: Int
@@ -32,9 +32,14 @@ struct IdempotencyStore: Sendable {
         }
     }
 
-    /// Keeps `response` as the answer to `key` (replacing an expired row).
+    /// Keeps `response` as the answer to `key`.
     func save(_ response: StoredResponse, workspaceID: String, key: String, at now: Timestamp) async throws {
-        try await store.writer.submit { db in
+        try await store.writer.submit(Self.saveChange(response, workspaceID: workspaceID, key: key, at: now))
+    }
+
+    /// The write that keeps `response` as the answer to `key` (replacing an expired row).
+    static func saveChange(_ response: StoredResponse, workspaceID: String, key: String, at now: Timestamp) -> @Sendable (Database) throws -> Void {
+        { db in
             try db.execute("""
                 INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, content_type, body, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)

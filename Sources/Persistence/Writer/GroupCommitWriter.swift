@@ -121,26 +121,40 @@ public final class GroupCommitWriter: Sendable {
 
     deinit { queue.close() }
 
+    /// The change to commit with the first change this task submits (see ``TransactionCompanion``).
+    @TaskLocal public static var companion: TransactionCompanion?
+
     /// Runs `change` in the next transaction and returns its result once that has committed.
+    /// A bound ``companion`` not yet taken runs after `change`, in the same savepoint.
     ///
     /// Throws what `change` threw (its savepoint rolled back), the commit's ``SQLiteError``,
     /// `overloaded` when the queue is full, or `misuse` after ``close()``.
     public func submit<T: Sendable>(_ change: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let companion = Self.companion
+        let companionChange = companion?.take()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let pending = PendingChange { db in
                 do {
-                    let value = try db.withSavepoint { try change($0) }
+                    let value = try db.withSavepoint { db in
+                        let value = try change(db)
+                        try companionChange?(db)
+                        return value
+                    }
                     return .applied { commitError in
                         if let commitError {
+                            if companionChange != nil { companion?.release() }
                             continuation.resume(throwing: commitError)
                         } else {
+                            if companionChange != nil { companion?.markCommitted() }
                             continuation.resume(returning: value)
                         }
                     }
                 } catch {
+                    if companionChange != nil { companion?.release() }
                     return .failed { continuation.resume(throwing: error) }
                 }
             } reject: { error in
+                if companionChange != nil { companion?.release() }
                 continuation.resume(throwing: error)
             }
             switch queue.push(pending) {
@@ -148,10 +162,12 @@ public final class GroupCommitWriter: Sendable {
                 break
             case .full:
                 statistics.withLock { $0.overloadRejections += 1 }
+                if companionChange != nil { companion?.release() }
                 continuation.resume(throwing: SQLiteError(
                     kind: .overloaded, code: 0,
                     message: "the database writer's queue is full (\(queue.capacity) changes waiting)"))
             case .closed:
+                if companionChange != nil { companion?.release() }
                 continuation.resume(throwing: SQLiteError.closed())
             }
         }
