@@ -59,6 +59,9 @@ public struct WorkflowStore: Sendable {
     ]
 
     let store: SnapshotStore
+    /// Lookups served from memory. Replace and delete drop what they change from this store's
+    /// cache only, so one process keeps one `WorkflowStore` per database for them.
+    private let cache = LiveWorkflowCache()
 
     public init(store: SnapshotStore) {
         self.store = store
@@ -85,9 +88,14 @@ public struct WorkflowStore: Sendable {
         }
     }
 
-    /// The live workflow `idOrSlug` (a `wf_` id or a slug) of the workspace.
+    /// The live workflow `idOrSlug` (a `wf_` id or a slug) of the workspace, from the cache when
+    /// it was looked up before.
     public func workflow(workspaceID: String, idOrSlug: String) async throws -> WorkflowRecord? {
-        try await store.reader.read { db in try Self.live(db, workspaceID: workspaceID, idOrSlug: idOrSlug) }
+        let (cached, generation) = cache.lookup(workspaceID: workspaceID, idOrSlug: idOrSlug)
+        if let cached { return cached }
+        let record = try await store.reader.readStatement { db in try Self.live(db, workspaceID: workspaceID, idOrSlug: idOrSlug) }
+        if let record { cache.fill(record, ifUnchangedSince: generation) }
+        return record
     }
 
     /// A page of the workspace's live workflows, newest first, after `(createdAt, id)`.
@@ -108,6 +116,7 @@ public struct WorkflowStore: Sendable {
         workspaceID: String, idOrSlug: String, name: String?, steps: [WorkflowStep], costCapUSD: Double??, at now: Timestamp
     ) async throws -> WorkflowRecord {
         let stepsBlob = JSON.array(steps.map(\.json)).bytes
+        defer { cache.drop(workspaceID: workspaceID) }
         return try await store.writer.submit { db in
             guard let current = try Self.live(db, workspaceID: workspaceID, idOrSlug: idOrSlug) else { throw Self.notFound(idOrSlug) }
             let version = current.version + 1
@@ -122,6 +131,7 @@ public struct WorkflowStore: Sendable {
 
     /// Marks the workflow deleted; its versions stay for the runs that use them.
     public func delete(workspaceID: String, idOrSlug: String, at now: Timestamp) async throws {
+        defer { cache.drop(workspaceID: workspaceID) }
         try await store.writer.submit { db in
             guard let current = try Self.live(db, workspaceID: workspaceID, idOrSlug: idOrSlug) else { throw Self.notFound(idOrSlug) }
             try db.execute("UPDATE workflows SET deleted_at = ? WHERE id = ?", [.integer(now.microsecondsSinceEpoch), .text(current.id)])

@@ -291,7 +291,7 @@ enum OpenAPIDocument {
 
     private static let idempotencyKey: JSON = [
         "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 255],
-        "description": "Replays the first response (status and body, Idempotent-Replayed: true) to a retry with the same key and the same method, route and body within 24 h; a different request with the key is 422 idempotency_key_reused. Scoped to the workspace; concurrent duplicates create one resource.",
+        "description": "Replays the first response (status and body, Idempotent-Replayed: true) to a retry with the same key and the same method, route and body within 24 h; a different request with the key is 422 idempotency_key_reused. Scoped to the workspace; concurrent duplicates create one resource. The answer commits in the same transaction as the resource, so a retry after a crash either replays it or (when nothing was stored) runs again, never creating twice.",
     ]
 
     /// The document, serialized once.
