@@ -41,15 +41,18 @@ public final class SnapshotStore: Sendable {
     }
 
     public func load(kind: String, id: String) async throws -> Record? {
-        try await reader.readStatement { db in
-            try db.query(
-                "SELECT schema_version, state, workspace_id, status, updated_at FROM snapshots WHERE kind = ? AND id = ?",
-                [.text(kind), .text(id)]
-            ) { row in
-                Record(kind: kind, id: id, schemaVersion: Int(row.int64(at: 0)), state: row.blob(at: 1) ?? [],
-                       workspaceID: row.string(at: 2), status: row.string(at: 3), updatedAtMicroseconds: row.int64(at: 4))
-            }.first
-        }
+        try await reader.readStatement { db in try Self.record(db, kind: kind, id: id) }
+    }
+
+    /// The stored row of `kind`/`id`, read on `db` (inside a change, it sees the change's writes).
+    public static func record(_ db: Database, kind: String, id: String) throws -> Record? {
+        try db.query(
+            "SELECT schema_version, state, workspace_id, status, updated_at FROM snapshots WHERE kind = ? AND id = ?",
+            [.text(kind), .text(id)]
+        ) { row in
+            Record(kind: kind, id: id, schemaVersion: Int(row.int64(at: 0)), state: row.blob(at: 1) ?? [],
+                   workspaceID: row.string(at: 2), status: row.string(at: 3), updatedAtMicroseconds: row.int64(at: 4))
+        }.first
     }
 
     /// Saves `state` for `kind`/`id` and returns once it is durable.

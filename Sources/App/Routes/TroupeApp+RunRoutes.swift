@@ -61,10 +61,10 @@ extension TroupeApp {
         do {
             // Under an Idempotency-Key, the answer is rendered from the stored run in its transaction.
             let (stored, outcome) = try await IdempotencyGate.committing({ db in
-                guard let row = try db.query("SELECT state, schema_version FROM snapshots WHERE kind = 'run' AND id = ?", [.text(id)], row: {
-                    ($0.blob(at: 0) ?? [], Int($0.int64(at: 1)))
-                }).first else { throw APIError(.internalError, "the new run was not stored") }
-                return Self.json(201, RunJSON.run(id: id, try RunState(decoding: try JSON.parse(row.0), schemaVersion: row.1)))
+                guard let record = try SnapshotStore.record(db, kind: RunActor.kind, id: id) else {
+                    throw APIError(.internalError, "the new run was not stored")
+                }
+                return Self.json(201, RunJSON.run(id: id, try RunState(decoding: try JSON.parse(record.state), schemaVersion: record.schemaVersion)))
             }, during: {
                 try await runtime.runs.create(id: id, state: state, activeRunCap: cap)
             })

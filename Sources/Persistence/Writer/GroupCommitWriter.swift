@@ -130,31 +130,30 @@ public final class GroupCommitWriter: Sendable {
     /// Throws what `change` threw (its savepoint rolled back), the commit's ``SQLiteError``,
     /// `overloaded` when the queue is full, or `misuse` after ``close()``.
     public func submit<T: Sendable>(_ change: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let companion = Self.companion
-        let companionChange = companion?.take()
+        let companion = Self.companion.flatMap { $0.take() ? $0 : nil }  // nil unless this change took it
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let pending = PendingChange { db in
                 do {
                     let value = try db.withSavepoint { db in
                         let value = try change(db)
-                        try companionChange?(db)
+                        try companion?.change(db)
                         return value
                     }
                     return .applied { commitError in
                         if let commitError {
-                            if companionChange != nil { companion?.release() }
+                            companion?.release()
                             continuation.resume(throwing: commitError)
                         } else {
-                            if companionChange != nil { companion?.markCommitted() }
+                            companion?.markCommitted()
                             continuation.resume(returning: value)
                         }
                     }
                 } catch {
-                    if companionChange != nil { companion?.release() }
+                    companion?.release()
                     return .failed { continuation.resume(throwing: error) }
                 }
             } reject: { error in
-                if companionChange != nil { companion?.release() }
+                companion?.release()
                 continuation.resume(throwing: error)
             }
             switch queue.push(pending) {
@@ -162,12 +161,12 @@ public final class GroupCommitWriter: Sendable {
                 break
             case .full:
                 statistics.withLock { $0.overloadRejections += 1 }
-                if companionChange != nil { companion?.release() }
+                companion?.release()
                 continuation.resume(throwing: SQLiteError(
                     kind: .overloaded, code: 0,
                     message: "the database writer's queue is full (\(queue.capacity) changes waiting)"))
             case .closed:
-                if companionChange != nil { companion?.release() }
+                companion?.release()
                 continuation.resume(throwing: SQLiteError.closed())
             }
         }

@@ -19,9 +19,10 @@ public final class TransactionCompanion: Sendable {
     /// Whether the change it went with has committed.
     public var committed: Bool { stage.load(ordering: .acquiring) == 2 }
 
-    /// The change, for the first submit that asks; nil afterwards.
-    func take() -> (@Sendable (Database) throws -> Void)? {
-        stage.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged ? change : nil
+    /// Whether the asking submit takes it: true for the first that asks (and again after a
+    /// ``release()``), false while taken or once committed.
+    func take() -> Bool {
+        stage.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
     }
 
     /// The change it went with committed.
