@@ -26,12 +26,14 @@ public final class TroupeRuntime: Sendable {
     /// The runtime's tables: snapshots, workflows, jobs, the runs' index, and the hot tables'
     /// rebuild as rowid tables.
     public static let migrations = Migrator(
-        SnapshotStore.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations + RowidTables.migrations)
+        SnapshotStore.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations + RowidTables.migrations
+            + [JobStore.requeueFailedMigration])
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
     /// tables of its own passes a `migrator` whose list holds ``SnapshotStore/migrations``,
     /// ``WorkflowStore/migrations``, ``JobStore/migrations``, ``RunEngine/migrations`` and
-    /// ``RowidTables/migrations`` in that order, with its own steps (new steps only ever appended).
+    /// ``RowidTables/migrations`` in that order, then ``JobStore/requeueFailedMigration``, with its
+    /// own steps (new steps only ever appended).
     public static func open(
         path: String, clock: any WallClock = SystemClock(), settings: RuntimeSettings = RuntimeSettings(),
         durability: Durability = .full, registry: ActorRegistry<TenantActor>.Configuration = .init(),

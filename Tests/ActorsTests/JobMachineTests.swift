@@ -27,7 +27,8 @@ struct JobMachineTests {
         try job.claim(token: "a", at: t0, lease: lease)
         let first = try job.fail(token: "a", at: t0, error: ["code": "x"], retryable: true, jitter: 0.5)
         #expect(first == .retry(at: t0 + .seconds(1)))
-        #expect(job.status == .failed)
+        #expect(job.status == .queued)
+        #expect(job.availableAt == t0 + .seconds(1))
         #expect(!job.isClaimable(at: t0 + .milliseconds(999)))
         #expect(job.isClaimable(at: t0 + .seconds(1)))
         // A stale token from the failed attempt changes nothing.

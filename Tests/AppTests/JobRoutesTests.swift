@@ -122,7 +122,10 @@ import TroupeCore
         let token1 = try #require(try await claim(server, ada.token).json["lease_token"]?.stringValue)
         let failed = try await server.send("POST", "/v1/jobs/\(id)/fail", token: ada.token,
                                            json: #"{"lease_token":"\#(token1)","error":{"code":"oops","message":"disk full"}}"#)
-        #expect(failed.json["status"] == "failed")
+        // API.md: queued again, available once its back-off has passed.
+        #expect(failed.json["status"] == "queued")
+        let availableAt = try #require(failed.json["available_at"]?.stringValue.flatMap(Timestamp.init(rfc3339:)))
+        #expect(clock.now < availableAt)
         #expect(failed.json["error"]?["code"] == "oops")
         #expect(try await claim(server, ada.token).status == 204, "backing off")
         clock.advance(by: .seconds(2))
@@ -163,7 +166,7 @@ import TroupeCore
             try await Task.sleep(for: .milliseconds(100))
             job = try await server.send("GET", "/v1/jobs/\(id)", token: ada.token)
         }
-        #expect(job.json["status"] == "failed")
+        #expect(job.json["status"] == "queued")
         #expect(job.json["attempts"] == 1)
         #expect(job.json["error"]?["code"] == "lease_expired")
         await server.stop()

@@ -202,6 +202,28 @@ import TroupeCore
         await server.stop()
     }
 
+    /// A token issued before a membership change stays revoked even when the role is changed
+    /// back: the change's time is compared with the token's `iat`, not just the role it names.
+    @Test func aRevokedTokenStaysRevokedAfterTheRoleIsChangedBack() async throws {
+        let clock = ManualClock()
+        let server = try await TestServer.start(clock: clock)
+        let ada = try await server.signUp()
+        let bob = try await server.signUp()
+        let bobAdmin = try await join(server, bob, to: ada, as: "admin")
+        let members = "/v1/workspaces/\(ada.workspaceID)/members"
+        clock.advance(by: .seconds(5))
+        #expect(try await server.send("PATCH", "\(members)/\(bob.userID)", token: ada.token, json: #"{"role":"viewer"}"#).status == 200)
+        #expect(try await server.send("PATCH", "\(members)/\(bob.userID)", token: ada.token, json: #"{"role":"admin"}"#).status == 200)
+        #expect(try await server.send("GET", members, token: bobAdmin).status == 401, "issued before the change, though it names admin again")
+        clock.advance(by: .seconds(1))
+        let fresh = try #require(try await server.send("POST", "/v1/workspaces/\(ada.workspaceID)/switch", token: bob.token).json["token"]?.stringValue)
+        #expect(try await server.send("GET", members, token: fresh).status == 200, "a token issued after the change works")
+        let restarted = try await server.restart()
+        #expect(try await restarted.send("GET", members, token: bobAdmin).status == 401, "still revoked after a restart")
+        #expect(try await restarted.send("GET", members, token: fresh).status == 200)
+        await restarted.stop()
+    }
+
     /// Someone removed from every workspace can still sign in: they get a new starter workspace.
     @Test func loginAfterLeavingEveryWorkspace() async throws {
         let server = try await TestServer.start()

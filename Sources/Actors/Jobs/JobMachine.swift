@@ -2,8 +2,8 @@ import TroupeCore
 
 /// One job's lease and retry state machine (API.md, Jobs) as a value.
 ///
-/// A job is claimable when `queued` (or `failed`, waiting out its back-off) and available; a
-/// claim leases it to one worker under a fresh token. Heartbeat, complete and fail must carry
+/// A job is claimable when `queued` and available (`available_at` reached: a failed attempt
+/// queues it again after its back-off); a claim leases it to one worker under a fresh token. Heartbeat, complete and fail must carry
 /// the current token of a lease that has not expired; anything else is refused (409) and
 /// changes nothing, so at most one completion per job is ever accepted. A failed attempt (a
 /// `fail`, or a lease that expired) is retried after an exponential back-off with jitter while
@@ -13,8 +13,6 @@ public struct JobMachine: Sendable, Equatable {
         case queued
         case leased
         case succeeded
-        /// The last attempt failed; the job is claimable again at `availableAt`.
-        case failed
         case dead
         case cancelled
     }
@@ -64,7 +62,7 @@ public struct JobMachine: Sendable, Equatable {
     }
 
     public func isClaimable(at now: Timestamp) -> Bool {
-        (status == .queued || status == .failed) && !(now < availableAt)
+        status == .queued && !(now < availableAt)
     }
 
     /// Leases the job under `token` until `now + lease`.
@@ -107,7 +105,7 @@ public struct JobMachine: Sendable, Equatable {
 
     /// Cancels a job that has not finished (its run was cancelled).
     public mutating func cancel() throws(Refusal) {
-        guard [.queued, .leased, .failed].contains(status) else { throw Refusal(message: "The job is \(status.rawValue) already.") }
+        guard status == .queued || status == .leased else { throw Refusal(message: "The job is \(status.rawValue) already.") }
         status = .cancelled
         endLease()
     }
@@ -133,7 +131,9 @@ public struct JobMachine: Sendable, Equatable {
     }
 
     private func checkLease(_ token: String, at now: Timestamp) throws(Refusal) {
-        guard status == .leased, leaseToken == token else {
+        // The token is a bearer secret: compared in constant time, so a worker cannot learn a
+        // lease's token byte by byte from how long a refusal takes.
+        guard status == .leased, let leaseToken, ConstantTime.equals(leaseToken.utf8, token.utf8) else {
             throw Refusal(message: status == .leased ? "This lease token is stale: another attempt holds the job." : "The job is \(status.rawValue); its lease is gone.")
         }
         guard let expiry = leaseExpiresAt, now < expiry else { throw Refusal(message: "The lease expired; the job will be retried.") }
@@ -145,7 +145,7 @@ public struct JobMachine: Sendable, Equatable {
             status = .dead
             return .dead
         }
-        status = .failed
+        status = .queued
         availableAt = now + Self.backoff(afterAttempt: attempts, jitter: jitter)
         return .retry(at: availableAt)
     }

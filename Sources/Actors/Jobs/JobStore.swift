@@ -13,6 +13,12 @@ public struct JobStoreError: Error, Sendable, Equatable {
 /// job, lets ``JobMachine`` decide, and writes it back, so a lease goes to one worker at a time
 /// and at most one completion per job is accepted. Every query is keyed by workspace.
 public struct JobStore: Sendable {
+    /// Jobs whose attempt failed were `failed` until API.md dropped that status: they are
+    /// `queued` (with their back-off in `available_at`). Appended after ``RowidTables``.
+    public static let requeueFailedMigration = Migration("jobs-2-failed-is-queued", sql: """
+        UPDATE jobs SET status = 'queued' WHERE status = 'failed';
+        """)
+
     public static let migrations = [
         Migration("jobs-1", sql: """
             CREATE TABLE jobs (
@@ -67,7 +73,9 @@ public struct JobStore: Sendable {
     ) async throws -> JobRecord? {
         try await store.writer.submit { db in
             // One indexed lookup per queue, each already in (created_at, id) order; one query
-            // over all the queues at once sorted every waiting job of them on each claim.
+            // over all the queues at once sorted every waiting job of them on each claim. The
+            // status test repeats the partial index's predicate (which names the old `failed`)
+            // so that SQLite uses it.
             let candidates = try queues.compactMap { queue in
                 try db.query("""
                     SELECT \(Self.columns) FROM jobs
@@ -219,12 +227,18 @@ public struct JobStore: Sendable {
                              .integer(job.timeoutMilliseconds), time(job.createdAt)])
     }
 
+    /// A stored status: `failed`, written before a failed attempt queued its job again, reads
+    /// as `queued` (its `available_at` holds the back-off); anything unknown as `dead`.
+    static func status(_ text: String?) -> JobMachine.Status {
+        text == "failed" ? .queued : JobMachine.Status(rawValue: text ?? "") ?? .dead
+    }
+
     /// A row of `columns`. A stored blob that no longer parses is a corrupt file: reported.
     private static func record(_ row: Statement) throws -> JobRecord {
         func json(_ index: Int32) throws -> JSON? { try row.blob(at: index).map { try JSON.parse($0) } }
         func time(_ index: Int32) -> Timestamp? { row.isNull(at: index) ? nil : Timestamp(microsecondsSinceEpoch: row.int64(at: index)) }
         let machine = JobMachine(
-            status: JobMachine.Status(rawValue: row.string(at: 3) ?? "") ?? .dead, attempts: Int(row.int64(at: 10)),
+            status: Self.status(row.string(at: 3)), attempts: Int(row.int64(at: 10)),
             maxAttempts: Int(row.int64(at: 11)), leaseToken: row.string(at: 13), leaseExpiresAt: time(14),
             availableAt: time(15) ?? Timestamp(microsecondsSinceEpoch: 0), lastError: try json(8))
         return JobRecord(

@@ -72,7 +72,7 @@ public actor RunActor: ManagedActor {
             let code = job.machine.lastError?["code"]?.stringValue ?? "job_failed"
             let message = job.machine.lastError?["message"]?.stringValue ?? "The job failed."
             event = .stepFailed(stepID: stepID, code: code, message: message)
-        case .queued, .leased, .failed, .cancelled:
+        case .queued, .leased, .cancelled:
             return Outcome(actions: [], queuedJobs: [])
         }
         do {

@@ -263,17 +263,18 @@ public struct RunMachine: Sendable, Equatable {
         return actions
     }
 
-    /// Adds what step `index`'s job reported using.
+    /// Adds what step `index`'s job reported using. Sums saturate: what workers report is
+    /// bounded per report, not in how often it is reported.
     mutating func addUsage(inputTokens: Int64, outputTokens: Int64, costUSD: Double, toStep index: Int) {
-        steps[index].inputTokens += inputTokens
-        steps[index].outputTokens += outputTokens
-        steps[index].costUSD += costUSD
+        steps[index].inputTokens = steps[index].inputTokens.saturatingAdding(inputTokens)
+        steps[index].outputTokens = steps[index].outputTokens.saturatingAdding(outputTokens)
+        steps[index].costUSD = steps[index].costUSD.finiteAdding(costUSD)
     }
 
-    /// The run's cost and tokens so far, over its steps.
-    public var totalCostUSD: Double { steps.reduce(0) { $0 + $1.costUSD } }
+    /// The run's cost and tokens so far, over its steps (saturating).
+    public var totalCostUSD: Double { steps.reduce(0) { $0.finiteAdding($1.costUSD) } }
     public var totalTokens: (input: Int64, output: Int64) {
-        (steps.reduce(0) { $0 + $1.inputTokens }, steps.reduce(0) { $0 + $1.outputTokens })
+        (steps.lazy.map(\.inputTokens).saturatingSum(), steps.lazy.map(\.outputTokens).saturatingSum())
     }
 
     /// Records the attempts its job made on step `index` (the job counts them, not the run).

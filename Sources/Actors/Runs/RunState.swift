@@ -55,9 +55,9 @@ public struct RunState: Snapshot, Equatable {
         if let cap = budget["max_cost_usd"]?.doubleValue, machine.totalCostUSD > cap {
             return "The run cost $\(machine.totalCostUSD), past its budget of $\(cap)."
         }
-        let tokens = machine.totalTokens
-        if let limit = budget["token_budget"]?.doubleValue, Double(tokens.input + tokens.output) > limit {
-            return "The run used \(tokens.input + tokens.output) tokens, past its budget of \(Int64(limit))."
+        let tokens = machine.totalTokens.input.saturatingAdding(machine.totalTokens.output)
+        if let limit = budget["token_budget"]?.doubleValue, Double(tokens) > limit {
+            return "The run used \(tokens) tokens, past its budget of \(Int64(saturating: limit))."
         }
         return nil
     }

@@ -37,7 +37,7 @@ final class Authenticator: Sendable {
 
     /// A session token for `userID` in `workspaceID`.
     func issueToken(userID: String, workspaceID: String, role: Role) -> String {
-        let now = clock.now.microsecondsSinceEpoch / 1_000_000
+        let now = clock.now.secondsSinceEpoch
         return jwt.sign(JSONObject([
             ("sub", .string(userID)), ("ws", .string(workspaceID)), ("role", .string(role.rawValue)), ("iat", .int(now)),
             ("exp", .int(now + Self.sessionLifetime.components.seconds)), ("jti", .string(RandomID.make(prefix: "jti"))),
@@ -67,9 +67,10 @@ final class Authenticator: Sendable {
             throw APIError(.unauthorized, error.code == .expired ? "The session has expired; sign in again." : "The token is not valid.")
         }
         guard let userID = claims["sub"]?.stringValue, let workspaceID = claims["ws"]?.stringValue,
-            let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:)), claims["exp"] != nil
+            let role = claims["role"]?.stringValue.flatMap(Role.init(rawValue:)), claims["exp"] != nil,
+            let issuedAt = claims["iat"]?.intValue
         else { throw APIError(.unauthorized, "The token is not valid.") }
-        guard revocations.allows(workspaceID: workspaceID, userID: userID, role: role) else {
+        guard revocations.allows(workspaceID: workspaceID, userID: userID, role: role, issuedAt: issuedAt) else {
             throw APIError(.unauthorized, "Your membership of this workspace changed after this token was issued; sign in again.")
         }
         return Principal(workspaceID: workspaceID, kind: .user(id: userID, role: role))

@@ -13,12 +13,12 @@ struct MembershipChange: Sendable, Equatable {
 /// Makes a change of membership take effect on the very next request, while session tokens are
 /// still checked without a database read.
 ///
-/// A session token carries the role its holder had when it was issued. For every member whose
-/// membership changed within the last session lifetime, this keeps the role they hold now (in
-/// memory, and in `membership_changes` to survive a restart); a token for that workspace and
-/// person is accepted only if it carries that role, so a removed member's tokens and a demoted
-/// member's older, stronger tokens stop working at once. Older changes need no entry: every
-/// token issued before them has expired, and every token issued after carries the right role.
+/// For every member whose membership changed within the last session lifetime, this keeps the
+/// time of the last change and the role held since (in memory, and in `membership_changes` to
+/// survive a restart). A token for that workspace and person issued before the change (its
+/// `iat`) stays revoked, whatever role it names — even after the role is changed back. `iat` has
+/// whole seconds: a token issued in the change's own second is accepted only if it names the
+/// role held since. Older changes need no entry: every token issued before them has expired.
 final class SessionRevocations: Sendable {
     private struct Key: Hashable {
         let workspaceID: String
@@ -45,10 +45,11 @@ final class SessionRevocations: Sendable {
         }
     }
 
-    /// Whether a session token naming `role` for this person and workspace is still good.
-    func allows(workspaceID: String, userID: String, role: Role) -> Bool {
+    /// Whether a session token issued at `issuedAt` (Unix seconds) naming `role` for this
+    /// person and workspace is still good.
+    func allows(workspaceID: String, userID: String, role: Role, issuedAt: Int64) -> Bool {
         guard let entry = entries.withLock({ $0[Key(workspaceID: workspaceID, userID: userID)] }) else { return true }
-        return entry.role == role
+        return issuedAt >= entry.changedAt.secondsSinceEpoch && entry.role == role
     }
 
     /// Records a change that has committed.

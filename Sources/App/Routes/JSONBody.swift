@@ -48,6 +48,11 @@ struct JSONBody {
         problems.append(APIError.FieldError(field: field, message: message))
     }
 
+    /// Collects problems found by a checker of a nested value.
+    mutating func problems(_ more: [APIError.FieldError]) {
+        problems.append(contentsOf: more)
+    }
+
     /// A string field; nil when absent (or null), a 422 when required and absent, or when
     /// longer than `maxLength` characters.
     mutating func string(_ field: String, required: Bool = false, maxLength: Int = 1024) throws(APIError) -> String? {
@@ -72,26 +77,50 @@ struct JSONBody {
         return array
     }
 
-    /// A number field; nil when absent or null (``has(_:)`` tells them apart from a value).
-    mutating func number(_ field: String) throws(APIError) -> Double? {
-        guard let value = object[field], !value.isNull else { return nil }
-        guard let number = value.doubleValue, number.isFinite else { throw APIError(.invalidRequest, "\(field) must be a number.") }
-        return number
-    }
-
-    /// A whole-number field within `range`; 400 if not a whole number, 422 if out of range or
-    /// required and absent.
+    /// A whole-number field within `range`: 400 if not a number; 422 if a fraction, out of
+    /// range (however large: nothing is converted before it is checked), or required and absent.
     mutating func integer(_ field: String, in range: ClosedRange<Int64>, required: Bool = false) throws(APIError) -> Int64? {
         guard let value = object[field], !value.isNull else {
             if required { problem(field, "\(field) is required.") }
             return nil
         }
-        guard let number = value.intValue else { throw APIError(.invalidRequest, "\(field) must be a whole number.") }
-        guard range.contains(number) else {
-            problem(field, "\(field) must be from \(range.lowerBound) to \(range.upperBound).")
+        return try Self.integer(value, field: field, in: range, problems: &problems)
+    }
+
+    /// A number field within `range`: 400 if not a number, 422 if outside it.
+    mutating func number(_ field: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
+        guard let value = object[field], !value.isNull else { return nil }
+        return try Self.number(value, field: field, in: range, problems: &problems)
+    }
+
+    /// `value` as a whole number within `range`, or nil with a 422 problem for `field`.
+    static func integer(_ value: JSON, field: String, in range: ClosedRange<Int64>, problems: inout [APIError.FieldError]) throws(APIError) -> Int64? {
+        guard let number = value.doubleValue else { throw APIError(.invalidRequest, "\(field) must be a number.") }
+        let outOfRange = APIError.FieldError(field: field, message: "\(field) must be a whole number from \(range.lowerBound) to \(range.upperBound).")
+        // `intValue` is exact for an integer literal and nil for a fraction or a value past Int64.
+        guard let whole = value.intValue else {
+            problems.append(number.rounded() == number ? outOfRange : APIError.FieldError(field: field, message: "\(field) must be a whole number."))
+            return nil
+        }
+        guard range.contains(whole) else {
+            problems.append(outOfRange)
+            return nil
+        }
+        return whole
+    }
+
+    /// `value` as a number within `range`, or nil with a 422 problem for `field`.
+    static func number(_ value: JSON, field: String, in range: ClosedRange<Double>, problems: inout [APIError.FieldError]) throws(APIError) -> Double? {
+        guard let number = value.doubleValue else { throw APIError(.invalidRequest, "\(field) must be a number.") }
+        guard number.isFinite, range.contains(number) else {
+            problems.append(APIError.FieldError(field: field, message: "\(field) must be a number from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))."))
             return nil
         }
         return number
+    }
+
+    private static func format(_ bound: Double) -> String {
+        bound.rounded() == bound && abs(bound) < 1e15 ? String(Int64(bound)) : String(bound)
     }
 
     /// A field's JSON as sent, for a nested value checked by its own parser.

@@ -53,6 +53,12 @@ extension TroupeApp {
         guard await passwords.verify(password, hash: user.passwordHash, salt: user.passwordSalt, iterations: user.passwordIterations) else {
             throw refused
         }
+        if user.passwordIterations != passwords.iterations {
+            // Stored under another count (the config changed): rehashed now that the password
+            // is known, so every stored hash converges on the count the unknown-email dummy uses.
+            let (hash, salt) = await passwords.hash(password)
+            try await accounts.replacePasswordHash(userID: user.id, hash: hash, salt: salt, iterations: passwords.iterations)
+        }
         let workspaceID: String
         let role: Role
         if let first = try await accounts.memberships(userID: user.id).first {

@@ -182,19 +182,34 @@ extension TroupeApp {
         try await storingJob { try await jobs.update(workspaceID: workspaceID, id: id, at: now, change) }
     }
 
-    /// `usage` of a completion: `{input_tokens?, output_tokens?, cost_usd?}`, non-negative.
+    /// API.md's bounds of a completion's `usage`.
+    static let maxReportedTokens: Int64 = 1_000_000_000_000
+    static let maxReportedCostUSD = 1_000_000.0
+
+    /// `usage` of a completion: `{input_tokens?, output_tokens?, cost_usd?}`, tokens whole
+    /// numbers from 0 to 10^12 and cost from 0 to 10^6 (422 outside), checked before any
+    /// conversion so that no number a worker sends can trap.
     private static func usage(_ json: JSON?, into body: inout JSONBody) throws(APIError) -> JSON? {
         guard let json, !json.isNull else { return nil }
         guard let object = json.objectValue else { throw APIError(.invalidRequest, "usage must be an object.") }
         var usage = JSONObject()
+        var problems: [APIError.FieldError] = []
         for member in object {
-            guard ["input_tokens", "output_tokens", "cost_usd"].contains(member.key) else {
-                throw APIError(.invalidRequest, "usage.\(member.key) is not a usage field: input_tokens, output_tokens, cost_usd.")
+            let field = "usage.\(member.key)"
+            switch member.key {
+            case "input_tokens", "output_tokens":
+                if let tokens = try JSONBody.integer(member.value, field: field, in: 0...maxReportedTokens, problems: &problems) {
+                    usage[member.key] = .int(tokens)
+                }
+            case "cost_usd":
+                if let cost = try JSONBody.number(member.value, field: field, in: 0...maxReportedCostUSD, problems: &problems) {
+                    usage[member.key] = .double(cost)
+                }
+            default:
+                throw APIError(.invalidRequest, "\(field) is not a usage field: input_tokens, output_tokens, cost_usd.")
             }
-            guard let number = member.value.doubleValue else { throw APIError(.invalidRequest, "usage.\(member.key) must be a number.") }
-            if number < 0 { body.problem("usage.\(member.key)", "usage.\(member.key) must not be negative.") }
-            usage[member.key] = member.key == "cost_usd" ? .double(number) : .int(Int64(number))
         }
+        body.problems(problems)
         return .object(usage)
     }
 

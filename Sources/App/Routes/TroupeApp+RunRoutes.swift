@@ -58,18 +58,16 @@ extension TroupeApp {
         if let budget { state.setBudget(budget, default: workflow.costCapUSD) }
         let cap = try await runtime.tenants.call(workspaceID) { $0.limits.activeRuns }
         let id = RandomID.make(prefix: "run")
+        // The answer is the run as created, `queued` (or `planned`): it starts right after, in
+        // the same transaction, so a GET shows it running. Under an Idempotency-Key that answer
+        // commits with the run.
+        let created = Self.json(201, RunJSON.run(id: id, state))
         do {
-            // Under an Idempotency-Key, the answer is rendered from the stored run in its transaction.
-            let (stored, outcome) = try await IdempotencyGate.committing({ db in
-                guard let record = try SnapshotStore.record(db, kind: RunActor.kind, id: id) else {
-                    throw APIError(.internalError, "the new run was not stored")
-                }
-                return Self.json(201, RunJSON.run(id: id, try RunState(decoding: try JSON.parse(record.state), schemaVersion: record.schemaVersion)))
-            }, during: {
+            let (_, outcome) = try await IdempotencyGate.committing({ _ in created }, during: {
                 try await runtime.runs.create(id: id, state: state, activeRunCap: cap)
             })
             wake(outcome)
-            return Self.json(201, RunJSON.run(id: id, stored))
+            return created
         } catch let reached as RunCapReached {
             var error = APIError(.rateLimited, "This workspace has \(reached.cap) active runs, its plan's cap; wait for one to finish.")
             error.retryAfterSeconds = 5
@@ -153,7 +151,7 @@ extension TroupeApp {
         var body = try JSONBody(request.http, allowed: ["max_cost_usd", "token_budget"])
         let fields = try Self.budget(body.has("max_cost_usd") || body.has("token_budget") ? .object(JSONObject([
             ("max_cost_usd", body.raw("max_cost_usd")), ("token_budget", body.raw("token_budget")),
-        ].compactMap { key, value in value.map { (key, $0) } })) : nil, into: &body) ?? JSONObject()
+        ].compactMap { key, value in value.map { (key, $0) } })) : nil, prefix: "", into: &body) ?? JSONObject()
         try body.finish()
         guard let (state, _) = try await runtime.runs.setBudget(fields, of: id, in: try request.caller.workspaceID) else {
             throw APIError.notFound("Run", id)
@@ -179,17 +177,41 @@ extension TroupeApp {
         return json
     }
 
-    /// `budget: {max_cost_usd?, token_budget?}`, each a non-negative number or null.
-    private static func budget(_ json: JSON?, into body: inout JSONBody) throws(APIError) -> JSONObject? {
+    /// The bounds of a run's budget: a cost cap from 0 to 10^9 dollars, a token budget from 0
+    /// to 10^18 tokens (past any sum of reported usage a run can reach).
+    static let maxBudgetCostUSD = 1_000_000_000.0
+    static let maxTokenBudget: Int64 = 1_000_000_000_000_000_000
+
+    /// `budget: {max_cost_usd?, token_budget?}`, each within its bound or null; `prefix` is how
+    /// a field error names the field (`budget.` in a run creation, nothing in PUT budget).
+    private static func budget(_ json: JSON?, prefix: String = "budget.", into body: inout JSONBody) throws(APIError) -> JSONObject? {
         guard let json, !json.isNull else { return nil }
         guard let object = json.objectValue else { throw APIError(.invalidRequest, "budget must be an object.") }
+        var budget = JSONObject()
+        var problems: [APIError.FieldError] = []
         for member in object {
-            guard ["max_cost_usd", "token_budget"].contains(member.key) else {
-                throw APIError(.invalidRequest, "budget.\(member.key) is not a budget field: max_cost_usd, token_budget.")
+            let field = prefix + member.key
+            if member.value.isNull {
+                guard ["max_cost_usd", "token_budget"].contains(member.key) else {
+                    throw APIError(.invalidRequest, "\(field) is not a budget field: max_cost_usd, token_budget.")
+                }
+                budget[member.key] = .null
+                continue
             }
-            guard member.value.isNull || member.value.doubleValue != nil else { throw APIError(.invalidRequest, "budget.\(member.key) must be a number.") }
-            if let number = member.value.doubleValue, number < 0 { body.problem("budget.\(member.key)", "budget.\(member.key) must not be negative.") }
+            switch member.key {
+            case "max_cost_usd":
+                if let cap = try JSONBody.number(member.value, field: field, in: 0...maxBudgetCostUSD, problems: &problems) {
+                    budget[member.key] = .double(cap)
+                }
+            case "token_budget":
+                if let limit = try JSONBody.integer(member.value, field: field, in: 0...maxTokenBudget, problems: &problems) {
+                    budget[member.key] = .int(limit)
+                }
+            default:
+                throw APIError(.invalidRequest, "\(field) is not a budget field: max_cost_usd, token_budget.")
+            }
         }
-        return object
+        body.problems(problems)
+        return budget
     }
 }

@@ -148,9 +148,7 @@ extension TroupeApp {
 
     /// `cost_cap_usd`: a number from 0 up, or null / absent for no cap.
     private func costCap(_ body: inout JSONBody) throws(APIError) -> Double? {
-        guard let cap = try body.number("cost_cap_usd") else { return nil }
-        if cap < 0 || cap > Self.maxCostCapUSD { body.problem("cost_cap_usd", "cost_cap_usd must be from 0 to \(Int(Self.maxCostCapUSD)).") }
-        return cap
+        try body.number("cost_cap_usd", in: 0...Self.maxCostCapUSD)
     }
 
     /// The parsed steps; a value of the wrong JSON type is 400 naming its path, any other

@@ -60,6 +60,14 @@ struct AccountStore: Sendable {
                        [.text(workspaceID), .text(userID), .text(role.rawValue), .integer(now.microsecondsSinceEpoch)])
     }
 
+    /// Replaces a user's password hash (a login rehashing under the configured iteration count).
+    func replacePasswordHash(userID: String, hash: [UInt8], salt: [UInt8], iterations: Int) async throws {
+        try await store.writer.submit { db in
+            try db.execute("UPDATE users SET password_hash = ?, password_salt = ?, password_iterations = ? WHERE id = ?",
+                           [.blob(hash), .blob(salt), .integer(Int64(iterations)), .text(userID)])
+        }
+    }
+
     func user(email: String) async throws -> UserRecord? {
         try await store.reader.read { db in try Self.users(db, where: "email = ?", .text(email)).first }
     }

@@ -30,12 +30,13 @@ struct WorkloadUsage: Sendable {
                 totals.runsCreated += count
                 totals.byWorkflow[slug, default: (0, 0)].runs += count
             }
+            // total(), not sum(): SQLite's sum() of integers fails on overflow, total() adds in
+            // floating point and never does; the totals then saturate into Int64.
             let jobs = try db.query("""
-                SELECT count(*), coalesce(sum(json_extract(CAST(usage AS TEXT), '$.input_tokens')), 0),
-                    coalesce(sum(json_extract(CAST(usage AS TEXT), '$.output_tokens')), 0),
-                    coalesce(sum(json_extract(CAST(usage AS TEXT), '$.cost_usd')), 0.0)
+                SELECT count(*), total(json_extract(CAST(usage AS TEXT), '$.input_tokens')),
+                    total(json_extract(CAST(usage AS TEXT), '$.output_tokens')), total(json_extract(CAST(usage AS TEXT), '$.cost_usd'))
                 FROM jobs WHERE workspace_id = ? AND status = 'succeeded' AND updated_at >= ? AND updated_at < ?
-                """, bounds) { ($0.int64(at: 0), $0.int64(at: 1), $0.int64(at: 2), $0.double(at: 3)) }.first
+                """, bounds) { ($0.int64(at: 0), Int64(saturating: $0.double(at: 1)), Int64(saturating: $0.double(at: 2)), $0.double(at: 3)) }.first
             if let (count, input, output, cost) = jobs {
                 totals.jobsCompleted = count
                 totals.inputTokens = input
@@ -43,12 +44,12 @@ struct WorkloadUsage: Sendable {
                 totals.costUSD = cost
             }
             let costs = try db.query("""
-                SELECT json_extract(CAST(s.state AS TEXT), '$.workflow_slug'), sum(json_extract(CAST(j.usage AS TEXT), '$.cost_usd'))
+                SELECT json_extract(CAST(s.state AS TEXT), '$.workflow_slug'), total(json_extract(CAST(j.usage AS TEXT), '$.cost_usd'))
                 FROM jobs j JOIN snapshots s ON s.kind = 'run' AND s.id = j.run_id
                 WHERE j.workspace_id = ? AND j.status = 'succeeded' AND j.updated_at >= ? AND j.updated_at < ? AND j.usage IS NOT NULL
                 GROUP BY 1
                 """, bounds) { ($0.string(at: 0) ?? "", $0.double(at: 1)) }
-            for (slug, cost) in costs { totals.byWorkflow[slug, default: (0, 0)].costUSD += cost }
+            for (slug, cost) in costs { totals.byWorkflow[slug, default: (0, 0)].costUSD = totals.byWorkflow[slug, default: (0, 0)].costUSD.finiteAdding(cost) }
             return totals
         }
     }

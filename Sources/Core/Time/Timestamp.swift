@@ -10,21 +10,26 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public init(millisecondsSinceEpoch: Int64) {
-        microsecondsSinceEpoch = millisecondsSinceEpoch * 1000
+        microsecondsSinceEpoch = millisecondsSinceEpoch.saturatingMultiplied(by: 1000)
     }
 
     public var millisecondsSinceEpoch: Int64 { microsecondsSinceEpoch.floorDivided(by: 1000) }
+
+    /// Whole seconds since the epoch (JWT's NumericDate), rounded down.
+    public var secondsSinceEpoch: Int64 { microsecondsSinceEpoch.floorDivided(by: 1_000_000) }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
     }
 
+    /// Saturates at the ends of the range: a time read from a damaged row never traps.
     public static func + (lhs: Timestamp, rhs: Duration) -> Timestamp {
-        Timestamp(microsecondsSinceEpoch: lhs.microsecondsSinceEpoch + rhs.nanoseconds / 1000)
+        Timestamp(microsecondsSinceEpoch: lhs.microsecondsSinceEpoch.saturatingAdding(rhs.nanoseconds / 1000))
     }
 
+    /// Saturates like ``+(_:_:)``.
     public static func - (lhs: Timestamp, rhs: Timestamp) -> Duration {
-        .microseconds(lhs.microsecondsSinceEpoch - rhs.microsecondsSinceEpoch)
+        .microseconds(lhs.microsecondsSinceEpoch.saturatingSubtracting(rhs.microsecondsSinceEpoch))
     }
 
     /// RFC 3339 in UTC with milliseconds, the API's time format: `2026-05-19T09:00:00.000Z`.

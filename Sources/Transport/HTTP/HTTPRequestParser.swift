@@ -179,10 +179,12 @@ public struct HTTPRequestParser: Sendable {
             return .chunked(ChunkedDecoder(maxBodyBytes: limits.maxBodyBytes, maxTrailerBytes: limits.maxHeadBytes))
         }
         guard !contentLengths.isEmpty else { return .end }
-        // §6.3: a list of identical values may be taken as one; differing values are refused.
-        let values = Set(contentLengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-            .map { $0.trimmingHTTPWhitespace() })
-        guard values.count == 1, let text = values.first, !text.isEmpty, text.utf8.allSatisfy(isDigit) else {
+        // §6.3 allows taking a list of identical values as one; API.md does not: any second
+        // value, equal or not, is refused, since an intermediary may frame it otherwise.
+        let values = contentLengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        guard values.count == 1 else { throw .badRequest("A request must carry one Content-Length.") }
+        let text = values[0].trimmingHTTPWhitespace()
+        guard !text.isEmpty, text.utf8.allSatisfy(isDigit) else {
             throw .badRequest("Content-Length must be one non-negative decimal number.")
         }
         guard text.utf8.count <= 18, let length = Int(text), length <= limits.maxBodyBytes else {
