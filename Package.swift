@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(
             name: "TroupeAppTests",
             // troupe is a dependency so that `swift test` builds the binary the restart tests start.
-            dependencies: ["TroupeCore", "TroupeTransport", "TroupeActors", "TroupeApp", "troupe"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors", "TroupeApp", "troupe"],
             path: "Tests/AppTests"
         ),
         .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore"], path: "Tests/CoreTests"),

@@ -33,14 +33,15 @@ public final class TroupeRuntime: Sendable {
     /// tables of its own passes a `migrator` whose list holds ``SnapshotStore/migrations``,
     /// ``WorkflowStore/migrations``, ``JobStore/migrations``, ``RunEngine/migrations`` and
     /// ``RowidTables/migrations`` in that order, then ``JobStore/requeueFailedMigration``, with its
-    /// own steps (new steps only ever appended).
+    /// own steps (new steps only ever appended). `logger` receives the records set aside
+    /// (``SetAsideRecords``).
     public static func open(
         path: String, clock: any WallClock = SystemClock(), settings: RuntimeSettings = RuntimeSettings(),
         durability: Durability = .full, registry: ActorRegistry<TenantActor>.Configuration = .init(),
-        migrator: Migrator = TroupeRuntime.migrations
+        migrator: Migrator = TroupeRuntime.migrations, logger: Logger = .discarding
     ) async throws -> TroupeRuntime {
         try await TroupeRuntime(path: path, temporaryDirectory: nil, clock: clock, settings: settings,
-                                durability: durability, registry: registry, migrator: migrator)
+                                durability: durability, registry: registry, migrator: migrator, logger: logger)
     }
 
     /// A runtime on a new database in a temporary folder, removed by ``close()``.
@@ -52,12 +53,12 @@ public final class TroupeRuntime: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return try await TroupeRuntime(path: directory + "/troupe.db", temporaryDirectory: directory, clock: clock,
                                        settings: settings, durability: .normal, registry: registry,
-                                       migrator: Self.migrations)
+                                       migrator: Self.migrations, logger: .discarding)
     }
 
     private init(
         path: String, temporaryDirectory: String?, clock: any WallClock, settings: RuntimeSettings,
-        durability: Durability, registry: ActorRegistry<TenantActor>.Configuration, migrator: Migrator
+        durability: Durability, registry: ActorRegistry<TenantActor>.Configuration, migrator: Migrator, logger: Logger
     ) async throws {
         self.path = path
         self.temporaryDirectory = temporaryDirectory
@@ -72,7 +73,7 @@ public final class TroupeRuntime: Sendable {
             await writer.close()
             throw error
         }
-        store = SnapshotStore(writer: writer, reader: reader)
+        store = SnapshotStore(writer: writer, reader: reader, setAside: SetAsideRecords(logger: logger))
         let context = ActorContext(store: store, clock: clock, settings: settings)
         tenants = ActorRegistry(context: context, configuration: registry)
         var runRegistry = ActorRegistry<RunActor>.Configuration()

@@ -13,18 +13,36 @@ final class TestServer: Sendable {
 
     /// Starts on a new temporary database; `clock` (default: the system's) drives tokens,
     /// invitations and limits.
-    static func start(clock: any WallClock = SystemClock(), configure: (inout ServerConfig) -> Void = { _ in }) async throws -> TestServer {
+    /// `eventLog` receives the lines of background work (nil: discarded).
+    static func start(
+        clock: any WallClock = SystemClock(), eventLog: (any LogSink)? = nil, configure: (inout ServerConfig) -> Void = { _ in }
+    ) async throws -> TestServer {
         let directory = NSTemporaryDirectory() + "troupe-app-tests-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var options = TroupeServer.Options()
         options.port = 0
         options.databasePath = directory + "/troupe.db"
         options.logHandle = nil
+        options.eventLog = eventLog
         options.clock = clock
         options.config.signup = true
         options.config.passwordIterations = 1000
         configure(&options.config)
         return TestServer(server: try await TroupeServer.start(options), directory: directory, options: options)
+    }
+
+    /// The temporary database's file.
+    var databasePath: String { options.databasePath }
+
+    /// Stops the server, keeping its database, so that a test can change the file while it is
+    /// down; ``startAgain()`` serves it again.
+    func stopKeepingDatabase() async {
+        await server.shutdown(grace: .seconds(1))
+    }
+
+    /// Starts a new server on the same database (after ``stopKeepingDatabase()``).
+    func startAgain() async throws -> TestServer {
+        TestServer(server: try await TroupeServer.start(options), directory: directory, options: options)
     }
 
     private init(server: TroupeServer, directory: String, options: TroupeServer.Options) {

@@ -76,12 +76,22 @@ public struct JobStore: Sendable {
             // over all the queues at once sorted every waiting job of them on each claim. The
             // status test repeats the partial index's predicate (which names the old `failed`)
             // so that SQLite uses it.
-            let candidates = try queues.compactMap { queue in
-                try db.query("""
-                    SELECT \(Self.columns) FROM jobs
-                    WHERE workspace_id = ? AND queue = ? AND status IN ('queued', 'failed') AND available_at <= ?
-                    ORDER BY created_at, id LIMIT 1
-                    """, [.text(workspaceID), .text(queue), .integer(now.microsecondsSinceEpoch)], row: Self.record).first
+            var candidates: [JobRecord] = []
+            for queue in queues {
+                // An unreadable job at the head of a queue is set aside (leaving the claimable
+                // index), and the next one is looked up: one damaged row never blocks a queue.
+                while true {
+                    let (jobs, unreadable) = try Self.rows(db, """
+                        SELECT \(Self.columns) FROM jobs
+                        WHERE workspace_id = ? AND queue = ? AND status IN ('queued', 'failed') AND available_at <= ?
+                        ORDER BY created_at, id LIMIT 1
+                        """, [.text(workspaceID), .text(queue), .integer(now.microsecondsSinceEpoch)])
+                    try setAside(unreadable, on: db)
+                    if unreadable.isEmpty {
+                        candidates += jobs
+                        break
+                    }
+                }
             }
             guard var job = candidates.min(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) else { return nil }
             try job.machine.claim(token: token, at: now, lease: lease)
@@ -97,7 +107,7 @@ public struct JobStore: Sendable {
         workspaceID: String, id: String, at now: Timestamp, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
     ) async throws -> JobRecord {
         try await store.writer.submit { db in
-            guard var job = try Self.job(db, workspaceID: workspaceID, id: id) else {
+            guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, onWriter: true) else {
                 throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
             }
             do throws(JobMachine.Refusal) {
@@ -117,9 +127,17 @@ public struct JobStore: Sendable {
     }
 
     /// Cancels a job that has not finished (its step was stopped), with its run's snapshot.
-    public static func cancelChange(workspaceID: String, id: String, at now: Timestamp) -> @Sendable (Database) throws -> Void {
+    /// A job that has finished already is left as it is.
+    public static func cancelChange(
+        workspaceID: String, id: String, at now: Timestamp, setAside: SetAsideRecords
+    ) -> @Sendable (Database) throws -> Void {
         { db in
-            guard var job = try Self.job(db, workspaceID: workspaceID, id: id), (try? job.machine.cancel()) != nil else { return }
+            guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: setAside, onWriter: true) else { return }
+            do throws(JobMachine.Refusal) {
+                try job.machine.cancel()
+            } catch {
+                return
+            }
             job.updatedAt = now
             try write(db, job, inserting: false)
         }
@@ -133,19 +151,22 @@ public struct JobStore: Sendable {
     /// Finished jobs of runs whose run has not taken the outcome in (a crash came between the
     /// job's commit and the run's): given to their runs again at start.
     public func unnotifiedRunJobs(limit: Int) async throws -> [JobRecord] {
-        try await store.reader.read { db in
-            try db.query("""
+        let (jobs, unreadable) = try await store.reader.read { db in
+            try Self.rows(db, """
                 SELECT \(Self.columns) FROM jobs WHERE run_id IS NOT NULL AND run_notified = 0 AND status IN ('succeeded', 'dead')
                 ORDER BY updated_at LIMIT ?
-                """, [.integer(Int64(limit))], row: Self.record)
+                """, [.integer(Int64(limit))])
         }
+        if !unreadable.isEmpty { try await store.writer.submit { db in try self.setAside(unreadable, on: db) } }
+        return jobs
     }
 
     /// Counts every lease expired at `now` as a failed attempt; returns the jobs changed.
     public func expireLeases(at now: Timestamp) async throws -> [JobRecord] {
         try await store.writer.submit { db in
-            let expired = try db.query("SELECT \(Self.columns) FROM jobs WHERE status = 'leased' AND lease_expires_at <= ? LIMIT 1000",
-                                       [.integer(now.microsecondsSinceEpoch)], row: Self.record)
+            let (expired, unreadable) = try Self.rows(db, "SELECT \(Self.columns) FROM jobs WHERE status = 'leased' AND lease_expires_at <= ? LIMIT 1000",
+                                                      [.integer(now.microsecondsSinceEpoch)])
+            try setAside(unreadable, on: db)
             return try expired.map { job in
                 var job = job
                 _ = job.machine.expireLease(at: now, jitter: Double.random(in: 0..<1))
@@ -159,7 +180,7 @@ public struct JobStore: Sendable {
     /// Deletes a dead job (from the DLQ).
     public func deleteDead(workspaceID: String, id: String) async throws {
         try await store.writer.submit { db in
-            guard let job = try Self.job(db, workspaceID: workspaceID, id: id) else {
+            guard let job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, onWriter: true) else {
                 throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
             }
             guard job.machine.status == .dead else {
@@ -170,7 +191,7 @@ public struct JobStore: Sendable {
     }
 
     public func job(workspaceID: String, id: String) async throws -> JobRecord? {
-        try await store.reader.readStatement { db in try Self.job(db, workspaceID: workspaceID, id: id) }
+        try await store.reader.readStatement { db in try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, onWriter: false) }
     }
 
     /// A page of the workspace's jobs, newest first, optionally of one status and queue.
@@ -191,12 +212,48 @@ public struct JobStore: Sendable {
                 sql += " AND (created_at, id) < (?, ?)"
                 arguments += [.integer(cursor.createdAt), .text(cursor.id)]
             }
-            return try db.query(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", arguments + [.integer(Int64(limit))], row: Self.record)
+            let (jobs, unreadable) = try Self.rows(db, sql + " ORDER BY created_at DESC, id DESC LIMIT ?", arguments + [.integer(Int64(limit))])
+            try setAside(unreadable, on: nil)
+            return jobs
         }
     }
 
-    private static func job(_ db: Database, workspaceID: String, id: String) throws -> JobRecord? {
-        try db.query("SELECT \(columns) FROM jobs WHERE workspace_id = ? AND id = ?", [.text(workspaceID), .text(id)], row: record).first
+    /// Job `id` of the workspace; nil when absent or unreadable (then reported to `setAside`,
+    /// and marked set aside when `db` is the writer's).
+    private static func job(_ db: Database, workspaceID: String, id: String, setAside: SetAsideRecords, onWriter: Bool) throws -> JobRecord? {
+        let (jobs, unreadable) = try rows(db, "SELECT \(columns) FROM jobs WHERE workspace_id = ? AND id = ?", [.text(workspaceID), .text(id)])
+        try report(unreadable, to: setAside, marking: onWriter ? db : nil)
+        return jobs.first
+    }
+
+    /// The jobs a query selects, and the rows among them whose stored JSON does not parse
+    /// (a damaged file): those are never a reason for the query to fail.
+    private static func rows(_ db: Database, _ sql: String, _ values: [SQLValue]) throws -> (jobs: [JobRecord], unreadable: [UnreadableRow]) {
+        var unreadable: [UnreadableRow] = []
+        let jobs = try db.query(sql, values) { row -> JobRecord? in
+            do throws(UnreadableRow) {
+                return try record(row)
+            } catch {
+                unreadable.append(error)
+                return nil
+            }
+        }
+        return (jobs.compactMap { $0 }, unreadable)
+    }
+
+    /// Reports each unreadable row and, on the writer (`db` given), marks it set aside so that
+    /// no query of work selects it again; its stored bytes stay as they are.
+    private func setAside(_ unreadable: [UnreadableRow], on db: Database?) throws {
+        try Self.report(unreadable, to: store.setAside, marking: db)
+    }
+
+    /// A row marked `set_aside` leaves every status-bound query of work (claims, lease expiry,
+    /// hand-overs); lists and look-ups skip it as unreadable.
+    private static func report(_ unreadable: [UnreadableRow], to setAside: SetAsideRecords, marking db: Database?) throws {
+        for row in unreadable {
+            setAside.record(kind: "job", id: row.id, reason: row.reason)
+            if let db { try db.execute("UPDATE jobs SET status = 'set_aside' WHERE id = ?", [.text(row.id)]) }
+        }
     }
 
     /// Inserts a new job, or writes what a change can touch of a stored one: an update rewrites
@@ -233,9 +290,22 @@ public struct JobStore: Sendable {
         text == "failed" ? .queued : JobMachine.Status(rawValue: text ?? "") ?? .dead
     }
 
-    /// A row of `columns`. A stored blob that no longer parses is a corrupt file: reported.
-    private static func record(_ row: Statement) throws -> JobRecord {
-        func json(_ index: Int32) throws -> JSON? { try row.blob(at: index).map { try JSON.parse($0) } }
+    /// A row whose stored JSON does not parse.
+    struct UnreadableRow: Error {
+        let id: String
+        let reason: String
+    }
+
+    /// A row of `columns`; a stored blob that no longer parses is an ``UnreadableRow``.
+    private static func record(_ row: Statement) throws(UnreadableRow) -> JobRecord {
+        func json(_ index: Int32) throws(UnreadableRow) -> JSON? {
+            guard let blob = row.blob(at: index) else { return nil }
+            do {
+                return try JSON.parse(blob)
+            } catch {
+                throw UnreadableRow(id: row.string(at: 0) ?? "", reason: "column \(index) is not JSON: \(error)")
+            }
+        }
         func time(_ index: Int32) -> Timestamp? { row.isNull(at: index) ? nil : Timestamp(microsecondsSinceEpoch: row.int64(at: index)) }
         let machine = JobMachine(
             status: Self.status(row.string(at: 3)), attempts: Int(row.int64(at: 10)),

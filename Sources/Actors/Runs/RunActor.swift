@@ -153,7 +153,7 @@ public actor RunActor: ManagedActor {
                 changes.append(JobStore.insertChange(job))
                 queued.append(job)
             case .stopWork(let stepID):
-                if let jobID = state.jobs[stepID] { changes.append(JobStore.cancelChange(workspaceID: state.workspace, id: jobID, at: now)) }
+                if let jobID = state.jobs[stepID] { changes.append(JobStore.cancelChange(workspaceID: state.workspace, id: jobID, at: now, setAside: context.store.setAside)) }
             case .startSandbox, .startTimer, .finished:
                 break
             }

@@ -109,7 +109,9 @@ public final class RunEngine: Sendable {
     }
 
     /// At start: arms the timers of every active run, and gives finished jobs not yet taken in
-    /// to their runs. Returns how many of each.
+    /// to their runs. Returns how many of each. A run snapshot that does not decode, or a job
+    /// its run cannot take in, is set aside (``SetAsideRecords``) and the rest goes on: one
+    /// poisoned row never stops a start.
     @discardableResult
     public func recover(jobs: JobStore) async throws -> (timers: Int, jobs: Int) {
         // Read from the snapshots, not by activating every active run: only runs whose
@@ -122,13 +124,23 @@ public final class RunEngine: Sendable {
         }
         var armed = 0
         for (runID, blob, version) in waiting {
-            guard let json = try? JSON.parse(blob), let state = try? RunState(decoding: json, schemaVersion: version) else { continue }
+            let state: RunState
+            do {
+                state = try RunState(decoding: try JSON.parse(blob), schemaVersion: version)
+            } catch {
+                context.store.setAside.record(kind: RunActor.kind, id: runID, reason: "its snapshot does not decode: \(error)")
+                continue
+            }
             for timer in state.machine.armedTimers { arm(runID: runID, stepID: timer.stepID, at: timer.fireAt) }
             armed += state.machine.armedTimers.count
         }
         var handed = 0
-        for job in try await jobs.unnotifiedRunJobs(limit: 10_000) where (try? await jobFinished(job)) != nil {
-            handed += 1
+        for job in try await jobs.unnotifiedRunJobs(limit: 10_000) {
+            do {
+                if try await jobFinished(job) != nil { handed += 1 }
+            } catch {
+                context.store.setAside.record(kind: "job_handover", id: job.id, reason: "its run \(job.runID ?? "") cannot take it in: \(error)")
+            }
         }
         return (armed, handed)
     }

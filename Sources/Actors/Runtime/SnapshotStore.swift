@@ -34,10 +34,13 @@ public final class SnapshotStore: Sendable {
 
     public let writer: GroupCommitWriter
     public let reader: ReadPool
+    /// Where every store over this database reports a record it cannot read or apply.
+    public let setAside: SetAsideRecords
 
-    public init(writer: GroupCommitWriter, reader: ReadPool) {
+    public init(writer: GroupCommitWriter, reader: ReadPool, setAside: SetAsideRecords = SetAsideRecords(logger: .discarding)) {
         self.writer = writer
         self.reader = reader
+        self.setAside = setAside
     }
 
     public func load(kind: String, id: String) async throws -> Record? {

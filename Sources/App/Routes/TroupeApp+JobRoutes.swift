@@ -171,9 +171,14 @@ extension TroupeApp {
     }
 
     /// Gives a run's finished job to its run. The job's outcome is committed already; should
-    /// this fail, the server's start hands it over again (``RunEngine/recover(jobs:)``).
+    /// this fail it is reported (logged, counted) and the server's start hands it over again
+    /// (``RunEngine/recover(jobs:)``).
     func handOver(_ job: JobRecord) async {
-        wake(try? await runtime.runs.jobFinished(job))
+        do {
+            wake(try await runtime.runs.jobFinished(job))
+        } catch {
+            runtime.store.setAside.record(kind: "job_handover", id: job.id, reason: "its run \(job.runID ?? "") cannot take it in: \(error)")
+        }
     }
 
     private func jobUpdate(

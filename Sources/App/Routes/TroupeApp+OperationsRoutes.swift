@@ -17,7 +17,8 @@ extension TroupeApp {
         router.get("/metrics", open("/metrics") { [self] _ in
             var text = metrics.render(
                 registry: runtime.tenants.statistics, residentRuns: runtime.runs.registry.residentCount,
-                openConnections: connectionStatistics.value?().openConnections ?? 0, writer: runtime.store.writer.stats)
+                openConnections: connectionStatistics.value?().openConnections ?? 0, writer: runtime.store.writer.stats,
+                setAside: runtime.store.setAside.counts)
             text += try await workloadGauges()
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))
         })

@@ -38,7 +38,8 @@ final class Metrics: Sendable {
     }
 
     /// The Prometheus text exposition (version 0.0.4).
-    func render(registry: RegistryStatistics, residentRuns: Int, openConnections: Int, writer: GroupCommitWriter.Statistics) -> String {
+    func render(registry: RegistryStatistics, residentRuns: Int, openConnections: Int, writer: GroupCommitWriter.Statistics,
+                setAside: [String: Int]) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
         let counters = snapshot.requests.map { labels, count in
@@ -74,6 +75,11 @@ final class Metrics: Sendable {
         gauge("troupe_commit_changes_total", "Changes committed.", "counter", "\(writer.committedChanges)")
         gauge("troupe_commit_failed_changes_total", "Changes that failed or whose transaction failed.", "counter", "\(writer.failedChanges)")
         gauge("troupe_commit_batch_size_mean", "Mean changes per transaction.", "gauge", "\(writer.meanBatchSize)")
+        out += "# HELP troupe_records_set_aside_total Stored records that could not be read or applied, left as they are.\n"
+        out += "# TYPE troupe_records_set_aside_total counter\n"
+        for kind in ["run", "job", "job_handover"] {
+            out += "troupe_records_set_aside_total{kind=\"\(kind)\"} \(setAside[kind] ?? 0)\n"
+        }
         out += writer.commitLatency.prometheus(
             name: "troupe_commit_duration_seconds", help: "Time from BEGIN to the end of COMMIT, fsync included.")
         return out

@@ -17,6 +17,8 @@ public final class TroupeServer: Sendable {
         public var secret: [UInt8]?
         /// Where the per-request JSON log lines go; nil discards them.
         public var logHandle: FileHandle? = .standardError
+        /// Where the lines of background work go (records set aside, failures); nil discards them.
+        public var eventLog: (any LogSink)? = StandardErrorLogSink()
         /// The wall clock of tokens, invitations, limits and quotas; tests pass a ``ManualClock``.
         public var clock: any WallClock = SystemClock()
 
@@ -48,7 +50,7 @@ public final class TroupeServer: Sendable {
         registry.idleTTL = .seconds(Int64(options.config.idleActorTTLSeconds))
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
-            registry: registry, migrator: AccountSchema.migrator)
+            registry: registry, migrator: AccountSchema.migrator, logger: Logger(sink: options.eventLog, clock: options.clock))
         do {
             let secret: [UInt8]
             if let given = options.secret {

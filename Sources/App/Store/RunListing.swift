@@ -14,9 +14,32 @@ struct RunListing: Sendable {
         var createdBefore: Timestamp?
     }
 
+    /// Up to `limit` runs after `cursor`. A snapshot that does not decode is set aside
+    /// (reported, skipped) and the page is filled from the rows after it.
     func runs(workspaceID: String, filter: Filter, after cursor: PageCursor?, limit: Int) async throws -> [(id: String, state: RunState)] {
-        let rows = try await store.reader.read { db in
-            var sql = "SELECT id, state, schema_version FROM snapshots WHERE kind = 'run' AND workspace_id = ?"
+        var runs: [(id: String, state: RunState)] = []
+        var position = cursor
+        while runs.count < limit {
+            let wanted = limit - runs.count
+            let rows = try await page(workspaceID: workspaceID, filter: filter, after: position, limit: wanted)
+            for row in rows {
+                do {
+                    runs.append((row.id, try RunState(decoding: try JSON.parse(row.blob), schemaVersion: row.version)))
+                } catch {
+                    store.setAside.record(kind: RunActor.kind, id: row.id, reason: "its snapshot does not decode: \(error)")
+                }
+            }
+            guard rows.count == wanted, let last = rows.last else { break }
+            position = PageCursor(createdAt: last.createdAt, id: last.id)
+        }
+        return runs
+    }
+
+    private func page(workspaceID: String, filter: Filter, after cursor: PageCursor?, limit: Int) async throws
+        -> [(id: String, blob: [UInt8], version: Int, createdAt: Int64)]
+    {
+        try await store.reader.read { db in
+            var sql = "SELECT id, state, schema_version, created_at FROM snapshots WHERE kind = 'run' AND workspace_id = ?"
             var arguments: [SQLValue] = [.text(workspaceID)]
             if let status = filter.status {
                 sql += " AND status = ?"
@@ -31,7 +54,12 @@ struct RunListing: Sendable {
                 arguments.append(.integer(before.microsecondsSinceEpoch))
             }
             if let workflow = filter.workflow {
-                sql += " AND ? IN (json_extract(CAST(state AS TEXT), '$.workflow_id'), json_extract(CAST(state AS TEXT), '$.workflow_slug'))"
+                // CASE, so that a damaged snapshot (not JSON) is passed over, not an error.
+                sql += """
+                     AND CASE WHEN json_valid(CAST(state AS TEXT))
+                        THEN ? IN (json_extract(CAST(state AS TEXT), '$.workflow_id'), json_extract(CAST(state AS TEXT), '$.workflow_slug'))
+                        ELSE 0 END
+                    """
                 arguments.append(.text(workflow))
             }
             if let cursor {
@@ -39,9 +67,8 @@ struct RunListing: Sendable {
                 arguments += [.integer(cursor.createdAt), .text(cursor.id)]
             }
             return try db.query(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", arguments + [.integer(Int64(limit))]) { row in
-                (row.string(at: 0) ?? "", row.blob(at: 1) ?? [], Int(row.int64(at: 2)))
+                (row.string(at: 0) ?? "", row.blob(at: 1) ?? [], Int(row.int64(at: 2)), row.int64(at: 3))
             }
         }
-        return try rows.map { id, blob, version in (id, try RunState(decoding: try JSON.parse(blob), schemaVersion: version)) }
     }
 }

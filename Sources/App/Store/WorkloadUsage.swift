@@ -4,6 +4,7 @@ import TroupePersistence
 
 /// What a workspace's runs and jobs used over a period: runs created (by workflow), jobs
 /// completed, tokens and cost reported by workers — summed in SQL over the snapshots and jobs.
+/// A damaged row (not JSON) counts without its slug or usage instead of failing the report.
 struct WorkloadUsage: Sendable {
     let store: SnapshotStore
 
@@ -23,7 +24,7 @@ struct WorkloadUsage: Sendable {
         return try await store.reader.read { db in
             var totals = Totals()
             let runs = try db.query("""
-                SELECT json_extract(CAST(state AS TEXT), '$.workflow_slug'), count(*) FROM snapshots
+                SELECT CASE WHEN json_valid(CAST(state AS TEXT)) THEN json_extract(CAST(state AS TEXT), '$.workflow_slug') END, count(*) FROM snapshots
                 WHERE kind = 'run' AND workspace_id = ? AND created_at >= ? AND created_at < ? GROUP BY 1
                 """, bounds) { ($0.string(at: 0) ?? "", $0.int64(at: 1)) }
             for (slug, count) in runs {
@@ -33,8 +34,9 @@ struct WorkloadUsage: Sendable {
             // total(), not sum(): SQLite's sum() of integers fails on overflow, total() adds in
             // floating point and never does; the totals then saturate into Int64.
             let jobs = try db.query("""
-                SELECT count(*), total(json_extract(CAST(usage AS TEXT), '$.input_tokens')),
-                    total(json_extract(CAST(usage AS TEXT), '$.output_tokens')), total(json_extract(CAST(usage AS TEXT), '$.cost_usd'))
+                SELECT count(*), total(CASE WHEN json_valid(CAST(usage AS TEXT)) THEN json_extract(CAST(usage AS TEXT), '$.input_tokens') END),
+                    total(CASE WHEN json_valid(CAST(usage AS TEXT)) THEN json_extract(CAST(usage AS TEXT), '$.output_tokens') END),
+                    total(CASE WHEN json_valid(CAST(usage AS TEXT)) THEN json_extract(CAST(usage AS TEXT), '$.cost_usd') END)
                 FROM jobs WHERE workspace_id = ? AND status = 'succeeded' AND updated_at >= ? AND updated_at < ?
                 """, bounds) { ($0.int64(at: 0), Int64(saturating: $0.double(at: 1)), Int64(saturating: $0.double(at: 2)), $0.double(at: 3)) }.first
             if let (count, input, output, cost) = jobs {
@@ -44,7 +46,8 @@ struct WorkloadUsage: Sendable {
                 totals.costUSD = cost
             }
             let costs = try db.query("""
-                SELECT json_extract(CAST(s.state AS TEXT), '$.workflow_slug'), total(json_extract(CAST(j.usage AS TEXT), '$.cost_usd'))
+                SELECT CASE WHEN json_valid(CAST(s.state AS TEXT)) THEN json_extract(CAST(s.state AS TEXT), '$.workflow_slug') END,
+                    total(CASE WHEN json_valid(CAST(j.usage AS TEXT)) THEN json_extract(CAST(j.usage AS TEXT), '$.cost_usd') END)
                 FROM jobs j JOIN snapshots s ON s.kind = 'run' AND s.id = j.run_id
                 WHERE j.workspace_id = ? AND j.status = 'succeeded' AND j.updated_at >= ? AND j.updated_at < ? AND j.usage IS NOT NULL
                 GROUP BY 1
