@@ -34,14 +34,17 @@ public final class TroupeRuntime: Sendable {
     /// ``WorkflowStore/migrations``, ``JobStore/migrations``, ``RunEngine/migrations`` and
     /// ``RowidTables/migrations`` in that order, then ``JobStore/requeueFailedMigration``, with its
     /// own steps (new steps only ever appended). `logger` receives the records set aside
-    /// (``SetAsideRecords``).
+    /// (``SetAsideRecords``); past `writerQueueCapacity` waiting changes, writes are refused as
+    /// overloaded.
     public static func open(
         path: String, clock: any WallClock = SystemClock(), settings: RuntimeSettings = RuntimeSettings(),
         durability: Durability = .full, registry: ActorRegistry<TenantActor>.Configuration = .init(),
-        migrator: Migrator = TroupeRuntime.migrations, logger: Logger = .discarding
+        migrator: Migrator = TroupeRuntime.migrations, logger: Logger = .discarding,
+        writerQueueCapacity: Int = GroupCommitWriter.Configuration().queueCapacity
     ) async throws -> TroupeRuntime {
         try await TroupeRuntime(path: path, temporaryDirectory: nil, clock: clock, settings: settings,
-                                durability: durability, registry: registry, migrator: migrator, logger: logger)
+                                writer: GroupCommitWriter.Configuration(durability: durability, queueCapacity: writerQueueCapacity),
+                                registry: registry, migrator: migrator, logger: logger)
     }
 
     /// A runtime on a new database in a temporary folder, removed by ``close()``.
@@ -52,18 +55,19 @@ public final class TroupeRuntime: Sendable {
         let directory = NSTemporaryDirectory() + "troupe-runtime-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return try await TroupeRuntime(path: directory + "/troupe.db", temporaryDirectory: directory, clock: clock,
-                                       settings: settings, durability: .normal, registry: registry,
-                                       migrator: Self.migrations, logger: .discarding)
+                                       settings: settings, writer: GroupCommitWriter.Configuration(durability: .normal),
+                                       registry: registry, migrator: Self.migrations, logger: .discarding)
     }
 
     private init(
         path: String, temporaryDirectory: String?, clock: any WallClock, settings: RuntimeSettings,
-        durability: Durability, registry: ActorRegistry<TenantActor>.Configuration, migrator: Migrator, logger: Logger
+        writer configuration: GroupCommitWriter.Configuration, registry: ActorRegistry<TenantActor>.Configuration,
+        migrator: Migrator, logger: Logger
     ) async throws {
         self.path = path
         self.temporaryDirectory = temporaryDirectory
         self.clock = clock
-        let writer = try await GroupCommitWriter(path: path, configuration: .init(durability: durability)) { db in
+        let writer = try await GroupCommitWriter(path: path, configuration: configuration) { db in
             try migrator.migrate(db)
         }
         let reader: ReadPool

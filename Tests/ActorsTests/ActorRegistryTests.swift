@@ -1,9 +1,8 @@
 import Foundation
 import Testing
 import TroupeCore
-import TroupePersistence
-
 @testable import TroupeActors
+@testable import TroupePersistence
 
 /// A managed actor for tests: a durable count that can be told to fault.
 actor CounterActor: ManagedActor {
@@ -43,6 +42,12 @@ actor CounterActor: ManagedActor {
     func corruptMemoryAndFault() throws {
         count = 1_000
         throw Boom()
+    }
+
+    /// Changes memory, then meets a full writer queue, as a commit under a flood does.
+    func corruptMemoryAndMeetOverload() throws {
+        count = 1_000
+        throw SQLiteError(kind: .overloaded, code: 0, message: "too many changes are waiting")
     }
 
     func wait(for gate: Gate) async { await gate.wait() }
@@ -126,6 +131,22 @@ struct ActorRegistryTests {
         #expect(registry.isResident(ids[0]), "recently used stays")
         #expect(!registry.isResident(ids[1]) && !registry.isResident(ids[2]), "least recently used go")
         #expect(registry.isResident(newcomer))
+        await runtime.close()
+    }
+
+    /// DESIGN.md: overload is never counted as a fault of the actor that met it — a flood that
+    /// fills the writer's queue must not quarantine the workspace it hit.
+    @Test func overloadDiscardsTheInstanceButIsNeverAFault() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        let registry = makeRegistry(runtime)
+        let id = try await createCounter(runtime)
+        _ = try await registry.call(id) { try await $0.increment() }
+        for _ in 0..<20 {
+            await #expect(throws: SQLiteError.self) { try await registry.call(id) { try $0.corruptMemoryAndMeetOverload() } }
+        }
+        #expect(registry.statistics.restarts == 0)
+        #expect(registry.statistics.quarantines == 0)
+        #expect(try await registry.call(id) { $0.count } == 1, "the uncommitted change went with the discarded instance")
         await runtime.close()
     }
 

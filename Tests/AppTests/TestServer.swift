@@ -13,9 +13,11 @@ final class TestServer: Sendable {
 
     /// Starts on a new temporary database; `clock` (default: the system's) drives tokens,
     /// invitations and limits.
-    /// `eventLog` receives the lines of background work (nil: discarded).
+    /// `eventLog` receives the lines of background work (nil: discarded); `writerQueueCapacity`
+    /// bounds the writer's queue (nil: the server's default).
     static func start(
-        clock: any WallClock = SystemClock(), eventLog: (any LogSink)? = nil, configure: (inout ServerConfig) -> Void = { _ in }
+        clock: any WallClock = SystemClock(), eventLog: (any LogSink)? = nil, writerQueueCapacity: Int? = nil,
+        configure: (inout ServerConfig) -> Void = { _ in }
     ) async throws -> TestServer {
         let directory = NSTemporaryDirectory() + "troupe-app-tests-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -28,6 +30,7 @@ final class TestServer: Sendable {
         options.config.signup = true
         options.config.passwordIterations = 1000
         configure(&options.config)
+        if let writerQueueCapacity { options.writerQueueCapacity = writerQueueCapacity }
         return TestServer(server: try await TroupeServer.start(options), directory: directory, options: options)
     }
 

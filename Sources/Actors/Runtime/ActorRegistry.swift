@@ -1,5 +1,6 @@
 import Synchronization
 import TroupeCore
+import TroupePersistence
 
 /// Finds, activates, passivates and supervises the managed actors of one kind.
 ///
@@ -40,7 +41,9 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
     /// Throws ``ActorRuntimeError`` (`notFound`, `overloaded`, `quarantined`,
     /// `corruptSnapshot`) or what `body` threw. An error that is not an
     /// ``ExpectedActorError`` is a fault: the instance is discarded, and the next call
-    /// reactivates the actor from its last committed snapshot.
+    /// reactivates the actor from its last committed snapshot. Overload met on the way (the
+    /// writer's or a reader's queue full) also discards the instance, whose change did not
+    /// commit, but is never counted as its fault: a flood never quarantines a workspace.
     public func call<R: Sendable>(_ id: String, _ body: @Sendable (isolated A) async throws -> R) async throws -> R {
         let actor = try await acquire(id)
         do {
@@ -49,7 +52,9 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
             return result
         } catch {
             table.release(id, actor)
-            if !(error is any ExpectedActorError), !(error is CancellationError) {
+            if (error as? SQLiteError)?.kind == .overloaded {
+                table.remove(id, ifSame: actor)
+            } else if !(error is any ExpectedActorError), !(error is CancellationError) {
                 await lifecycle.recordFault(id: id, actor: actor)
             }
             throw error

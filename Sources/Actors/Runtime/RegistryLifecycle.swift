@@ -67,8 +67,9 @@ actor RegistryLifecycle<A: ManagedActor> {
             let state = try A.State(decoding: json, schemaVersion: record.schemaVersion)
             return A(id: id, state: state, context: context)
         } catch {
-            // Reported with the id and quarantined; the stored state is kept for an operator.
+            // Set aside (reported with the id) and quarantined; the stored state is kept for an operator.
             counters.withLock { $0.corruptSnapshots += 1 }
+            context.store.setAside.record(kind: A.kind, id: id, reason: "its snapshot does not decode: \(error)")
             quarantine(id)
             throw ActorRuntimeError(
                 .corruptSnapshot, kind: A.kind, id: id, message: "The stored state of \(A.kind) \(id) does not decode: \(error)")

@@ -1,5 +1,6 @@
 import TroupeActors
 import TroupeCore
+import TroupePersistence
 import TroupeTransport
 
 /// What the route wrapper learns of a request, for the log and metrics line written after it.
@@ -77,6 +78,11 @@ extension TroupeApp {
             return error.response(requestID: requestID)
         case let error as ActorRuntimeError:
             return apiError(for: error).response(requestID: requestID)
+        case let error as SQLiteError where error.kind == .overloaded:
+            // The writer's or a reader's queue is full: the client may retry, nothing was done.
+            var overloaded = APIError(.overloaded, "The server is busy; retry shortly.")
+            overloaded.retryAfterSeconds = 1
+            return overloaded.response(requestID: requestID)
         default:
             // A bug: logged with the request id, never shown to the client.
             record?.info.withLock { $0.error = String(describing: error) }
@@ -121,7 +127,10 @@ extension TroupeApp {
         switch error.code {
         case .notFound:
             return APIError(.notFound, "\(error.kind.capitalized) \(error.id) was not found.")
-        case .overloaded, .quarantined, .corruptSnapshot:
+        case .corruptSnapshot:
+            // Set aside and logged with its id; the client learns no more than that.
+            return APIError(.internalError, "The stored state of \(error.kind) \(error.id) cannot be read; it was set aside for an operator.")
+        case .overloaded, .quarantined:
             var apiError = APIError(.overloaded, "The workspace is busy; retry shortly.")
             apiError.retryAfterSeconds = max(1, (error.retryAfter ?? .seconds(1)).components.seconds)
             return apiError

@@ -17,6 +17,9 @@ public final class TroupeServer: Sendable {
         public var secret: [UInt8]?
         /// Where the per-request JSON log lines go; nil discards them.
         public var logHandle: FileHandle? = .standardError
+        /// Changes waiting for the database writer at most; past it requests get 503 `overloaded`
+        /// (tests set a small bound).
+        public var writerQueueCapacity = GroupCommitWriter.Configuration().queueCapacity
         /// Where the lines of background work go (records set aside, failures); nil discards them.
         public var eventLog: (any LogSink)? = StandardErrorLogSink()
         /// The wall clock of tokens, invitations, limits and quotas; tests pass a ``ManualClock``.
@@ -50,7 +53,8 @@ public final class TroupeServer: Sendable {
         registry.idleTTL = .seconds(Int64(options.config.idleActorTTLSeconds))
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
-            registry: registry, migrator: AccountSchema.migrator, logger: Logger(sink: options.eventLog, clock: options.clock))
+            registry: registry, migrator: AccountSchema.migrator, logger: Logger(sink: options.eventLog, clock: options.clock),
+            writerQueueCapacity: options.writerQueueCapacity)
         do {
             let secret: [UInt8]
             if let given = options.secret {
