@@ -17,6 +17,20 @@ struct Principal: Sendable {
         return nil
     }
 
+    /// `user:usr_…` or `api_key:key_…`: who, whatever their role or scopes today (an
+    /// idempotent answer is bound to it).
+    var identity: String {
+        switch kind {
+        case .user(let id, _): "user:" + id
+        case .apiKey(let id, _): "api_key:" + id
+        }
+    }
+
+    /// Refuses unless the caller meets `rule`.
+    func require(_ rule: AccessRule) throws(APIError) {
+        try require(rule.role, orScope: rule.scope)
+    }
+
     /// Allows a person of at least `role`, or a key holding `scope`; refuses otherwise with
     /// API.md's 403s. A nil `scope` means the route is closed to API keys.
     func require(_ role: Role, orScope scope: Scope?) throws(APIError) {
@@ -40,5 +54,18 @@ struct Principal: Sendable {
         try require(role, orScope: nil)
         guard case .user(let id, let held) = kind else { throw APIError(.forbidden, "API keys cannot call this route.") }
         return (id, held)
+    }
+}
+
+/// What a route asks of its caller: a person of at least `role`, or an API key holding `scope`
+/// (nil: closed to keys). Create routes declare theirs so that it is checked before an
+/// idempotent replay.
+struct AccessRule: Sendable {
+    let role: Role
+    let scope: Scope?
+
+    init(_ role: Role, orScope scope: Scope?) {
+        self.role = role
+        self.scope = scope
     }
 }

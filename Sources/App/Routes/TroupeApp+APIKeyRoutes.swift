@@ -3,7 +3,7 @@ import TroupeTransport
 
 extension TroupeApp {
     func addAPIKeyRoutes(to router: inout Router) {
-        router.post("/v1/api-keys", authenticated("/v1/api-keys", creates: true) { [self] request in try await createKey(request) })
+        router.post("/v1/api-keys", authenticated("/v1/api-keys", creates: .requiring(.admin, orScope: nil, answerHoldsSecret: true)) { [self] request in try await createKey(request) })
         router.get("/v1/api-keys", authenticated("/v1/api-keys") { [self] request in try await listKeys(request) })
         router.get("/v1/api-keys/{id}", authenticated("/v1/api-keys/{id}") { [self] request in try await getKey(request) })
         router.post("/v1/api-keys/{id}/disable", authenticated("/v1/api-keys/{id}/disable") { [self] request in

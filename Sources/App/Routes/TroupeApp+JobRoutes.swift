@@ -9,7 +9,7 @@ extension TroupeApp {
 
     func addJobRoutes(to router: inout Router) {
         router.post("/v1/jobs/claim", authenticated("/v1/jobs/claim") { [self] request in try await claimJob(request) })
-        router.post("/v1/jobs", authenticated("/v1/jobs", creates: true) { [self] request in try await createJob(request) })
+        router.post("/v1/jobs", authenticated("/v1/jobs", creates: .requiring(.member, orScope: .jobsWork)) { [self] request in try await createJob(request) })
         router.get("/v1/jobs", authenticated("/v1/jobs") { [self] request in try await listJobs(request, status: nil) })
         router.get("/v1/jobs/{id}", authenticated("/v1/jobs/{id}") { [self] request in try await getJob(request) })
         router.post("/v1/jobs/{id}/heartbeat", authenticated("/v1/jobs/{id}/heartbeat") { [self] request in try await heartbeat(request) })

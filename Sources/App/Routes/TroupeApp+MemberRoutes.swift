@@ -10,7 +10,7 @@ extension TroupeApp {
         let members = "/v1/workspaces/{id}/members"
         let member = "/v1/workspaces/{id}/members/{user_id}"
         router.get(members, authenticated(members) { [self] request in try await listMembers(request) })
-        router.post(members, authenticated(members, creates: true) { [self] request in try await invite(request) })
+        router.post(members, authenticated(members, creates: .requiring(.admin, orScope: nil, answerHoldsSecret: true)) { [self] request in try await invite(request) })
         router.add("PATCH", member, authenticated(member) { [self] request in try await changeRole(request) })
         router.add("DELETE", member, authenticated(member) { [self] request in try await removeMember(request) })
         router.post("/v1/invitations/accept", authenticated("/v1/invitations/accept") { [self] request in

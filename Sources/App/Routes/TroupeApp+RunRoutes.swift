@@ -8,7 +8,7 @@ extension TroupeApp {
     static let maxMetadataBytes = 16 * 1024
 
     func addRunRoutes(to router: inout Router) {
-        router.post("/v1/runs", authenticated("/v1/runs", creates: true) { [self] request in try await createRun(request) })
+        router.post("/v1/runs", authenticated("/v1/runs", creates: .requiring(.member, orScope: .runsWrite)) { [self] request in try await createRun(request) })
         router.get("/v1/runs", authenticated("/v1/runs") { [self] request in try await listRuns(request) })
         router.get("/v1/runs/{id}", authenticated("/v1/runs/{id}") { [self] request in
             let (id, state) = try await ownRun(request)

@@ -7,10 +7,10 @@ extension TroupeApp {
         // Literal segments first: the router takes the first pattern that fits.
         router.get("/v1/workflows/templates", authenticated("/v1/workflows/templates") { [self] request in try listTemplates(request) })
         router.post("/v1/workflows/validate", authenticated("/v1/workflows/validate") { [self] request in try validateWorkflow(request) })
-        router.post("/v1/workflows/from-template/{slug}", authenticated("/v1/workflows/from-template/{slug}", creates: true) { [self] request in
+        router.post("/v1/workflows/from-template/{slug}", authenticated("/v1/workflows/from-template/{slug}", creates: .requiring(.member, orScope: .workflowsWrite)) { [self] request in
             try await createFromTemplate(request)
         })
-        router.post("/v1/workflows", authenticated("/v1/workflows", creates: true) { [self] request in try await createWorkflow(request) })
+        router.post("/v1/workflows", authenticated("/v1/workflows", creates: .requiring(.member, orScope: .workflowsWrite)) { [self] request in try await createWorkflow(request) })
         router.get("/v1/workflows", authenticated("/v1/workflows") { [self] request in try await listWorkflows(request) })
         let one = "/v1/workflows/{id}"
         router.get(one, authenticated(one) { [self] request in try await getWorkflow(request) })

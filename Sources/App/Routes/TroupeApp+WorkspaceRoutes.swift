@@ -5,7 +5,7 @@ import TroupeTransport
 
 extension TroupeApp {
     func addWorkspaceRoutes(to router: inout Router) {
-        router.post("/v1/workspaces", authenticated("/v1/workspaces", creates: true) { [self] request in try await createWorkspace(request) })
+        router.post("/v1/workspaces", authenticated("/v1/workspaces", creates: .requiring(.viewer, orScope: nil)) { [self] request in try await createWorkspace(request) })
         router.get("/v1/workspaces", authenticated("/v1/workspaces") { [self] request in try await listWorkspaces(request) })
         router.get("/v1/workspaces/{id}", authenticated("/v1/workspaces/{id}") { [self] request in try await getWorkspace(request) })
         router.add("PATCH", "/v1/workspaces/{id}", authenticated("/v1/workspaces/{id}") { [self] request in

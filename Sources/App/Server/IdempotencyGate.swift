@@ -4,12 +4,18 @@ import TroupeTransport
 
 /// `Idempotency-Key` on the routes that create something (API.md, Conventions).
 ///
-/// The first request with a key runs; its response (unless a 5xx, which a retry should be free
-/// to redo) is stored before it is sent, so every answered request can be replayed for 24 h:
-/// the same key with the same method, route and body gets the same status and body with
-/// `Idempotent-Replayed: true`; with anything else, 422 `idempotency_key_reused`. Requests with
-/// the same key that arrive while the first is running wait for it, then replay it — so
-/// concurrent duplicates create exactly one resource.
+/// The first request with a key runs; its response is stored before it is sent, so every
+/// answered request can be replayed for 24 h: the same key from the same principal with the
+/// same method, target (path parameters included) and body gets the same status and body with
+/// `Idempotent-Replayed: true`; with anything else, 422 `idempotency_key_reused`. Only answers
+/// of requests that ran are kept: 401, 403, 429 and 5xx are never stored, so a retry after them
+/// runs afresh (authentication, the role or scope check and rate limits run before the gate).
+/// Requests with the same key that arrive while the first is running wait for it, then replay
+/// it — so concurrent duplicates create exactly one resource.
+///
+/// The database keeps only the key's SHA-256. An answer that shows a secret once is sealed
+/// (``SealedBox``) under a key derived from the Idempotency-Key and the server's secret: a copy
+/// of the database alone cannot read it, a replay with the key can.
 ///
 /// A create route runs its write inside ``committing(_:during:)``, which commits the answer in
 /// the same transaction as the resource: a crash can lose both (the retry then runs again) but
@@ -18,37 +24,61 @@ final class IdempotencyGate: Sendable {
     /// The keyed request this task runs, and the answer its create committed (if it did).
     final class Pending: Sendable {
         let workspaceID: String
-        let key: String
-        let hash: [UInt8]
+        let keyHash: String
+        let requestHash: [UInt8]
+        let principal: String
+        /// Set when the answer is to be stored sealed.
+        let sealer: SealedBox?
         let at: Timestamp
         let committedAnswer = LockedBox<StoredResponse?>(nil)
 
-        init(workspaceID: String, key: String, hash: [UInt8], at: Timestamp) {
+        init(workspaceID: String, keyHash: String, requestHash: [UInt8], principal: String, sealer: SealedBox?, at: Timestamp) {
             self.workspaceID = workspaceID
-            self.key = key
-            self.hash = hash
+            self.keyHash = keyHash
+            self.requestHash = requestHash
+            self.principal = principal
+            self.sealer = sealer
             self.at = at
+        }
+
+        /// Whether the answer committed with the create is `response`, which then need not be
+        /// stored again (a sealed one is opened to compare: each seal differs).
+        func committed(_ response: HTTPResponse) -> Bool {
+            guard let answer = committedAnswer.value, answer.status == response.status, case .bytes(let body) = response.body else { return false }
+            return (sealer.map { $0.open(answer.body) } ?? answer.body) == body
+        }
+
+        /// `response` as it is stored, or nil when it must not be (see ``isStored(status:)``).
+        func stored(_ response: HTTPResponse) -> StoredResponse? {
+            guard IdempotencyGate.isStored(status: response.status), case .bytes(let body) = response.body else { return nil }
+            return StoredResponse(requestHash: requestHash, principal: principal, status: response.status,
+                                  contentType: response.headers["Content-Type"],
+                                  body: sealer.map { $0.seal(body, nonce: SecretGenerator.bytes(SealedBox.nonceSize)) } ?? body,
+                                  sealed: sealer != nil)
         }
     }
 
     /// Set while a request with an `Idempotency-Key` runs its handler.
     @TaskLocal static var current: Pending?
 
-    private struct Key: Hashable {
+    private struct Slot: Hashable {
         let workspaceID: String
-        let key: String
+        let keyHash: String
     }
 
     private let store: IdempotencyStore
     private let clock: any WallClock
+    /// Derives each sealed answer's key from the Idempotency-Key.
+    private let sealingKeys: HMACSHA256
     /// Keys being run, with the requests waiting for them.
-    private let running = LockedBox([Key: [CheckedContinuation<Bool, Never>]]())
+    private let running = LockedBox([Slot: [CheckedContinuation<Bool, Never>]]())
     /// When expired rows were last deleted.
     private let lastPrune = LockedBox(Timestamp(microsecondsSinceEpoch: 0))
 
-    init(store: IdempotencyStore, clock: any WallClock) {
+    init(store: IdempotencyStore, clock: any WallClock, secret: [UInt8]) {
         self.store = store
         self.clock = clock
+        sealingKeys = HMACSHA256(key: secret)
     }
 
     /// The key of `request`, checked: nil when it sent none; 400 unless 1–255 visible ASCII characters.
@@ -60,25 +90,32 @@ final class IdempotencyGate: Sendable {
         return key
     }
 
-    /// Runs `handler` once for `key`, or replays what its first run answered.
+    /// Whether an answer of `status` is kept for replay: not 401, 403, 429 or a 5xx, which
+    /// say the request did not run (or may run differently when retried).
+    static func isStored(status: Int) -> Bool {
+        status < 500 && status != 401 && status != 403 && status != 429
+    }
+
+    /// Runs `handler` once for `key`, or replays what its first run answered. `sealing`: the
+    /// answer shows a secret, so it is stored sealed.
     func perform(
-        workspaceID: String, key: String, request: HTTPRequest, route: String, _ handler: () async throws -> HTTPResponse
+        workspaceID: String, key: String, principal: String, request: HTTPRequest, sealing: Bool,
+        _ handler: () async throws -> HTTPResponse
     ) async throws -> HTTPResponse {
-        let slot = Key(workspaceID: workspaceID, key: key)
-        let hash = SHA256.hash(Array("\(request.method) \(route)\n".utf8) + request.body)
+        let slot = Slot(workspaceID: workspaceID, keyHash: IdempotencyStore.keyHash(key))
+        let requestHash = SHA256.hash(Array("\(request.method) \(request.head.target)\n".utf8) + request.body)
+        let sealer = SealedBox(key: sealingKeys.authenticationCode(for: "idempotency\n\(workspaceID)\n\(key)"))
         await claim(slot)
         defer { release(slot) }
-        if let stored = try await store.response(workspaceID: workspaceID, key: key, at: clock.now) {
-            return try Self.replay(stored, hash: hash)
+        if let stored = try await store.response(workspaceID: workspaceID, keyHash: slot.keyHash, at: clock.now) {
+            return try Self.replay(stored, requestHash: requestHash, principal: principal, sealer: sealer)
         }
-        let pending = Pending(workspaceID: workspaceID, key: key, hash: hash, at: clock.now)
+        let pending = Pending(workspaceID: workspaceID, keyHash: slot.keyHash, requestHash: requestHash, principal: principal,
+                              sealer: sealing ? sealer : nil, at: clock.now)
         let response = try await Self.$current.withValue(pending) { try await handler() }
-        if response.status < 500, case .bytes(let body) = response.body {
-            let stored = StoredResponse(requestHash: hash, status: response.status, contentType: response.headers["Content-Type"], body: body)
-            // Stored again only when the handler answered other than what its create committed.
-            if pending.committedAnswer.value != stored {
-                try await store.save(stored, workspaceID: workspaceID, key: key, at: clock.now)
-            }
+        // Stored again only when the handler answered other than what its create committed.
+        if let stored = pending.stored(response), !pending.committed(response) {
+            try await store.save(stored, workspaceID: workspaceID, keyHash: slot.keyHash, at: clock.now)
         }
         return response
     }
@@ -92,10 +129,8 @@ final class IdempotencyGate: Sendable {
         guard let pending = current else { return try await create() }
         let rendered = LockedBox<StoredResponse?>(nil)
         let companion = TransactionCompanion { db in
-            let response = try answer(db)
-            guard response.status < 500, case .bytes(let body) = response.body else { return }
-            let stored = StoredResponse(requestHash: pending.hash, status: response.status, contentType: response.headers["Content-Type"], body: body)
-            try IdempotencyStore.saveChange(stored, workspaceID: pending.workspaceID, key: pending.key, at: pending.at)(db)
+            guard let stored = pending.stored(try answer(db)) else { return }
+            try IdempotencyStore.saveChange(stored, workspaceID: pending.workspaceID, keyHash: pending.keyHash, at: pending.at)(db)
             rendered.withLock { $0 = stored }
         }
         defer { if companion.committed { pending.committedAnswer.withLock { $0 = rendered.value } } }
@@ -104,7 +139,7 @@ final class IdempotencyGate: Sendable {
 
     /// Returns once this request holds `slot`: at once when nobody runs it, else after the
     /// holder releases it (several waiters then race again; one wins, the others wait again).
-    private func claim(_ slot: Key) async {
+    private func claim(_ slot: Slot) async {
         while true {
             let claimed: Bool = await withCheckedContinuation { continuation in
                 let free = running.withLock { table -> Bool in
@@ -121,7 +156,7 @@ final class IdempotencyGate: Sendable {
         }
     }
 
-    private func release(_ slot: Key) {
+    private func release(_ slot: Slot) {
         let waiters = running.withLock { $0.removeValue(forKey: slot) ?? [] }
         for waiter in waiters { waiter.resume(returning: false) }
     }
@@ -138,12 +173,17 @@ final class IdempotencyGate: Sendable {
         if due { try? await store.prune(at: now) }
     }
 
-    private static func replay(_ stored: StoredResponse, hash: [UInt8]) throws(APIError) -> HTTPResponse {
-        guard ConstantTime.equals(stored.requestHash, hash) else {
+    private static func replay(_ stored: StoredResponse, requestHash: [UInt8], principal: String, sealer: SealedBox) throws(APIError) -> HTTPResponse {
+        // An answer stored before principals were kept has none: any caller of the workspace.
+        guard ConstantTime.equals(stored.requestHash, requestHash), stored.principal.map({ $0 == principal }) ?? true else {
             throw APIError(.idempotencyKeyReused, "This Idempotency-Key was used for a different request; use a new key for a new request.")
+        }
+        guard let body = stored.sealed ? sealer.open(stored.body) : stored.body else {
+            // Sealed under another server secret (TROUPE_SECRET changed): it cannot be replayed.
+            throw APIError(.idempotencyKeyReused, "The answer kept for this Idempotency-Key cannot be read any more; use a new key.")
         }
         var headers: HTTPHeaders = ["Idempotent-Replayed": "true"]
         if let type = stored.contentType { headers.set("Content-Type", type) }
-        return HTTPResponse(status: stored.status, headers: headers, body: .bytes(stored.body))
+        return HTTPResponse(status: stored.status, headers: headers, body: .bytes(body))
     }
 }

@@ -3,6 +3,17 @@ import TroupeCore
 import TroupePersistence
 import TroupeTransport
 
+/// A create route's terms for `Idempotency-Key`: who may call it (checked before any replay)
+/// and whether its answer shows a secret once (then stored sealed, never in the clear).
+struct Creation: Sendable {
+    let access: AccessRule
+    let answerHoldsSecret: Bool
+
+    static func requiring(_ role: Role, orScope scope: Scope?, answerHoldsSecret: Bool = false) -> Creation {
+        Creation(access: AccessRule(role, orScope: scope), answerHoldsSecret: answerHoldsSecret)
+    }
+}
+
 /// What the route wrapper learns of a request, for the log and metrics line written after it.
 final class RouteRecord: Sendable {
     struct Info: Sendable {
@@ -26,11 +37,11 @@ extension TroupeApp {
 
     /// A route that needs a session token or API key, counted against the workspace's limits.
     /// `creates`: a route that creates something, where `Idempotency-Key` applies.
-    func authenticated(_ pattern: String, creates: Bool = false, _ body: @escaping Handler) -> Router.Handler {
-        wrap(pattern, authenticated: true, idempotent: creates, body)
+    func authenticated(_ pattern: String, creates: Creation? = nil, _ body: @escaping Handler) -> Router.Handler {
+        wrap(pattern, authenticated: true, creation: creates, body)
     }
 
-    private func wrap(_ pattern: String, authenticated: Bool, idempotent: Bool = false, _ body: @escaping Handler) -> Router.Handler {
+    private func wrap(_ pattern: String, authenticated: Bool, creation: Creation? = nil, _ body: @escaping Handler) -> Router.Handler {
         { [self] request, parameters in
             let record = RouteRecord.current
             record?.info.withLock { $0.route = pattern }
@@ -48,8 +59,14 @@ extension TroupeApp {
                 }
                 let apiRequest = APIRequest(http: request, parameters: parameters, requestID: requestID, principal: principal,
                                             query: QueryParameters(request.query))
-                if idempotent, let principal, let key = try IdempotencyGate.key(of: request) {
-                    response = try await idempotency.perform(workspaceID: principal.workspaceID, key: key, request: request, route: pattern) {
+                if let creation, let principal, let key = try IdempotencyGate.key(of: request) {
+                    // Authenticated and admitted above; the role or scope is checked here, so
+                    // that nobody is replayed an answer they may not ask for.
+                    try principal.require(creation.access)
+                    response = try await idempotency.perform(
+                        workspaceID: principal.workspaceID, key: key, principal: principal.identity, request: request,
+                        sealing: creation.answerHoldsSecret
+                    ) {
                         await respond(to: apiRequest, with: body, record: record)
                     }
                 } else {

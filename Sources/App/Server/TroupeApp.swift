@@ -38,7 +38,7 @@ public final class TroupeApp: Sendable {
         workflows = WorkflowStore(store: runtime.store)
         locks = LockStore(store: runtime.store)
         jobs = JobStore(store: runtime.store)
-        idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock)
+        idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock, secret: secret)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
         let revocations = SessionRevocations(memberChanges, lifetime: Authenticator.sessionLifetime)

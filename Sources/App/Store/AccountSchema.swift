@@ -101,5 +101,5 @@ enum AccountSchema {
     /// The whole schema history: the snapshot store's steps, then the server's.
     static let migrator = Migrator(
         SnapshotStore.migrations + migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations + RowidTables.migrations
-            + [JobStore.requeueFailedMigration])
+            + [JobStore.requeueFailedMigration, IdempotencyStore.migration])
 }
