@@ -28,6 +28,27 @@ import TroupeCore
         await server.stop()
     }
 
+    /// A client choosing the method token must not grow `/metrics`: methods outside RFC 9110
+    /// (and PATCH) are all `other`, unknown paths all `unmatched`.
+    @Test func randomMethodTokensAddNoMetricLabels() async throws {
+        let server = try await TestServer.start()
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        for index in 0..<300 {
+            let method = String((0..<Int.random(in: 3...12)).map { _ in letters.randomElement() ?? "X" })
+            let path = index.isMultiple(of: 2) ? "/v1/runs" : "/v1/\(RandomID.make(prefix: "p"))"
+            let reply = try await server.send(method, path)
+            #expect([400, 401, 404, 405].contains(reply.status), "\(method) \(path): \(reply.status)")
+        }
+        let text = try await server.send("GET", "/metrics").text
+        let requestLines = text.split(separator: "\n").filter { $0.hasPrefix("troupe_http_requests_total{") }
+        let methods = Set(requestLines.compactMap { line in line.split(separator: "\"").dropFirst().first.map(String.init) })
+        #expect(methods.isSubset(of: Metrics.methodLabels.union(["other"])), "\(methods)")
+        let routes = Set(requestLines.compactMap { line in line.split(separator: "\"").dropFirst(3).first.map(String.init) })
+        #expect(routes.isSubset(of: ["/v1/runs", "unmatched"]), "\(routes)")
+        #expect(requestLines.count <= 6, "\(requestLines)")
+        await server.stop()
+    }
+
     /// The document is valid OpenAPI 3.1 by `openapi-spec-validator`; skipped, saying so, when
     /// python3 lacks it (CI installs it with pip).
     @Test func openAPIDocumentValidates() async throws {

@@ -15,30 +15,22 @@ extension TroupeApp {
             }
         })
         router.get("/metrics", open("/metrics") { [self] _ in
-            var text = metrics.render(
+            let text = metrics.render(
                 registry: runtime.tenants.statistics, residentRuns: runtime.runs.registry.residentCount,
                 openConnections: connectionStatistics.value?().openConnections ?? 0, writer: runtime.store.writer.stats,
                 setAside: runtime.store.setAside.counts)
-            text += try await workloadGauges()
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))
         })
         router.get("/openapi.json", open("/openapi.json") { _ in .json(200, OpenAPIDocument.bytes) })
     }
 
-    /// Runs and jobs by status, counted in SQL when `/metrics` is read.
-    private func workloadGauges() async throws -> String {
+    /// Counts runs and jobs by status for `/metrics` (in the background, every 15 s: a scrape
+    /// never scans a table, so a scrape flood costs the database nothing).
+    func refreshWorkloadGauges() async throws {
         let (runs, jobs) = try await runtime.store.reader.read { db in
             (try db.query("SELECT status, count(*) FROM snapshots WHERE kind = 'run' GROUP BY status") { ($0.string(at: 0) ?? "", $0.int64(at: 1)) },
              try db.query("SELECT status, count(*) FROM jobs GROUP BY status") { ($0.string(at: 0) ?? "", $0.int64(at: 1)) })
         }
-        var out = "# HELP troupe_runs Runs by status.\n# TYPE troupe_runs gauge\n"
-        for status in RunStatus.allCases {
-            out += "troupe_runs{status=\"\(status.rawValue)\"} \(runs.first { $0.0 == status.rawValue }?.1 ?? 0)\n"
-        }
-        out += "# HELP troupe_jobs Jobs by status.\n# TYPE troupe_jobs gauge\n"
-        for status in JobMachine.Status.allCases {
-            out += "troupe_jobs{status=\"\(status.rawValue)\"} \(jobs.first { $0.0 == status.rawValue }?.1 ?? 0)\n"
-        }
-        return out
+        metrics.refreshWorkload(runs: Dictionary(runs, uniquingKeysWith: +), jobs: Dictionary(jobs, uniquingKeysWith: +))
     }
 }

@@ -20,13 +20,25 @@ final class Metrics: Sendable {
         var latencySum = 0.0
         var count = 0
         var rateLimited = 0
+        /// Failures of background work, by task.
+        var backgroundErrors: [String: Int] = [:]
     }
+
+    /// Runs and jobs by status, as last counted by ``refreshWorkload(runs:jobs:)`` in the
+    /// background: a scrape reads them, it never scans a table.
+    private let workload = LockedBox<(runs: [String: Int64], jobs: [String: Int64])>(([:], [:]))
 
     private let state = LockedBox(State())
 
+    /// The methods of RFC 9110 §9 and PATCH (RFC 5789), the API's; any other is `other`, so
+    /// that a client cannot grow the label set.
+    static let methodLabels: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+
     func record(route: String, method: String, status: Int, latency: Duration) {
         let seconds = Double(latency.nanoseconds) / 1e9
-        let key = RequestLabels(method: method, route: route, status: status)
+        // Bounded labels: a route pattern or `unmatched` (the router's), a known method or
+        // `other`, a status the server itself answered.
+        let key = RequestLabels(method: Self.methodLabels.contains(method) ? method : "other", route: route, status: status)
         state.withLock { state in
             state.requests[key, default: 0] += 1
             let index = Self.latencyBoundsSeconds.firstIndex { seconds <= $0 } ?? Self.latencyBoundsSeconds.count
@@ -35,6 +47,16 @@ final class Metrics: Sendable {
             state.count += 1
             if status == 429 { state.rateLimited += 1 }
         }
+    }
+
+    /// Counts a failure of background work (`task` is one of the server's own names).
+    func recordBackgroundError(task: String) {
+        state.withLock { $0.backgroundErrors[task, default: 0] += 1 }
+    }
+
+    /// Keeps the latest counts of runs and jobs by status.
+    func refreshWorkload(runs: [String: Int64], jobs: [String: Int64]) {
+        workload.withLock { $0 = (runs, jobs) }
     }
 
     /// The Prometheus text exposition (version 0.0.4).
@@ -82,6 +104,16 @@ final class Metrics: Sendable {
         }
         out += writer.commitLatency.prometheus(
             name: "troupe_commit_duration_seconds", help: "Time from BEGIN to the end of COMMIT, fsync included.")
+        out += "# HELP troupe_background_errors_total Failures of background work, by task (each logged).\n"
+        out += "# TYPE troupe_background_errors_total counter\n"
+        for (task, count) in snapshot.backgroundErrors.sorted(by: { $0.key < $1.key }) {
+            out += "troupe_background_errors_total{task=\"\(task)\"} \(count)\n"
+        }
+        let (runs, jobs) = workload.value
+        out += "# HELP troupe_runs Runs by status (counted every 15 s).\n# TYPE troupe_runs gauge\n"
+        for status in RunStatus.allCases { out += "troupe_runs{status=\"\(status.rawValue)\"} \(runs[status.rawValue] ?? 0)\n" }
+        out += "# HELP troupe_jobs Jobs by status (counted every 15 s).\n# TYPE troupe_jobs gauge\n"
+        for status in JobMachine.Status.allCases { out += "troupe_jobs{status=\"\(status.rawValue)\"} \(jobs[status.rawValue] ?? 0)\n" }
         return out
     }
 }

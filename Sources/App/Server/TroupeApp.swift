@@ -22,6 +22,8 @@ public final class TroupeApp: Sendable {
     let cursors: PageCursor.Codec
     let metrics = Metrics()
     let log: RequestLog
+    /// Lines of background work.
+    let logger: Logger
     private let draining = LockedBox(false)
     /// The HTTP server's counters, for `/metrics`, once it runs.
     let connectionStatistics = LockedBox<(@Sendable () -> HTTPServer.Statistics)?>(nil)
@@ -30,7 +32,7 @@ public final class TroupeApp: Sendable {
 
     /// Builds the API over an open runtime whose database holds ``AccountSchema``'s tables.
     /// `memberChanges`: the membership changes of the last session lifetime (``MemberStore/changes(since:)``).
-    init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], memberChanges: [MembershipChange], log: RequestLog) {
+    init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], memberChanges: [MembershipChange], log: RequestLog, logger: Logger) {
         self.config = config
         self.runtime = runtime
         accounts = AccountStore(store: runtime.store)
@@ -46,6 +48,13 @@ public final class TroupeApp: Sendable {
         passwords = PasswordHasher(iterations: config.passwordIterations)
         cursors = PageCursor.Codec(mac: HMACSHA256(key: secret))
         self.log = log
+        self.logger = logger
+    }
+
+    /// Background work failed: logged and counted; the loop that runs it tries again.
+    func backgroundFailed(_ task: String, _ error: any Error) {
+        metrics.recordBackgroundError(task: task)
+        logger.log(.error, "background.failed", [("task", .string(task)), ("error", .string(String(describing: error)))])
     }
 
     var isDraining: Bool { draining.value }

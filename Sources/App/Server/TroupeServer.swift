@@ -51,9 +51,10 @@ public final class TroupeServer: Sendable {
     static func openApp(_ options: Options) async throws -> TroupeApp {
         var registry = ActorRegistry<TenantActor>.Configuration()
         registry.idleTTL = .seconds(Int64(options.config.idleActorTTLSeconds))
+        let logger = Logger(sink: options.eventLog, clock: options.clock)
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
-            registry: registry, migrator: AccountSchema.migrator, logger: Logger(sink: options.eventLog, clock: options.clock),
+            registry: registry, migrator: AccountSchema.migrator, logger: logger,
             writerQueueCapacity: options.writerQueueCapacity)
         do {
             let secret: [UInt8]
@@ -65,7 +66,7 @@ public final class TroupeServer: Sendable {
             let horizon = runtime.clock.now + (.zero - Authenticator.sessionLifetime)
             let memberChanges = try await MemberStore(store: runtime.store).changes(since: horizon)
             let app = TroupeApp(config: options.config, runtime: runtime, secret: secret, memberChanges: memberChanges,
-                                log: RequestLog(handle: options.logHandle))
+                                log: RequestLog(handle: options.logHandle), logger: logger)
             // Timers of waiting steps, and finished jobs whose runs did not hear of them.
             try await runtime.runs.recover(jobs: app.jobs)
             return app
@@ -94,6 +95,17 @@ public final class TroupeServer: Sendable {
                         try? await Task.sleep(for: .seconds(1))
                         await app.flush()
                         app.log.flush()
+                    }
+                }
+                group.addTask {
+                    // Counted now and every 15 s after, so that a scrape reads memory only.
+                    while !Task.isCancelled {
+                        do {
+                            try await app.refreshWorkloadGauges()
+                        } catch {
+                            app.backgroundFailed("workload_gauges", error)
+                        }
+                        try? await Task.sleep(for: .seconds(15))
                     }
                 }
             }
