@@ -1,6 +1,7 @@
 import Foundation
 import TroupeApp
 import TroupeCore
+import TroupePersistence
 import TroupeTransport
 
 /// The real server on port 0 over a temporary database, and a client that speaks JSON to it.
@@ -41,6 +42,21 @@ final class TestServer: Sendable {
     /// down; ``startAgain()`` serves it again.
     func stopKeepingDatabase() async {
         await server.shutdown(grace: .seconds(1))
+    }
+
+    /// A new server, configured anew, on the database `stopped` left (after its
+    /// ``stopKeepingDatabase()``).
+    static func start(reusing stopped: TestServer, configure: (inout ServerConfig) -> Void) async throws -> TestServer {
+        var options = stopped.options
+        configure(&options.config)
+        return TestServer(server: try await TroupeServer.start(options), directory: stopped.directory, options: options)
+    }
+
+    /// The PBKDF2 iteration count stored for `email`, read from the database file.
+    func storedIterations(email: String) throws -> Int64? {
+        let db = try Database(path: options.databasePath, options: DatabaseOptions(readOnly: true))
+        defer { db.close() }
+        return try db.scalar("SELECT password_iterations FROM users WHERE email = ?", [.text(email.lowercased())])?.integerValue
     }
 
     /// Starts a new server on the same database (after ``stopKeepingDatabase()``).

@@ -1,30 +1,116 @@
 import Dispatch
+import Foundation
+import Glibc
+import Synchronization
 import TroupeCore
 
-/// Hashes and checks passwords with PBKDF2-HMAC-SHA256, on threads of its own: at 600,000
-/// rounds a hash takes a good fraction of a second, which must not stall an event loop or the
-/// cooperative pool.
-struct PasswordHasher: Sendable {
+/// Hashes and checks passwords with PBKDF2-HMAC-SHA256 on a pool of its own: one thread per
+/// core at most, behind a bounded queue. At 600,000 rounds a hash takes a good fraction of a
+/// second, so a login flood must neither stall the event loops and the cooperative pool nor
+/// queue without bound: past ``queueCapacity`` waiting hashes, a login or signup is 503
+/// `overloaded` at once. The threads run at a lower priority (nice 10) than the threads that
+/// serve requests, so hashing takes the CPU they leave.
+final class PasswordHasher: Sendable {
     let iterations: Int
-    private static let queue = DispatchQueue(label: "troupe.passwords", attributes: .concurrent)
+    private let pool: HashingPool
 
-    /// A new salt and the password's hash.
-    func hash(_ password: String) async -> (hash: [UInt8], salt: [UInt8]) {
+    /// Starts the pool's threads: `threads` (default one per core), with `queueCapacity`
+    /// hashes waiting at most.
+    init(iterations: Int, threads: Int = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))), queueCapacity: Int = 16) {
+        self.iterations = iterations
+        pool = HashingPool(threads: threads, queueCapacity: queueCapacity)
+    }
+
+    /// Ends the pool's threads once the hashes under way finish; hashes still waiting are
+    /// refused as overloaded (the server is stopping).
+    func close() { pool.stop() }
+
+    /// A new salt and the password's hash; 503 when the hashing queue is full.
+    func hash(_ password: String) async throws(APIError) -> (hash: [UInt8], salt: [UInt8]) {
         let salt = SecretGenerator.bytes(16)
-        let hash = await derive(password, salt: salt, iterations: iterations)
+        let hash = try await pool.derive(password, salt: salt, iterations: iterations)
         return (hash, salt)
     }
 
-    /// Whether `password` matches; the comparison takes the same time wherever they differ.
-    func verify(_ password: String, hash: [UInt8], salt: [UInt8], iterations: Int) async -> Bool {
-        ConstantTime.equals(await derive(password, salt: salt, iterations: iterations), hash)
+    /// Whether `password` matches (compared in constant time); 503 when the queue is full.
+    func verify(_ password: String, hash: [UInt8], salt: [UInt8], iterations: Int) async throws(APIError) -> Bool {
+        ConstantTime.equals(try await pool.derive(password, salt: salt, iterations: iterations), hash)
+    }
+}
+
+/// Hashing threads and their bounded queue.
+final class HashingPool: Sendable {
+    private struct Job: Sendable {
+        let password: [UInt8]
+        let salt: [UInt8]
+        let iterations: Int
+        /// The hash, or nil when the pool stopped first.
+        let done: @Sendable ([UInt8]?) -> Void
     }
 
-    private func derive(_ password: String, salt: [UInt8], iterations: Int) async -> [UInt8] {
-        await withCheckedContinuation { continuation in
-            Self.queue.async {
-                continuation.resume(returning: PBKDF2.deriveKey(password: Array(password.utf8), salt: salt, iterations: iterations))
+    private struct Queue {
+        var jobs: [Job] = []
+        var stopped = false
+    }
+
+    let queueCapacity: Int
+    private let threads: Int
+    private let queue = Mutex(Queue())
+    private let available = DispatchSemaphore(value: 0)
+
+    init(threads: Int, queueCapacity: Int) {
+        self.queueCapacity = queueCapacity
+        self.threads = threads
+        for index in 0..<threads {
+            let thread = Thread { [self] in work() }
+            thread.name = "troupe-hash-\(index)"
+            thread.start()
+        }
+    }
+
+    /// PBKDF2 of `password` on a pool thread; 503 `overloaded` at once when the queue is full.
+    func derive(_ password: String, salt: [UInt8], iterations: Int) async throws(APIError) -> [UInt8] {
+        let result: [UInt8]? = await withCheckedContinuation { continuation in
+            let job = Job(password: Array(password.utf8), salt: salt, iterations: iterations) { continuation.resume(returning: $0) }
+            let queued = queue.withLock { queue -> Bool in
+                guard !queue.stopped, queue.jobs.count < queueCapacity else { return false }
+                queue.jobs.append(job)
+                return true
+            }
+            if queued { available.signal() } else { continuation.resume(returning: nil) }
+        }
+        guard let result else {
+            var error = APIError(.overloaded, "Too many sign-ins are being checked; retry shortly.")
+            error.retryAfterSeconds = 1
+            throw error
+        }
+        return result
+    }
+
+    private func work() {
+        // Below the request threads: a flood of logins gets the CPU they leave. On Linux, `who`
+        // 0 with PRIO_PROCESS names the calling thread alone (setpriority(2), NOTES).
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        while true {
+            available.wait()
+            let (job, stopped) = queue.withLock { queue in (queue.jobs.isEmpty ? nil : queue.jobs.removeFirst(), queue.stopped) }
+            if let job {
+                job.done(stopped ? nil : PBKDF2.deriveKey(password: job.password, salt: job.salt, iterations: job.iterations))
+            } else if stopped {
+                return
             }
         }
+    }
+
+    /// Refuses new hashes and ends every thread (after the hash it is on); waiting hashes are
+    /// answered as overloaded.
+    func stop() {
+        let waiting = queue.withLock { queue in
+            queue.stopped = true
+            defer { queue.jobs = [] }
+            return queue.jobs
+        }
+        for job in waiting { job.done(nil) }
+        for _ in 0..<threads { available.signal() }
     }
 }

@@ -24,7 +24,7 @@ extension TroupeApp {
         }
         try body.finish()
         guard let email, let password, let workspaceName else { throw APIError(.internalError, "validated fields missing") }
-        let (hash, salt) = await passwords.hash(password)
+        let (hash, salt) = try await passwords.hash(password)
         let now = clock.now
         let user = UserRecord(id: RandomID.make(prefix: "usr"), email: email.lowercased(), name: name, passwordHash: hash,
                               passwordSalt: salt, passwordIterations: passwords.iterations, createdAt: now)
@@ -45,18 +45,27 @@ extension TroupeApp {
         let password = try body.string("password", required: true, maxLength: 1024)
         try body.finish()
         guard let email, let password else { throw APIError(.internalError, "validated fields missing") }
+        let address = email.lowercased()
+        if let wait = loginThrottle.retryAfter(email: address, at: clock.now) {
+            var error = APIError(.rateLimited, "Too many failed sign-ins for this email; retry in \(wait) s.")
+            error.retryAfterSeconds = wait
+            throw error
+        }
         let refused = APIError(.unauthorized, "The email or password is wrong.")
-        guard let user = try await accounts.user(email: email.lowercased()) else {
-            _ = await passwords.verify(password, hash: [], salt: Self.absentUserSalt, iterations: passwords.iterations)
+        guard let user = try await accounts.user(email: address) else {
+            _ = try await passwords.verify(password, hash: [], salt: Self.absentUserSalt, iterations: passwords.iterations)
+            loginThrottle.recordFailure(email: address, at: clock.now)
             throw refused
         }
-        guard await passwords.verify(password, hash: user.passwordHash, salt: user.passwordSalt, iterations: user.passwordIterations) else {
+        guard try await passwords.verify(password, hash: user.passwordHash, salt: user.passwordSalt, iterations: user.passwordIterations) else {
+            loginThrottle.recordFailure(email: address, at: clock.now)
             throw refused
         }
+        loginThrottle.recordSuccess(email: address)
         if user.passwordIterations != passwords.iterations {
             // Stored under another count (the config changed): rehashed now that the password
             // is known, so every stored hash converges on the count the unknown-email dummy uses.
-            let (hash, salt) = await passwords.hash(password)
+            let (hash, salt) = try await passwords.hash(password)
             try await accounts.replacePasswordHash(userID: user.id, hash: hash, salt: salt, iterations: passwords.iterations)
         }
         let workspaceID: String

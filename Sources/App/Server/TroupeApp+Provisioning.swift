@@ -15,7 +15,7 @@ extension TroupeApp {
     func bootstrap(email: String, password: String, workspaceName: String, plan: Plan) async throws -> Bootstrap {
         guard Self.isEmail(email) else { throw APIError(.validationError, "--email must be an address such as ada@example.com") }
         guard password.count >= 10 else { throw APIError(.validationError, "--password must be at least 10 characters") }
-        let (hash, salt) = await passwords.hash(password)
+        let (hash, salt) = try await passwords.hash(password)
         let now = clock.now
         let user = UserRecord(id: RandomID.make(prefix: "usr"), email: email.lowercased(), name: nil, passwordHash: hash,
                               passwordSalt: salt, passwordIterations: passwords.iterations, createdAt: now)

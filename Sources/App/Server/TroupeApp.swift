@@ -19,6 +19,7 @@ public final class TroupeApp: Sendable {
     let usage: UsageStore
     let authenticator: Authenticator
     let passwords: PasswordHasher
+    let loginThrottle = LoginThrottle()
     let cursors: PageCursor.Codec
     let metrics = Metrics()
     let log: RequestLog

@@ -125,6 +125,7 @@ public final class TroupeServer: Sendable {
         await background.value
         await app.flush()
         app.log.flush()
+        app.passwords.close()
         await app.runtime.close()
     }
 
