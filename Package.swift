@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "TroupeTransport", dependencies: ["TroupeCore", "CSystem"], path: "Sources/Transport"),
         .target(
             name: "TroupeApp",
-            dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors", "TroupeTransport"],
+            // CSystem for the password hasher's threads (core pinning, SCHED_IDLE).
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors", "TroupeTransport", "CSystem"],
             path: "Sources/App"
         ),
         .executableTarget(name: "troupe", dependencies: ["TroupeApp"], path: "Sources/troupe"),

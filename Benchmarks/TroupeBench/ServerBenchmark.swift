@@ -10,13 +10,17 @@ import TroupeCore
 ///   with the run's first job).
 ///
 /// Prints the `compare.sh` options for the same server (`-k`, `-g`), then, unless `--seconds 0`,
-/// one JSON line per wrk run and one with the medians.
+/// one JSON line per wrk run and one with the medians. `--login-flood N`: N clients send
+/// wrong-password logins throughout each wrk run (their answers are in each line), waiting out
+/// each `Retry-After` unless `--login-flood-retry at-once`.
 struct ServerBenchmark {
     let command: String
     let url: String?
     let connections: Int
     let seconds: Int
     let repeats: Int
+    let loginFlood: Int
+    let patientFlood: Bool
 
     init(command: String, arguments: Arguments) {
         self.command = command
@@ -24,6 +28,8 @@ struct ServerBenchmark {
         connections = arguments.int("connections", default: 64)
         seconds = arguments.int("seconds", default: 10)
         repeats = arguments.int("repeats", default: 3)
+        loginFlood = arguments.int("login-flood", default: 0)
+        patientFlood = arguments.string("login-flood-retry") != "at-once"
     }
 
     func run() async throws {
@@ -41,10 +47,19 @@ struct ServerBenchmark {
         if seconds > 0 {
             var results: [WrkResult] = []
             for repeatIndex in 1...max(1, repeats) {
+                let flood = loginFlood > 0 ? LoginFlood(port: target.port, clients: loginFlood, patient: patientFlood) : nil
+                let flooding = Task { await flood?.run() }
                 let result = try await WrkResult.runOffPool(url: target.base, request: request, token: workspace.key, connections: connections,
                                                             seconds: seconds)
+                flooding.cancel()
+                await flooding.value
                 results.append(result)
-                print(jsonLine(result.json(bench: name, connections: connections, extra: [("repeat", .int(Int64(repeatIndex)))])))
+                var extra: [(String, JSON)] = [("repeat", .int(Int64(repeatIndex)))]
+                if let flood {
+                    extra += [("login_flood_clients", .int(Int64(loginFlood))), ("login_flood_waits_retry_after", .bool(patientFlood)),
+                              ("login_flood_answers", flood.counts)]
+                }
+                print(jsonLine(result.json(bench: name, connections: connections, extra: extra)))
             }
             print(jsonLine(WrkResult.median(results).json(bench: name + ".median", connections: connections,
                                                           extra: [("repeats", .int(Int64(results.count)))])))

@@ -11,11 +11,13 @@ let usage = """
       actors [--actors 100000]
           activation latency, memory per resident actor, lookup + call, rate-limit decisions,
           passivate-all and re-activate; one JSON line per case
-      auth-read | get-run | run-create [--url http://127.0.0.1:8080] [--connections 64] [--seconds 10] [--repeats 3]
+      auth-read | get-run | run-create [--url http://127.0.0.1:8080] [--connections 64] [--seconds 10] [--repeats 3] [--login-flood N [--login-flood-retry after|at-once]]
           GET /v1/auth/me, GET /v1/runs/{id} or durable POST /v1/runs with a real API key of an
           enterprise workspace, driven by wrk; without --url the server runs in this process on a
           temporary database. Prints compare.sh options for the server (--seconds 0: only that),
-          then one JSON line per run and the medians
+          then one JSON line per run and the medians; --login-flood N adds N clients sending
+          wrong-password logins (unknown emails, a full hash each) during every run, each client
+          waiting out a 503's Retry-After (or not: at-once)
       workflow [--url …] [--runs 500] [--workers 16]
           ship-from-ticket runs driven end to end over HTTP by built-in workers and an approver:
           completed runs/s, durable step transitions/s, claim-to-complete latency

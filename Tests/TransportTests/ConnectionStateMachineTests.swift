@@ -33,6 +33,20 @@ struct ConnectionStateMachineTests {
         #expect(machine.timedOut() == .respond408AndClose)
     }
 
+    /// API.md: a body must arrive whole within 120 s of its head, however steadily it trickles.
+    @Test func aBodyMustArriveWholeWithin120SecondsOfItsHead_SlowBody() {
+        var machine = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        machine.bytesReceived(now: .seconds(1))
+        machine.headReceived(now: .seconds(2))
+        for second in stride(from: 20, through: 100, by: 20) {
+            machine.bytesReceived(now: .seconds(Int64(second)))
+            #expect(machine.readDeadline == .seconds(Int64(min(second + 30, 122))))
+        }
+        machine.bytesReceived(now: .seconds(110))
+        #expect(machine.readDeadline == .seconds(122), "progress no longer moves it past head + 120 s")
+        #expect(machine.timedOut() == .respond408AndClose)
+    }
+
     @Test func keepAliveReturnsToIdleWithAFreshIdleDeadline() {
         var machine = ConnectionStateMachine(timeouts: timeouts, now: .zero)
         machine.bytesReceived(now: .seconds(1))

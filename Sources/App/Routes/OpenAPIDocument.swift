@@ -21,6 +21,9 @@ enum OpenAPIDocument {
     private static let string: JSON = ["type": "string"]
     private static let nullableString: JSON = ["type": ["string", "null"]]
     private static let nullableNumber: JSON = ["type": ["number", "null"], "minimum": 0]
+    /// A run's budget: a cost cap up to 10^9 dollars, a whole token budget up to 10^18 (null: none).
+    private static let budget = object([("max_cost_usd", ["type": ["number", "null"], "minimum": 0, "maximum": 1_000_000_000]),
+                                        ("token_budget", ["type": ["integer", "null"], "minimum": 0, "maximum": 1_000_000_000_000_000_000])])
     private static let time: JSON = ["type": "string", "format": "date-time"]
     private static let limit: JSON = ["type": ["integer", "null"], "minimum": 1]
     private static func list(_ item: String) -> JSON {
@@ -34,7 +37,7 @@ enum OpenAPIDocument {
                                           required: ["key", "owner", "ttl_ms"])
 
     private static let operations: [Operation] = {
-        let auth = ["400", "401", "403", "429"]
+        let auth = ["400", "401", "403", "429", "503"]
         return [
             Operation(method: "get", path: "/healthz", summary: "Liveness", authenticated: false,
                       success: ("200", object([("status", string)])), errors: []),
@@ -48,11 +51,11 @@ enum OpenAPIDocument {
                       request: object([("email", string), ("password", ["type": "string", "minLength": 10]), ("name", string),
                                        ("workspace_name", string)], required: ["email", "password", "workspace_name"]),
                       success: ("201", object([("token", string), ("user", ref("User")), ("workspace", ref("Workspace"))])),
-                      errors: ["400", "404", "409", "415", "422"]),
+                      errors: ["400", "404", "409", "415", "422", "503"]),
             Operation(method: "post", path: "/v1/auth/login",
-                      summary: "Sign in; the token is scoped to the first workspace (someone removed from every workspace gets a new starter one, as at signup)",
+                      summary: "Sign in; the token is scoped to the first workspace (someone removed from every workspace gets a new starter one, as at signup). After 10 failed logins for one email within 15 minutes, logins for it are 429 with Retry-After until the window has passed, whether or not the email exists. Passwords are hashed on at most one thread per core behind a bounded queue: 503 overloaded (Retry-After) when it is full.",
                       authenticated: false, request: object([("email", string), ("password", string)], required: ["email", "password"]),
-                      success: ("200", object([("token", string), ("user", ref("User"))])), errors: ["400", "401", "403", "422"]),
+                      success: ("200", object([("token", string), ("user", ref("User"))])), errors: ["400", "401", "403", "422", "429", "503"]),
             Operation(method: "get", path: "/v1/auth/me",
                       summary: "Who the caller is. For an API key, user and role are null and api_key is set.", authenticated: true,
                       success: ("200", object([("user", ["oneOf": [ref("User"), ["type": "null"]]]), ("workspace_id", string),
@@ -152,11 +155,13 @@ enum OpenAPIDocument {
             Operation(method: "post", path: "/v1/jobs/{id}/complete", summary: "Complete with the current lease token; at most one completion per job (409 otherwise)",
                       authenticated: true,
                       request: object([("lease_token", string), ("output", [:]),
-                                       ("usage", object([("input_tokens", ["type": "integer"]), ("output_tokens", ["type": "integer"]),
-                                                         ("cost_usd", ["type": "number"])]))], required: ["lease_token"]),
+                                       ("usage", object([("input_tokens", ["type": "integer", "minimum": 0, "maximum": 1_000_000_000_000]),
+                                                         ("output_tokens", ["type": "integer", "minimum": 0, "maximum": 1_000_000_000_000]),
+                                                         ("cost_usd", ["type": "number", "minimum": 0, "maximum": 1_000_000])]))],
+                                      required: ["lease_token"]),
                       success: ("200", ref("Job")), errors: auth + ["404", "409", "415", "422"]),
             Operation(method: "post", path: "/v1/jobs/{id}/fail",
-                      summary: "Fail the attempt: retried after 1 s, 2 s, 4 s ... 5 min (with jitter) while attempts remain and retryable is not false, else dead",
+                      summary: "Fail the attempt: while attempts remain and retryable is not false the job is queued again with available_at set by back-off (1 s, 2 s, 4 s ... 5 min, with jitter), else dead",
                       authenticated: true,
                       request: object([("lease_token", string), ("error", object([("code", string), ("message", string)], required: ["code", "message"])),
                                        ("retryable", ["type": "boolean"])], required: ["lease_token", "error"]),
@@ -170,12 +175,12 @@ enum OpenAPIDocument {
             Operation(method: "delete", path: "/v1/dlq/{id}", summary: "Delete a dead job; 409 unless dead", authenticated: true,
                       success: ("204", nil), errors: auth + ["404", "409"]),
             Operation(method: "post", path: "/v1/runs",
-                      summary: "Start a run of a workflow (slug or id; unknown: 422): 201 running, its first task steps queued as jobs in the same commit; planned for a dry run. Past the plan's active-run cap: 429 naming the cap. Sandbox steps fail their run with sandbox_unavailable until this server has sandboxes.",
+                      summary: "Start a run of a workflow (slug or id; unknown: 422): 201 with the run as created, queued (planned for a dry run); it starts in the same commit, its first task steps queued as jobs, so a GET shows it running. Past the plan's active-run cap: 429 naming the cap. Sandbox steps fail their run with sandbox_unavailable until this server has sandboxes.",
                       authenticated: true,
                       request: object([("workflow", string), ("input", ["type": "object"]), ("ticket", ["type": "string", "maxLength": 128]),
                                        ("env", ["type": "string", "enum": ["preview", "staging", "production"]]), ("dry_run", ["type": "boolean"]),
                                        ("metadata", ["type": "object", "additionalProperties": string]),
-                                       ("budget", object([("max_cost_usd", nullableNumber), ("token_budget", nullableNumber)]))],
+                                       ("budget", budget)],
                                       required: ["workflow"]),
                       success: ("201", ref("Run")), errors: auth + ["415", "422"]),
             Operation(method: "get", path: "/v1/runs", summary: "Runs, newest first (?status=, ?workflow= slug or id, ?created_after=, ?created_before=)",
@@ -190,7 +195,7 @@ enum OpenAPIDocument {
                           ("cost_usd", ["type": "number"])])])])), errors: auth + ["404"]),
             Operation(method: "put", path: "/v1/runs/{id}/budget",
                       summary: "Set max_cost_usd and/or token_budget (null: none; fields not sent are kept). When the run's usage passes a cap it fails with failure.code budget_exceeded, at once if it already has; a run whose last step passes it has finished.",
-                      authenticated: true, request: object([("max_cost_usd", nullableNumber), ("token_budget", nullableNumber)]),
+                      authenticated: true, request: budget,
                       success: ("200", ref("Run")), errors: auth + ["404", "415", "422"]),
             Operation(method: "post", path: "/v1/runs/{id}/approve",
                       summary: "Approve the awaiting approval steps the caller's role may (an API key acts as a member); 409 unless awaiting_approval, 403 if no step lists the role",
@@ -259,7 +264,7 @@ enum OpenAPIDocument {
                                ("output", [:]), ("error", [:]), ("cost_usd", ["type": "number"])])]),
                            ("created_by", ["type": "object"]), ("created_at", time), ("updated_at", time)]),
             "Job": object([("id", string), ("queue", string),
-                           ("status", ["type": "string", "enum": ["queued", "leased", "succeeded", "failed", "dead", "cancelled"]]),
+                           ("status", ["type": "string", "enum": ["queued", "leased", "succeeded", "dead", "cancelled"]]),
                            ("run_id", nullableString), ("step_id", nullableString), ("input", ["type": "object"]), ("output", [:]),
                            ("error", [:]), ("usage", [:]), ("attempts", ["type": "integer"]), ("max_attempts", ["type": "integer"]),
                            ("timeout_ms", ["type": "integer"]), ("worker_id", nullableString), ("lease_token", nullableString),
@@ -280,7 +285,7 @@ enum OpenAPIDocument {
     private static let descriptions = [
         "400": "invalid_request", "401": "unauthorized, key_expired, key_revoked or key_disabled", "403": "forbidden or missing_scope",
         "404": "not_found", "409": "conflict", "415": "unsupported_media_type", "422": "validation_error (or idempotency_key_reused)",
-        "429": "rate_limited (Retry-After set)", "503": "overloaded or draining",
+        "429": "rate_limited (Retry-After set)", "503": "overloaded (a full queue: a workspace's mailbox, the database writer's or a reader's, the password hasher's, or unfinished request bodies) or draining; Retry-After set",
     ]
 
     /// The routes that create something, where `Idempotency-Key` applies.
@@ -291,7 +296,7 @@ enum OpenAPIDocument {
 
     private static let idempotencyKey: JSON = [
         "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 255],
-        "description": "Replays the first response (status and body, Idempotent-Replayed: true) to a retry with the same key and the same method, route and body within 24 h; a different request with the key is 422 idempotency_key_reused. Scoped to the workspace; concurrent duplicates create one resource. The answer commits in the same transaction as the resource, so a retry after a crash either replays it or (when nothing was stored) runs again, never creating twice.",
+        "description": "Replays the first response (status and body, Idempotent-Replayed: true) to a retry with the same key from the same principal (user or API key) with the same method, target (path parameters included) and body within 24 h; anything else with the key is 422 idempotency_key_reused. Scoped to the workspace; concurrent duplicates create one resource. Authentication, the role or scope check and rate limits run before any replay; 401, 403, 429 and 5xx answers are never kept, so a retry after them runs afresh. The answer commits in the same transaction as the resource, so a retry after a crash either replays it or (when nothing was stored) runs again, never creating twice. The database keeps only the key's SHA-256; an answer showing a secret (raw_key, invite_token) is kept sealed under a key derived from the Idempotency-Key and the server's secret.",
     ]
 
     /// The document, serialized once.

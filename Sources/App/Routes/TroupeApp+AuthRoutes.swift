@@ -51,6 +51,7 @@ extension TroupeApp {
             error.retryAfterSeconds = wait
             throw error
         }
+        try passwords.checkCapacity()
         let refused = APIError(.unauthorized, "The email or password is wrong.")
         guard let user = try await accounts.user(email: address) else {
             _ = try await passwords.verify(password, hash: [], salt: Self.absentUserSalt, iterations: passwords.iterations)

@@ -80,6 +80,8 @@ public final class TroupeServer: Sendable {
         self.app = app
         var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.limits.maxBodyBytes = maxBodyBytes
+        // API.md: the connection cap follows the descriptor limit, raised to its hard limit.
+        configuration.maxConnections = FileDescriptorLimit.connectionCap()
         let server = try HTTPServer(configuration: configuration, responder: APIResponder(app: app, router: app.makeRouter()))
         self.server = server
         self.port = server.port

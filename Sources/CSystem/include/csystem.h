@@ -9,4 +9,11 @@
 /// atomically, so no other thread's fork/exec can inherit it in between.
 int troupe_accept4(int fd, int flags);
 
+/// Pins the calling thread to core `cpu` (sched_setaffinity(2)); 0 or -1 with errno.
+int troupe_pin_current_thread(int cpu);
+
+/// Moves the calling thread to SCHED_IDLE (sched(7)): it runs only when no normal thread wants
+/// the CPU. 0 or -1 with errno.
+int troupe_schedule_current_thread_idle(void);
+
 #endif

@@ -5,7 +5,8 @@
 /// - Idle (between requests): closed silently after `idle` without a byte (keep-alive timeout).
 /// - Reading a head: the whole head must arrive within `head` of its first byte, however slowly
 ///   it trickles (slowloris); else 408 and close.
-/// - Reading a body: 408 and close after `body` without progress.
+/// - Reading a body: 408 and close after `body` without progress, or `wholeBody` after its head
+///   however steady the progress.
 /// - After a response: the next request, unless the request or the server said close.
 /// - Drain: a connection waiting for a request closes now; one whose request is with the
 ///   responder closes after its response.
@@ -15,7 +16,7 @@ struct ConnectionStateMachine {
     enum Phase: Equatable {
         case idle
         case readingHead(started: Duration)
-        case readingBody(lastProgress: Duration)
+        case readingBody(lastProgress: Duration, headAt: Duration)
         case responding
         case closed
     }
@@ -51,14 +52,14 @@ struct ConnectionStateMachine {
     mutating func bytesReceived(now: Duration) {
         switch phase {
         case .idle: phase = .readingHead(started: now)
-        case .readingBody: phase = .readingBody(lastProgress: now)
+        case .readingBody(_, let headAt): phase = .readingBody(lastProgress: now, headAt: headAt)
         case .readingHead, .responding, .closed: break
         }
     }
 
     /// The head is complete; its body (if any) follows.
     mutating func headReceived(now: Duration) {
-        phase = .readingBody(lastProgress: now)
+        phase = .readingBody(lastProgress: now, headAt: now)
     }
 
     /// The request is complete and goes to the responder.
@@ -83,7 +84,7 @@ struct ConnectionStateMachine {
         switch phase {
         case .idle: idleSince + timeouts.idle
         case .readingHead(let started): started + timeouts.head
-        case .readingBody(let lastProgress): lastProgress + timeouts.body
+        case .readingBody(let lastProgress, let headAt): min(lastProgress + timeouts.body, headAt + timeouts.wholeBody)
         case .responding, .closed: nil
         }
     }

@@ -10,6 +10,8 @@ struct HTTPConnection {
     let socket: SocketWriter
     let responder: any HTTPResponder
     let configuration: HTTPServer.Configuration
+    /// The server's bound on bytes held for bodies not yet whole, shared by its connections.
+    let bodyBuffers: BodyBufferBudget
     let isDraining: @Sendable () -> Bool
     let willClose: @Sendable () -> Void
 
@@ -33,10 +35,13 @@ struct HTTPConnection {
         var output: [UInt8] = []
         var head: HTTPRequestHead?
         var body: [UInt8] = []
+        // The part of ``bodyBuffers`` this connection's unfinished body holds.
+        var reserved = 0
         // After a read that did not fill the buffer the socket was empty: wait for the next edge
         // instead of making a read that would only say EAGAIN.
         var mayHaveMore = true
         defer {
+            bodyBuffers.release(reserved)
             willClose()
             loop.deregister(fd)
             close(fd)
@@ -54,10 +59,17 @@ struct HTTPConnection {
                             try await socket.writeAll(&output)
                         }
                     case .body(let chunk):
+                        guard bodyBuffers.reserve(chunk.count) else {
+                            throw HTTPParseError(status: 503, code: "overloaded",
+                                                 message: "The server holds too many unfinished request bodies; retry shortly.")
+                        }
+                        reserved += chunk.count
                         body.append(contentsOf: chunk)
                         machine.bytesReceived(now: now())
                     case .end:
                         guard let requestHead = head else { return }
+                        bodyBuffers.release(reserved)
+                        reserved = 0
                         machine.requestReceived()
                         let response = await responder.respond(to: HTTPRequest(head: requestHead, body: body))
                         if isDraining() { _ = machine.drainRequested() }
@@ -80,7 +92,7 @@ struct HTTPConnection {
                     } catch SocketWaitError.timedOut {
                         if machine.timedOut() == .respond408AndClose {
                             await answerAndClose(status: 408, code: "request_timeout",
-                                                 message: "The request was not received in time.", head: head)
+                                                 message: "The request was not received in time.", head: head, after: &output)
                         }
                         return
                     } catch SocketWaitError.draining {
@@ -99,7 +111,8 @@ struct HTTPConnection {
                 }
             }
         } catch let error as HTTPParseError {
-            await answerAndClose(status: error.status, code: error.code, message: error.message, head: nil)
+            // Answers already produced for earlier pipelined requests go first.
+            await answerAndClose(status: error.status, code: error.code, message: error.message, head: nil, after: &output)
         } catch {
             // The peer went away, a wait was interrupted (drain, forced close), or a socket call
             // failed: nothing more can be said on this connection.
@@ -141,14 +154,16 @@ struct HTTPConnection {
         }
     }
 
-    /// Answers a request the transport refuses itself, then closes without losing the answer.
-    private func answerAndClose(status: Int, code: String, message: String, head: HTTPRequestHead?) async {
-        let response = HTTPResponse.error(status, code: code, message: message, requestID: RequestID.resolve(head?.headers))
-        var output: [UInt8] = []
+    /// Answers a request the transport refuses itself, after `output` (the answers already
+    /// produced for earlier pipelined requests), then closes without losing the answer.
+    private func answerAndClose(status: Int, code: String, message: String, head: HTTPRequestHead?, after output: inout [UInt8]) async {
+        var response = HTTPResponse.error(status, code: code, message: message, requestID: RequestID.resolve(head?.headers))
+        if status == 503 { response.headers.set("Retry-After", "1") }
         guard case .bytes(let bytes) = response.body else { return }
         ResponseSerializer.appendHead(
             status: status, headers: response.headers, framing: .length(bytes.count), close: true, into: &output)
         output.append(contentsOf: bytes)
+        // The peer may be gone already: then there is no one left to tell.
         try? await socket.writeAll(&output)
         await socket.lingeringClose()
     }

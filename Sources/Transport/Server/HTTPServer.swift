@@ -20,7 +20,11 @@ public final class HTTPServer: Sendable {
         public var port: Int
         public var backlog: Int32
         /// Open connections at most; beyond it a new connection is accepted and closed at once.
+        /// Servers set it from the file-descriptor limit (``FileDescriptorLimit/connectionCap(reserving:)``).
         public var maxConnections: Int
+        /// Bytes held for request bodies not yet whole, across all connections; a body that
+        /// would pass it is answered 503 and its connection closed.
+        public var maxBufferedBodyBytes = 256 * 1024 * 1024
         public var limits: HTTPRequestParser.Limits
         public var timeouts: HTTPTimeouts
 
@@ -62,6 +66,7 @@ public final class HTTPServer: Sendable {
     /// thread, so that the server uses more than one core.
     private let loops: [EventLoop]
     private let responder: any HTTPResponder
+    private let bodyBuffers: BodyBufferBudget
     private let state = Mutex(State())
     private let draining = Atomic<Bool>(false)
     private let finished = Latch()
@@ -71,6 +76,7 @@ public final class HTTPServer: Sendable {
     public init(configuration: Configuration, responder: some HTTPResponder, loops: [EventLoop] = EventLoop.sharedGroup) throws {
         self.configuration = configuration
         self.responder = responder
+        bodyBuffers = BodyBufferBudget(capacity: configuration.maxBufferedBodyBytes)
         self.loops = loops.isEmpty ? [EventLoop.shared] : loops
         loop = self.loops[0]
         listener = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
@@ -123,7 +129,7 @@ public final class HTTPServer: Sendable {
                 group.addTask(executorPreference: connectionLoop) { [self] in
                     let connection = HTTPConnection(
                         socket: SocketWriter(fd: fd, loop: connectionLoop, writeTimeout: configuration.timeouts.write),
-                        responder: responder, configuration: configuration,
+                        responder: responder, configuration: configuration, bodyBuffers: bodyBuffers,
                         isDraining: { [self] in draining.load(ordering: .relaxed) },
                         // Forgotten before it closes: a shutdown must never interrupt a reused fd number.
                         willClose: { [self] in forget(fd) })
