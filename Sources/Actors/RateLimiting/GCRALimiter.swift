@@ -23,19 +23,21 @@ public struct GCRALimiter: Sendable, Equatable {
         self.theoreticalArrival = theoreticalArrival
     }
 
-    /// Decides one request at `now`, and counts it when allowed.
+    /// Decides one request at `now`, and counts it when allowed. The arithmetic saturates: the
+    /// arrival time is read back from a stored snapshot, which must never trap however damaged.
     public mutating func admit(at now: Timestamp) -> RateDecision {
         let now = now.microsecondsSinceEpoch
         let tat = max(theoreticalArrival, now)
-        let capacity = emissionInterval * Int64(limit)
-        let newTAT = tat + emissionInterval
-        guard newTAT - now <= capacity else {
+        let capacity = emissionInterval.saturatingMultiplied(by: Int64(limit))
+        let newTAT = tat.saturatingAdding(emissionInterval)
+        let ahead = newTAT.saturatingSubtracting(now)
+        guard ahead <= capacity else {
             return RateDecision(
                 allowed: false, limit: limit, remaining: 0, resetMicroseconds: tat,
-                retryAfterMicroseconds: newTAT - now - capacity)
+                retryAfterMicroseconds: ahead - capacity)
         }
         theoreticalArrival = newTAT
-        let remaining = Int((capacity - (newTAT - now)) / emissionInterval)
+        let remaining = Int((capacity - ahead) / emissionInterval)
         return RateDecision(
             allowed: true, limit: limit, remaining: remaining, resetMicroseconds: newTAT, retryAfterMicroseconds: 0)
     }
@@ -59,11 +61,11 @@ public struct RateDecision: Sendable, Equatable {
     public var retryAfterMicroseconds: Int64
 
     /// `X-RateLimit-Reset`: Unix seconds, rounded up.
-    public var resetUnixSeconds: Int64 { (resetMicroseconds + 999_999) / 1_000_000 }
+    public var resetUnixSeconds: Int64 { resetMicroseconds.saturatingAdding(999_999) / 1_000_000 }
 
     /// `Retry-After`: whole seconds, rounded up, at least 1 when denied.
     public var retryAfterSeconds: Int64 {
-        allowed ? 0 : max(1, (retryAfterMicroseconds + 999_999) / 1_000_000)
+        allowed ? 0 : max(1, retryAfterMicroseconds.saturatingAdding(999_999) / 1_000_000)
     }
 
     /// Of two decisions for limits that both apply, the one to report: a denial wins, then
