@@ -79,4 +79,13 @@ struct DailyQuotaTests {
         #expect(DailyQuota.utcDay(of: Timestamp(millisecondsSinceEpoch: 86_399_999)) == 0)
         #expect(DailyQuota.utcDay(of: Timestamp(millisecondsSinceEpoch: -1)) == -1)
     }
+
+    /// The arrival time comes back from a stored snapshot: a damaged one never traps.
+    @Test func aStoredArrivalTimeAtTheEndOfTheRangeDecidesWithoutTrapping() {
+        var limiter = GCRALimiter(limit: 60, period: .seconds(60), theoreticalArrival: .max - 5)
+        let decision = limiter.admit(at: Timestamp(microsecondsSinceEpoch: 1_000_000))
+        #expect(!decision.allowed)
+        #expect(decision.retryAfterSeconds > 0)
+        #expect(decision.resetUnixSeconds > 0)
+    }
 }

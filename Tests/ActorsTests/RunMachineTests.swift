@@ -143,4 +143,17 @@ struct RunMachineTests {
         expectRefused(&planned, .cancel, .conflict)
         #expect(planned.steps.map(\.status) == [.pending])
     }
+
+    /// The reported crash: two steps each reporting 9e18 input tokens overflowed the run's
+    /// total. Each report is bounded at the API; the sums saturate.
+    @Test func usageTotalsSaturateInsteadOfOverflowing() throws {
+        var run = RunMachine(definition: try steps(#"[{"id":"a","kind":"task"},{"id":"b","kind":"task"}]"#))
+        run.addUsage(inputTokens: 9_000_000_000_000_000_000, outputTokens: 1, costUSD: .greatestFiniteMagnitude, toStep: 0)
+        run.addUsage(inputTokens: 9_000_000_000_000_000_000, outputTokens: 1, costUSD: .greatestFiniteMagnitude, toStep: 1)
+        run.addUsage(inputTokens: 9_000_000_000_000_000_000, outputTokens: 1, costUSD: 1, toStep: 1)
+        #expect(run.steps[1].inputTokens == .max)
+        #expect(run.totalTokens.input == .max)
+        #expect(run.totalTokens.output == 3)
+        #expect(run.totalCostUSD == .greatestFiniteMagnitude)
+    }
 }
