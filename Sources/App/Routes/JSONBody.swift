@@ -48,11 +48,6 @@ struct JSONBody {
         problems.append(APIError.FieldError(field: field, message: message))
     }
 
-    /// Collects problems found by a checker of a nested value.
-    mutating func problems(_ more: [APIError.FieldError]) {
-        problems.append(contentsOf: more)
-    }
-
     /// A string field; nil when absent (or null), a 422 when required and absent, or when
     /// longer than `maxLength` characters.
     mutating func string(_ field: String, required: Bool = false, maxLength: Int = 1024) throws(APIError) -> String? {
@@ -117,6 +112,36 @@ struct JSONBody {
             return nil
         }
         return number
+    }
+
+    /// The bound of one member of a nested object of numbers.
+    enum Bound {
+        case integer(ClosedRange<Int64>)
+        case number(ClosedRange<Double>)
+    }
+
+    /// A nested object (`usage`, `budget`) whose members are numbers within `bounds`: each read
+    /// with its bound (a 422 problem outside it), a null kept when `nullable`; a member not in
+    /// `bounds` is 400. `prefix` is how a problem names the member (`usage.`).
+    mutating func numbers(_ object: JSONObject, bounds: [String: Bound], prefix: String, nullable: Bool) throws(APIError) -> JSONObject {
+        var numbers = JSONObject()
+        for member in object {
+            let field = prefix + member.key
+            guard let bound = bounds[member.key] else {
+                throw APIError(.invalidRequest, "\(field) is not one of \(bounds.keys.sorted().joined(separator: ", ")).")
+            }
+            if nullable, member.value.isNull {
+                numbers[member.key] = .null
+                continue
+            }
+            switch bound {
+            case .integer(let range):
+                if let value = try Self.integer(member.value, field: field, in: range, problems: &problems) { numbers[member.key] = .int(value) }
+            case .number(let range):
+                if let value = try Self.number(member.value, field: field, in: range, problems: &problems) { numbers[member.key] = .double(value) }
+            }
+        }
+        return numbers
     }
 
     private static func format(_ bound: Double) -> String {

@@ -197,25 +197,10 @@ extension TroupeApp {
     private static func usage(_ json: JSON?, into body: inout JSONBody) throws(APIError) -> JSON? {
         guard let json, !json.isNull else { return nil }
         guard let object = json.objectValue else { throw APIError(.invalidRequest, "usage must be an object.") }
-        var usage = JSONObject()
-        var problems: [APIError.FieldError] = []
-        for member in object {
-            let field = "usage.\(member.key)"
-            switch member.key {
-            case "input_tokens", "output_tokens":
-                if let tokens = try JSONBody.integer(member.value, field: field, in: 0...maxReportedTokens, problems: &problems) {
-                    usage[member.key] = .int(tokens)
-                }
-            case "cost_usd":
-                if let cost = try JSONBody.number(member.value, field: field, in: 0...maxReportedCostUSD, problems: &problems) {
-                    usage[member.key] = .double(cost)
-                }
-            default:
-                throw APIError(.invalidRequest, "\(field) is not a usage field: input_tokens, output_tokens, cost_usd.")
-            }
-        }
-        body.problems(problems)
-        return .object(usage)
+        return .object(try body.numbers(object, bounds: [
+            "input_tokens": .integer(0...maxReportedTokens), "output_tokens": .integer(0...maxReportedTokens),
+            "cost_usd": .number(0...maxReportedCostUSD),
+        ], prefix: "usage.", nullable: false))
     }
 
     private func storingJob<T>(_ body: () async throws -> T) async throws -> T {

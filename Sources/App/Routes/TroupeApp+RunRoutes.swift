@@ -187,31 +187,7 @@ extension TroupeApp {
     private static func budget(_ json: JSON?, prefix: String = "budget.", into body: inout JSONBody) throws(APIError) -> JSONObject? {
         guard let json, !json.isNull else { return nil }
         guard let object = json.objectValue else { throw APIError(.invalidRequest, "budget must be an object.") }
-        var budget = JSONObject()
-        var problems: [APIError.FieldError] = []
-        for member in object {
-            let field = prefix + member.key
-            if member.value.isNull {
-                guard ["max_cost_usd", "token_budget"].contains(member.key) else {
-                    throw APIError(.invalidRequest, "\(field) is not a budget field: max_cost_usd, token_budget.")
-                }
-                budget[member.key] = .null
-                continue
-            }
-            switch member.key {
-            case "max_cost_usd":
-                if let cap = try JSONBody.number(member.value, field: field, in: 0...maxBudgetCostUSD, problems: &problems) {
-                    budget[member.key] = .double(cap)
-                }
-            case "token_budget":
-                if let limit = try JSONBody.integer(member.value, field: field, in: 0...maxTokenBudget, problems: &problems) {
-                    budget[member.key] = .int(limit)
-                }
-            default:
-                throw APIError(.invalidRequest, "\(field) is not a budget field: max_cost_usd, token_budget.")
-            }
-        }
-        body.problems(problems)
-        return budget
+        return try body.numbers(object, bounds: ["max_cost_usd": .number(0...maxBudgetCostUSD), "token_budget": .integer(0...maxTokenBudget)],
+                                prefix: prefix, nullable: true)
     }
 }
