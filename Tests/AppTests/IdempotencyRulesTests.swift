@@ -7,20 +7,6 @@ import TroupeCore
 @Suite(.serialized) struct IdempotencyRulesTests {
     private let steps = #"[{"id":"build","kind":"task"}]"#
 
-    /// `owner` invites `invitee` as `role`; the invitee accepts and switches.
-    private func join(_ server: TestServer, _ invitee: Account, to owner: Account, as role: String) async throws -> String {
-        let invited = try await server.send("POST", "/v1/workspaces/\(owner.workspaceID)/members", token: owner.token,
-                                            json: #"{"email":"\#(invitee.email)","role":"\#(role)"}"#)
-        let inviteToken = try #require(invited.json["invite_token"]?.stringValue, "\(invited.status) \(invited.text)")
-        #expect(try await server.send("POST", "/v1/invitations/accept", token: invitee.token, json: #"{"invite_token":"\#(inviteToken)"}"#).status == 200)
-        return try await switchTo(server, invitee, owner)
-    }
-
-    private func switchTo(_ server: TestServer, _ account: Account, _ owner: Account) async throws -> String {
-        let switched = try await server.send("POST", "/v1/workspaces/\(owner.workspaceID)/switch", token: account.token)
-        return try #require(switched.json["token"]?.stringValue, "\(switched.status) \(switched.text)")
-    }
-
     private func workflow(_ server: TestServer, _ token: String, key: String, slug: String = "ship") async throws -> Reply {
         try await server.send("POST", "/v1/workflows", token: token, json: #"{"slug":"\#(slug)","name":"Ship","steps":\#(steps)}"#,
                               headers: ["Idempotency-Key": key])
@@ -30,7 +16,7 @@ import TroupeCore
         let server = try await TestServer.start()
         let ada = try await server.signUp()
         let bob = try await server.signUp()
-        let bobInAda = try await join(server, bob, to: ada, as: "member")
+        let bobInAda = try await server.join(bob, to: ada, as: "member")
         let key = try await server.createKey(ada, scopes: ["workflows:write"])
         #expect(try await workflow(server, ada.token, key: "k").status == 201)
         let asBob = try await workflow(server, bobInAda, key: "k")
@@ -61,13 +47,13 @@ import TroupeCore
         let server = try await TestServer.start(clock: clock)
         let ada = try await server.signUp()
         let bob = try await server.signUp()
-        var bobInAda = try await join(server, bob, to: ada, as: "member")
+        var bobInAda = try await server.join(bob, to: ada, as: "member")
         let members = "/v1/workspaces/\(ada.workspaceID)/members/\(bob.userID)"
         #expect(try await workflow(server, bobInAda, key: "b").status == 201)
         clock.advance(by: .seconds(2))
         #expect(try await server.send("PATCH", members, token: ada.token, json: #"{"role":"viewer"}"#).status == 200)
         clock.advance(by: .seconds(2))
-        bobInAda = try await switchTo(server, bob, ada)
+        bobInAda = try await server.switchTo(ada, as: bob)
         let demoted = try await workflow(server, bobInAda, key: "b")
         #expect(demoted.status == 403, "a viewer is not replayed what a member created")
         #expect(demoted.headers["Idempotent-Replayed"] == nil)
@@ -76,7 +62,7 @@ import TroupeCore
         clock.advance(by: .seconds(2))
         #expect(try await server.send("PATCH", members, token: ada.token, json: #"{"role":"member"}"#).status == 200)
         clock.advance(by: .seconds(2))
-        bobInAda = try await switchTo(server, bob, ada)
+        bobInAda = try await server.switchTo(ada, as: bob)
         let promoted = try await workflow(server, bobInAda, key: "v", slug: "later")
         #expect(promoted.status == 201, "the 403 was not kept: the request runs")
         #expect(promoted.headers["Idempotent-Replayed"] == nil)

@@ -2,19 +2,6 @@ import Testing
 import TroupeCore
 
 @Suite(.serialized) struct MemberRoutesTests {
-    /// `owner` invites `invitee` as `role`; the invitee accepts and switches. Returns the
-    /// invitee's token for `owner`'s workspace.
-    private func join(_ server: TestServer, _ invitee: Account, to owner: Account, as role: String) async throws -> String {
-        let invited = try await server.send("POST", "/v1/workspaces/\(owner.workspaceID)/members", token: owner.token,
-                                            json: #"{"email":"\#(invitee.email)","role":"\#(role)"}"#)
-        let inviteToken = try #require(invited.json["invite_token"]?.stringValue, "\(invited.status) \(invited.text)")
-        let accepted = try await server.send("POST", "/v1/invitations/accept", token: invitee.token,
-                                             json: #"{"invite_token":"\#(inviteToken)"}"#)
-        #expect(accepted.status == 200, "\(accepted.text)")
-        let switched = try await server.send("POST", "/v1/workspaces/\(owner.workspaceID)/switch", token: invitee.token)
-        return try #require(switched.json["token"]?.stringValue)
-    }
-
     @Test func inviteAcceptListAndReadWithAKey() async throws {
         let clock = ManualClock()
         let server = try await TestServer.start(clock: clock)
@@ -117,8 +104,8 @@ import TroupeCore
         let ada = try await server.signUp()
         let bob = try await server.signUp()
         let carl = try await server.signUp()
-        let bobToken = try await join(server, bob, to: ada, as: "admin")
-        let carlToken = try await join(server, carl, to: ada, as: "member")
+        let bobToken = try await server.join(bob, to: ada, as: "admin")
+        let carlToken = try await server.join(carl, to: ada, as: "member")
         let members = "/v1/workspaces/\(ada.workspaceID)/members"
 
         // Admins manage members, not owners.
@@ -179,7 +166,7 @@ import TroupeCore
         let first = try await TestServer.start()
         let ada = try await first.signUp()
         let bob = try await first.signUp()
-        let bobAdmin = try await join(first, bob, to: ada, as: "admin")
+        let bobAdmin = try await first.join(bob, to: ada, as: "admin")
         let members = "/v1/workspaces/\(ada.workspaceID)/members"
         #expect(try await first.send("GET", members, token: bobAdmin).status == 200)
         #expect(try await first.send("PATCH", "\(members)/\(bob.userID)", token: ada.token, json: #"{"role":"viewer"}"#).status == 200)
@@ -209,7 +196,7 @@ import TroupeCore
         let server = try await TestServer.start(clock: clock)
         let ada = try await server.signUp()
         let bob = try await server.signUp()
-        let bobAdmin = try await join(server, bob, to: ada, as: "admin")
+        let bobAdmin = try await server.join(bob, to: ada, as: "admin")
         let members = "/v1/workspaces/\(ada.workspaceID)/members"
         clock.advance(by: .seconds(5))
         #expect(try await server.send("PATCH", "\(members)/\(bob.userID)", token: ada.token, json: #"{"role":"viewer"}"#).status == 200)
@@ -229,9 +216,9 @@ import TroupeCore
         let server = try await TestServer.start()
         let ada = try await server.signUp()
         let bob = try await server.signUp()
-        _ = try await join(server, bob, to: ada, as: "member")
+        _ = try await server.join(bob, to: ada, as: "member")
         // Bob makes Ada an owner of his workspace and leaves it; then Ada removes him from hers.
-        let adaInBob = try await join(server, ada, to: bob, as: "owner")
+        let adaInBob = try await server.join(ada, to: bob, as: "owner")
         #expect(try await server.send("DELETE", "/v1/workspaces/\(bob.workspaceID)/members/\(bob.userID)", token: bob.token).status == 204)
         #expect(try await server.send("DELETE", "/v1/workspaces/\(ada.workspaceID)/members/\(bob.userID)", token: ada.token).status == 204)
         _ = adaInBob

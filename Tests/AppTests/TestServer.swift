@@ -111,6 +111,24 @@ final class TestServer: Sendable {
         return Account(token: token, workspaceID: account.workspaceID, userID: account.userID, email: account.email)
     }
 
+    /// `owner` invites `invitee` as `role`; the invitee accepts and switches. Returns the
+    /// invitee's token for `owner`'s workspace.
+    func join(_ invitee: Account, to owner: Account, as role: String) async throws -> String {
+        let invited = try await send("POST", "/v1/workspaces/\(owner.workspaceID)/members", token: owner.token,
+                                     json: #"{"email":"\#(invitee.email)","role":"\#(role)"}"#)
+        guard let inviteToken = invited.json["invite_token"]?.stringValue else { throw TestFailure("invite: \(invited.status) \(invited.text)") }
+        let accepted = try await send("POST", "/v1/invitations/accept", token: invitee.token, json: #"{"invite_token":"\#(inviteToken)"}"#)
+        guard accepted.status == 200 else { throw TestFailure("accept: \(accepted.status) \(accepted.text)") }
+        return try await switchTo(owner, as: invitee)
+    }
+
+    /// A fresh token for `account` in `owner`'s workspace (it must be a member).
+    func switchTo(_ owner: Account, as account: Account) async throws -> String {
+        let switched = try await send("POST", "/v1/workspaces/\(owner.workspaceID)/switch", token: account.token)
+        guard let token = switched.json["token"]?.stringValue else { throw TestFailure("switch: \(switched.status) \(switched.text)") }
+        return token
+    }
+
     /// Creates an API key with `scopes` for `account`'s workspace; returns the raw key and its id.
     func createKey(_ account: Account, scopes: [String] = ["runs:read", "usage:read"]) async throws -> (raw: String, id: String) {
         let list = scopes.map { "\"\($0)\"" }.joined(separator: ",")

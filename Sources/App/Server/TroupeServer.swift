@@ -107,7 +107,7 @@ public final class TroupeServer: Sendable {
                         } catch {
                             app.backgroundFailed("workload_gauges", error)
                         }
-                        try? await Task.sleep(for: .seconds(15))
+                        do { try await Task.sleep(for: .seconds(15)) } catch { return }  // cancelled: the server stops
                     }
                 }
             }
