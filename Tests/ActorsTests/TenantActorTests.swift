@@ -155,6 +155,27 @@ struct TenantActorTests {
         #expect(throws: SnapshotError.self) { try TenantState(decoding: state.encoded(), schemaVersion: 2) }
         #expect(throws: SnapshotError.self) { try TenantState(decoding: ["name": "x"], schemaVersion: 1) }
     }
+
+    /// Leases read back from a damaged snapshot (at the end of the range) neither trap nor
+    /// refuse the workspace for ever: they are capped at two minutes ahead.
+    @Test func aDamagedLeaseRefusesForTwoMinutesAtMostAndNeverTraps() async throws {
+        let clock = ManualClock(now: morning)
+        var settings = RuntimeSettings()
+        settings.plans[.starter] = PlanLimits(requestsPerMinute: 60, requestsPerDay: 1000)
+        let runtime = try await TroupeRuntime.temporary(clock: clock, settings: settings)
+        var state = TenantState(name: "Acme", plan: .starter, createdAt: morning)
+        state.minuteLease = .max
+        state.dailyLeaseDay = DailyQuota.utcDay(of: morning) + 1
+        state.dailyLease = .max
+        let id = "ws_damagedleases000000"
+        try await runtime.store.save(state, kind: TenantActor.kind, id: id, at: morning)
+        let refused = try await runtime.tenants.call(id) { try await $0.admit() }
+        #expect(refused?.allowed == false)
+        #expect((refused?.retryAfterSeconds ?? 0) <= 120)
+        clock.advance(by: .seconds(121))
+        #expect(try await runtime.tenants.call(id) { try await $0.admit() }?.allowed == true)
+        await runtime.close()
+    }
 }
 
 /// The README's embedding example, as written there.

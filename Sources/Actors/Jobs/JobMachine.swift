@@ -69,7 +69,7 @@ public struct JobMachine: Sendable, Equatable {
     public mutating func claim(token: String, at now: Timestamp, lease: Duration) throws(Refusal) {
         guard isClaimable(at: now) else { throw Refusal(message: "The job is \(status.rawValue) and cannot be claimed now.") }
         status = .leased
-        attempts += 1
+        attempts = attempts < Int.max ? attempts + 1 : attempts  // read from a stored row: never trap
         leaseToken = token
         leaseExpiresAt = now + lease
     }
@@ -121,7 +121,7 @@ public struct JobMachine: Sendable, Equatable {
     /// The delay before the attempt after attempt `attempt` (1-based): 1 s, 2 s, 4 s … at most
     /// 5 min, each spread by ±25 % with `jitter` in [0, 1).
     public static func backoff(afterAttempt attempt: Int, jitter: Double) -> Duration {
-        let base = min(Double(firstBackoff.components.seconds) * pow2(max(0, attempt - 1)), Double(maxBackoff.components.seconds))
+        let base = min(Double(firstBackoff.components.seconds) * pow2(attempt > 1 ? attempt - 1 : 0), Double(maxBackoff.components.seconds))
         let spread = base * (0.75 + 0.5 * min(max(jitter, 0), 1))
         return .milliseconds(Int64(min(spread, Double(maxBackoff.components.seconds)) * 1000))
     }

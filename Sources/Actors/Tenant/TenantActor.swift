@@ -32,14 +32,18 @@ public actor TenantActor: ManagedActor {
         self.context = context
         let limits = context.settings.limits(for: state.plan)
         planLimited = Atomic(limits.requestsPerMinute != nil || limits.requestsPerDay != nil)
+        // No lease a running actor writes reaches past now + a period and a chunk: one read back
+        // from a damaged snapshot is capped there, so it can refuse a workspace for two minutes
+        // at most, never for ever (and its arithmetic never overflows).
+        let ceiling = context.clock.now.microsecondsSinceEpoch.saturatingAdding(120_000_000)
         minute = limits.requestsPerMinute.map {
-            GCRALimiter(limit: $0, period: .seconds(60), theoreticalArrival: state.minuteLease)
+            GCRALimiter(limit: $0, period: .seconds(60), theoreticalArrival: min(state.minuteLease, ceiling))
         }
-        daily = limits.requestsPerDay.map { DailyQuota(limit: $0, day: state.dailyLeaseDay, used: state.dailyLease) }
+        daily = limits.requestsPerDay.map { DailyQuota(limit: $0, day: state.dailyLeaseDay, used: min(max(0, state.dailyLease), $0)) }
         // Restored once, here, as if every leased request had been used; a key seen for the
         // first time later starts with a full bucket.
         if let keyLimit = context.settings.apiKeyRequestsPerMinute {
-            keys = state.keyLeases.mapValues { GCRALimiter(limit: keyLimit, period: .seconds(60), theoreticalArrival: $0) }
+            keys = state.keyLeases.mapValues { GCRALimiter(limit: keyLimit, period: .seconds(60), theoreticalArrival: min($0, ceiling)) }
         }
     }
 
@@ -86,14 +90,14 @@ public actor TenantActor: ManagedActor {
     ) -> TenantState? {
         var next = state
         if let minute, minute.theoreticalArrival > state.minuteLease {
-            next.minuteLease = minute.theoreticalArrival + minute.emissionInterval * Int64(max(1, minute.limit / 10))
+            next.minuteLease = minute.theoreticalArrival.saturatingAdding(minute.emissionInterval.saturatingMultiplied(by: Int64(max(1, minute.limit / 10))))
         }
         if let daily, daily.day != state.dailyLeaseDay || daily.used > state.dailyLease {
             next.dailyLeaseDay = daily.day
             next.dailyLease = daily.used + max(1, daily.limit / 20) - 1
         }
         if let key, let apiKeyID, key.theoreticalArrival > state.keyLeases[apiKeyID] ?? .min {
-            next.keyLeases[apiKeyID] = key.theoreticalArrival + key.emissionInterval * Int64(max(1, key.limit / 10))
+            next.keyLeases[apiKeyID] = key.theoreticalArrival.saturatingAdding(key.emissionInterval.saturatingMultiplied(by: Int64(max(1, key.limit / 10))))
             next.keyLeases = next.keyLeases.filter { $0.value > now.microsecondsSinceEpoch || $0.key == apiKeyID }
         }
         return next == state ? nil : next
