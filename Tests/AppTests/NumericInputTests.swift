@@ -53,8 +53,9 @@ import TroupeCore
                      "/v1/workspaces/\(ada.workspaceID)/members", "/v1/workflows/templates"] {
             probes.append(Probe(method: "GET", target: { "\(list)?limit=\($0)" }, body: { _ in nil }))
         }
-        probes.append(Probe(method: "GET", target: { "/v1/usage?from=\($0)" }, body: { _ in nil }))
-        probes.append(Probe(method: "GET", target: { "/v1/runs?created_after=\($0)" }, body: { _ in nil }))
+        for query in ["/v1/usage?from=", "/v1/usage?to=", "/v1/runs?created_after=", "/v1/runs?created_before="] {
+            probes.append(Probe(method: "GET", target: { query + $0 }, body: { _ in nil }))
+        }
 
         for probe in probes {
             for number in Self.hostile {

@@ -38,6 +38,9 @@ final class LoginThrottle: Sendable {
         }
     }
 
+    /// Emails with failures kept now.
+    var trackedCount: Int { failures.value.count }
+
     /// A login for `email` succeeded: its failures are forgotten.
     func recordSuccess(email: String) {
         failures.withLock { _ = $0.removeValue(forKey: email) }
