@@ -274,7 +274,13 @@ public struct RunMachine: Sendable, Equatable {
     /// The run's cost and tokens so far, over its steps (saturating).
     public var totalCostUSD: Double { steps.reduce(0) { $0.finiteAdding($1.costUSD) } }
     public var totalTokens: (input: Int64, output: Int64) {
-        (steps.lazy.map(\.inputTokens).saturatingSum(), steps.lazy.map(\.outputTokens).saturatingSum())
+        var input: Int64 = 0
+        var output: Int64 = 0
+        for step in steps {
+            input = input.saturatingAdding(step.inputTokens)
+            output = output.saturatingAdding(step.outputTokens)
+        }
+        return (input, output)
     }
 
     /// Records the attempts its job made on step `index` (the job counts them, not the run).

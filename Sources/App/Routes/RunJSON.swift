@@ -6,6 +6,7 @@ enum RunJSON {
     static func run(id: String, _ state: RunState) -> JSON {
         func time(_ stamp: Timestamp?) -> JSON { stamp.map { .string($0.rfc3339) } ?? .null }
         let machine = state.machine
+        let tokens = machine.totalTokens
         let steps = machine.steps.map { step -> JSON in
             .object(JSONObject([
                 ("id", .string(step.id)), ("kind", .string(step.kind.rawValue)), ("status", .string(step.status.rawValue)),
@@ -22,7 +23,7 @@ enum RunJSON {
             ("workflow_version", .int(Int64(state.workflowVersion))), ("status", .string(machine.status.rawValue)),
             ("ticket", state.ticket.map(JSON.string) ?? .null), ("env", state.env.map(JSON.string) ?? .null), ("input", state.input),
             ("metadata", state.metadata), ("dry_run", .bool(state.dryRun)), ("cost_usd", .double(machine.totalCostUSD)),
-            ("usage", ["input_tokens": .int(machine.totalTokens.input), "output_tokens": .int(machine.totalTokens.output)]),
+            ("usage", ["input_tokens": .int(tokens.input), "output_tokens": .int(tokens.output)]),
             ("budget", state.budget), ("failure", failure), ("steps", .array(steps)),
             ("created_by", state.createdBy), ("created_at", time(state.createdAt)), ("updated_at", time(state.updatedAt)),
         ]))

@@ -1,8 +1,10 @@
 /// Arithmetic that clamps at the ends of the type instead of trapping: for sums of values a
 /// client reported (tokens, cost) and for times read back from stored rows, where an overflow
-/// must never take the process down.
+/// must never take the process down. Inlinable: they sit on hot paths of other modules
+/// (timestamps, run totals), where an unspecialized call cost more than the arithmetic.
 extension Int64 {
     /// `self + other`, clamped to `Int64.min...Int64.max`.
+    @inlinable
     public func saturatingAdding(_ other: Int64) -> Int64 {
         let (sum, overflow) = addingReportingOverflow(other)
         guard overflow else { return sum }
@@ -10,6 +12,7 @@ extension Int64 {
     }
 
     /// `self - other`, clamped to `Int64.min...Int64.max`.
+    @inlinable
     public func saturatingSubtracting(_ other: Int64) -> Int64 {
         let (difference, overflow) = subtractingReportingOverflow(other)
         guard overflow else { return difference }
@@ -17,6 +20,7 @@ extension Int64 {
     }
 
     /// `self * other`, clamped to `Int64.min...Int64.max`.
+    @inlinable
     public func saturatingMultiplied(by other: Int64) -> Int64 {
         let (product, overflow) = multipliedReportingOverflow(by: other)
         guard overflow else { return product }
@@ -24,6 +28,7 @@ extension Int64 {
     }
 
     /// The whole part of `value`, clamped to `Int64.min...Int64.max`; NaN is 0.
+    @inlinable
     public init(saturating value: Double) {
         if value.isNaN {
             self = 0
@@ -38,15 +43,9 @@ extension Int64 {
     }
 }
 
-extension Sequence where Element == Int64 {
-    /// The sum of the elements, clamped instead of overflowing.
-    public func saturatingSum() -> Int64 {
-        reduce(0) { $0.saturatingAdding($1) }
-    }
-}
-
 extension Double {
     /// `self + other`, kept finite: a sum past the largest finite value is that value.
+    @inlinable
     public func finiteAdding(_ other: Double) -> Double {
         let sum = self + other
         if sum.isFinite { return sum }
