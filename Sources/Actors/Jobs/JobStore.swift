@@ -107,7 +107,7 @@ public struct JobStore: Sendable {
         workspaceID: String, id: String, at now: Timestamp, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
     ) async throws -> JobRecord {
         try await store.writer.submit { db in
-            guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, onWriter: true) else {
+            guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: false) else {
                 throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
             }
             do throws(JobMachine.Refusal) {
@@ -132,7 +132,7 @@ public struct JobStore: Sendable {
         workspaceID: String, id: String, at now: Timestamp, setAside: SetAsideRecords
     ) -> @Sendable (Database) throws -> Void {
         { db in
-            guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: setAside, onWriter: true) else { return }
+            guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: setAside, marking: true) else { return }
             do throws(JobMachine.Refusal) {
                 try job.machine.cancel()
             } catch {
@@ -180,7 +180,7 @@ public struct JobStore: Sendable {
     /// Deletes a dead job (from the DLQ).
     public func deleteDead(workspaceID: String, id: String) async throws {
         try await store.writer.submit { db in
-            guard let job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, onWriter: true) else {
+            guard let job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: false) else {
                 throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
             }
             guard job.machine.status == .dead else {
@@ -191,7 +191,7 @@ public struct JobStore: Sendable {
     }
 
     public func job(workspaceID: String, id: String) async throws -> JobRecord? {
-        try await store.reader.readStatement { db in try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, onWriter: false) }
+        try await store.reader.readStatement { db in try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: false) }
     }
 
     /// A page of the workspace's jobs, newest first, optionally of one status and queue.
@@ -219,10 +219,11 @@ public struct JobStore: Sendable {
     }
 
     /// Job `id` of the workspace; nil when absent or unreadable (then reported to `setAside`,
-    /// and marked set aside when `db` is the writer's).
-    private static func job(_ db: Database, workspaceID: String, id: String, setAside: SetAsideRecords, onWriter: Bool) throws -> JobRecord? {
+    /// and marked set aside when `marking`: only a change that commits after the look-up may
+    /// mark, since one that answers 404 rolls its writes back).
+    private static func job(_ db: Database, workspaceID: String, id: String, setAside: SetAsideRecords, marking: Bool) throws -> JobRecord? {
         let (jobs, unreadable) = try rows(db, "SELECT \(columns) FROM jobs WHERE workspace_id = ? AND id = ?", [.text(workspaceID), .text(id)])
-        try report(unreadable, to: setAside, marking: onWriter ? db : nil)
+        try report(unreadable, to: setAside, marking: marking ? db : nil)
         return jobs.first
     }
 

@@ -104,14 +104,13 @@ final class IdempotencyGate: Sendable {
     ) async throws -> HTTPResponse {
         let slot = Slot(workspaceID: workspaceID, keyHash: IdempotencyStore.keyHash(key))
         let requestHash = SHA256.hash(Array("\(request.method) \(request.head.target)\n".utf8) + request.body)
-        let sealer = SealedBox(key: sealingKeys.authenticationCode(for: "idempotency\n\(workspaceID)\n\(key)"))
         await claim(slot)
         defer { release(slot) }
         if let stored = try await store.response(workspaceID: workspaceID, keyHash: slot.keyHash, at: clock.now) {
-            return try Self.replay(stored, requestHash: requestHash, principal: principal, sealer: sealer)
+            return try Self.replay(stored, requestHash: requestHash, principal: principal) { sealer(workspaceID, key) }
         }
         let pending = Pending(workspaceID: workspaceID, keyHash: slot.keyHash, requestHash: requestHash, principal: principal,
-                              sealer: sealing ? sealer : nil, at: clock.now)
+                              sealer: sealing ? sealer(workspaceID, key) : nil, at: clock.now)
         let response = try await Self.$current.withValue(pending) { try await handler() }
         // Stored again only when the handler answered other than what its create committed.
         if let stored = pending.stored(response), !pending.committed(response) {
@@ -173,12 +172,20 @@ final class IdempotencyGate: Sendable {
         if due { try? await store.prune(at: now) }
     }
 
-    private static func replay(_ stored: StoredResponse, requestHash: [UInt8], principal: String, sealer: SealedBox) throws(APIError) -> HTTPResponse {
+    /// The box that seals the answers of `key` (two HMACs to derive: made only for a sealed
+    /// answer, not for every keyed request).
+    private func sealer(_ workspaceID: String, _ key: String) -> SealedBox {
+        SealedBox(key: sealingKeys.authenticationCode(for: "idempotency\n\(workspaceID)\n\(key)"))
+    }
+
+    private static func replay(
+        _ stored: StoredResponse, requestHash: [UInt8], principal: String, sealer: () -> SealedBox
+    ) throws(APIError) -> HTTPResponse {
         // An answer stored before principals were kept has none: any caller of the workspace.
         guard ConstantTime.equals(stored.requestHash, requestHash), stored.principal.map({ $0 == principal }) ?? true else {
             throw APIError(.idempotencyKeyReused, "This Idempotency-Key was used for a different request; use a new key for a new request.")
         }
-        guard let body = stored.sealed ? sealer.open(stored.body) : stored.body else {
+        guard let body = stored.sealed ? sealer().open(stored.body) : stored.body else {
             // Sealed under another server secret (TROUPE_SECRET changed): it cannot be replayed.
             throw APIError(.idempotencyKeyReused, "The answer kept for this Idempotency-Key cannot be read any more; use a new key.")
         }
