@@ -97,7 +97,7 @@ struct ActorsBenchmark {
         let now = runtime.clock.now
         for chunk in stride(from: 0, to: ids.count, by: 10_000) {
             let slice = Array(ids[chunk..<min(ids.count, chunk + 10_000)])
-            try await runtime.store.writer.submit { db in
+            try await runtime.store.journal.commit(.system) { db in
                 for id in slice {
                     try SnapshotStore.saveChange(TenantState(name: "bench", plan: .starter, createdAt: now),
                                                  kind: TenantActor.kind, id: id, at: now)(db)

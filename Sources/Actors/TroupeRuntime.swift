@@ -23,17 +23,16 @@ public final class TroupeRuntime: Sendable {
     public let path: String
     private let temporaryDirectory: String?
 
-    /// The runtime's tables: snapshots, workflows, jobs, the runs' index, and the hot tables'
-    /// rebuild as rowid tables.
+    /// The database's one ordered list of steps, the server's and the runtime's alike: snapshots,
+    /// the server's tables, workflows, jobs, the runs' index, the hot tables' rebuild as rowid
+    /// tables, then each later step in the order it was written. New steps are only appended.
     public static let migrations = Migrator(
-        SnapshotStore.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations + RowidTables.migrations
-            + [JobStore.requeueFailedMigration])
+        SnapshotStore.migrations + AccountSchema.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations
+            + RowidTables.migrations + [JobStore.requeueFailedMigration, AccountSchema.idempotencyKeyHashing] + EventLog.migrations)
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
-    /// tables of its own passes a `migrator` whose list holds ``SnapshotStore/migrations``,
-    /// ``WorkflowStore/migrations``, ``JobStore/migrations``, ``RunEngine/migrations`` and
-    /// ``RowidTables/migrations`` in that order, then ``JobStore/requeueFailedMigration``, with its
-    /// own steps (new steps only ever appended). `logger` receives the records set aside
+    /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own
+    /// steps (new steps only ever appended). `logger` receives the records set aside
     /// (``SetAsideRecords``); past `writerQueueCapacity` waiting changes, writes are refused as
     /// overloaded.
     public static func open(
@@ -77,7 +76,7 @@ public final class TroupeRuntime: Sendable {
             await writer.close()
             throw error
         }
-        store = SnapshotStore(writer: writer, reader: reader, setAside: SetAsideRecords(logger: logger))
+        store = SnapshotStore(writer: writer, reader: reader, clock: clock, setAside: SetAsideRecords(logger: logger))
         let context = ActorContext(store: store, clock: clock, settings: settings)
         tenants = ActorRegistry(context: context, configuration: registry)
         var runRegistry = ActorRegistry<RunActor>.Configuration()

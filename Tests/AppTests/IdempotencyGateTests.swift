@@ -18,24 +18,24 @@ struct IdempotencyGateTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = ManualClock()
-        let runtime = try await TroupeRuntime.open(path: directory + "/troupe.db", clock: clock, migrator: AccountSchema.migrator)
+        let runtime = try await TroupeRuntime.open(path: directory + "/troupe.db", clock: clock)
         let gate = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: clock, secret: Array(repeating: 7, count: 32))
         let request = HTTPRequest(head: HTTPRequestHead(method: "POST", target: "/v1/jobs", headers: [:]), body: Array(#"{"queue":"q"}"#.utf8))
         let created = LockedBox(0)
         let answer = HTTPResponse.json(201, Array(#"{"id":"job_1"}"#.utf8))
 
         await #expect(throws: Interrupted.self) {
-            _ = try await gate.perform(workspaceID: "ws_a", key: "k", principal: "user:usr_a", request: request, sealing: false) {
-                try await IdempotencyGate.committing({ _ in answer }) {
-                    try await runtime.store.writer.submit { _ in created.withLock { $0 += 1 } }
-                }
+            _ = try await gate.perform(workspaceID: "ws_a", key: "k", principal: "user:usr_a", request: request, sealing: false,
+                                       origin: .system) { pending in
+                let origin = ChangeOrigin(principal: nil, requestID: nil, ip: nil, answer: pending.answer { _ in answer })
+                try await runtime.store.journal.commit(origin) { _ in created.withLock { $0 += 1 } }
                 throw Interrupted()
             }
         }
-        let replay = try await gate.perform(workspaceID: "ws_a", key: "k", principal: "user:usr_a", request: request, sealing: false) {
-            try await IdempotencyGate.committing({ _ in answer }) {
-                try await runtime.store.writer.submit { _ in created.withLock { $0 += 1 } }
-            }
+        let replay = try await gate.perform(workspaceID: "ws_a", key: "k", principal: "user:usr_a", request: request, sealing: false,
+                                            origin: .system) { pending in
+            let origin = ChangeOrigin(principal: nil, requestID: nil, ip: nil, answer: pending.answer { _ in answer })
+            try await runtime.store.journal.commit(origin) { _ in created.withLock { $0 += 1 } }
             return answer
         }
         #expect(replay.status == 201)
@@ -53,7 +53,7 @@ struct IdempotencyGateTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/troupe.db"
-        let before = Migrator(AccountSchema.migrator.migrations.filter { $0.name != IdempotencyStore.migration.name })
+        let before = Migrator(TroupeRuntime.migrations.migrations.filter { $0.name != AccountSchema.idempotencyKeyHashing.name })
         let old = try Database(path: path)
         try before.migrate(old)
         let request = HTTPRequest(head: HTTPRequestHead(method: "POST", target: "/v1/jobs", headers: [:]), body: Array("{}".utf8))
@@ -65,11 +65,12 @@ struct IdempotencyGateTests {
         }
         old.close()
 
-        let runtime = try await TroupeRuntime.open(path: path, migrator: AccountSchema.migrator)
+        let runtime = try await TroupeRuntime.open(path: path)
         let keys = try await runtime.store.reader.read { db in try db.query("SELECT key FROM idempotency_keys") { $0.string(at: 0) ?? "" } }
         #expect(keys == [IdempotencyStore.keyHash("plain")])
         let gate = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: SystemClock(), secret: Array(repeating: 7, count: 32))
-        let replay = try await gate.perform(workspaceID: "ws_a", key: "plain", principal: "user:usr_a", request: request, sealing: false) {
+        let replay = try await gate.perform(workspaceID: "ws_a", key: "plain", principal: "user:usr_a", request: request, sealing: false,
+                                            origin: .system) { _ in
             Issue.record("a kept answer runs again")
             return HTTPResponse(status: 500)
         }

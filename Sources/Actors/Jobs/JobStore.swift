@@ -62,16 +62,17 @@ public struct JobStore: Sendable {
         lease_token, lease_expires_at, available_at, created_at, updated_at, worker_id
         """
 
-    public func insert(_ job: JobRecord) async throws {
-        try await store.writer.submit { db in try Self.write(db, job, inserting: true) }
+    public func insert(_ job: JobRecord, origin: ChangeOrigin = .system) async throws {
+        try await store.journal.commit(origin) { db in try Self.write(db, job, inserting: true) }
     }
 
     /// Leases the oldest available job of `queues` to `workerID` under `token`, or nil when none
     /// is available.
     public func claim(
-        workspaceID: String, queues: [String], workerID: String, token: String, lease: Duration, at now: Timestamp
+        workspaceID: String, queues: [String], workerID: String, token: String, lease: Duration, at now: Timestamp,
+        origin: ChangeOrigin = .system
     ) async throws -> JobRecord? {
-        try await store.writer.submit { db in
+        try await store.journal.commit(origin) { db in
             // One indexed lookup per queue, each already in (created_at, id) order; one query
             // over all the queues at once sorted every waiting job of them on each claim. The
             // status test repeats the partial index's predicate (which names the old `failed`)
@@ -102,11 +103,14 @@ public struct JobStore: Sendable {
         }
     }
 
-    /// Applies `change` to job `id` under its lease rules and stores the result.
+    /// Applies `change` to job `id` under its lease rules and stores the result (with
+    /// `job.dead` when it dies).
     public func update(
-        workspaceID: String, id: String, at now: Timestamp, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
+        workspaceID: String, id: String, at now: Timestamp, origin: ChangeOrigin = .system,
+        _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
     ) async throws -> JobRecord {
-        try await store.writer.submit { db in
+        try await store.journal.commit(Change(origin) { [store] transaction in
+            let db = transaction.db
             guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: false) else {
                 throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
             }
@@ -115,10 +119,21 @@ public struct JobStore: Sendable {
             } catch {
                 throw JobStoreError(code: .conflict, message: error.message)
             }
+            let wasDead = job.machine.status == .dead
             job.updatedAt = now
             try Self.write(db, job, inserting: false)
+            if !wasDead { Self.emitIfDead(job, on: transaction) }
             return job
-        }
+        })
+    }
+
+    /// `job.dead` for a job that just died.
+    private static func emitIfDead(_ job: JobRecord, on transaction: JournalTransaction) {
+        guard job.machine.status == .dead else { return }
+        transaction.emit(.jobDead, workspaceID: job.workspaceID, runID: job.runID, data: [
+            "job_id": .string(job.id), "queue": .string(job.queue), "step_id": job.stepID.map(JSON.string) ?? .null,
+            "attempts": .int(Int64(job.machine.attempts)), "last_error": job.machine.lastError ?? .null,
+        ])
     }
 
     /// The insert of a new job, to commit with its run's snapshot.
@@ -157,13 +172,15 @@ public struct JobStore: Sendable {
                 ORDER BY updated_at LIMIT ?
                 """, [.integer(Int64(limit))])
         }
-        if !unreadable.isEmpty { try await store.writer.submit { db in try self.setAside(unreadable, on: db) } }
+        if !unreadable.isEmpty { try await store.journal.commit(.system) { db in try self.setAside(unreadable, on: db) } }
         return jobs
     }
 
-    /// Counts every lease expired at `now` as a failed attempt; returns the jobs changed.
+    /// Counts every lease expired at `now` as a failed attempt; returns the jobs changed (a job
+    /// out of attempts dies: `job.dead`).
     public func expireLeases(at now: Timestamp) async throws -> [JobRecord] {
-        try await store.writer.submit { db in
+        try await store.journal.commit(Change(.system) { transaction in
+            let db = transaction.db
             let (expired, unreadable) = try Self.rows(db, "SELECT \(Self.columns) FROM jobs WHERE status = 'leased' AND lease_expires_at <= ? LIMIT 1000",
                                                       [.integer(now.microsecondsSinceEpoch)])
             try setAside(unreadable, on: db)
@@ -172,14 +189,15 @@ public struct JobStore: Sendable {
                 _ = job.machine.expireLease(at: now, jitter: Double.random(in: 0..<1))
                 job.updatedAt = now
                 try Self.write(db, job, inserting: false)
+                Self.emitIfDead(job, on: transaction)
                 return job
             }
-        }
+        })
     }
 
     /// Deletes a dead job (from the DLQ).
-    public func deleteDead(workspaceID: String, id: String) async throws {
-        try await store.writer.submit { db in
+    public func deleteDead(workspaceID: String, id: String, origin: ChangeOrigin = .system) async throws {
+        try await store.journal.commit(origin) { db in
             guard let job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: false) else {
                 throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
             }

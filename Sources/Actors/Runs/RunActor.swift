@@ -33,37 +33,39 @@ public actor RunActor: ManagedActor {
     /// jobs. With `activeRunCap`, refuses (``RunCapReached``) when the workspace already has that
     /// many queued, running or awaiting runs — counted inside the transaction, so exactly. A dry
     /// run is never refused: it never runs.
-    public static func create(id: String, state initial: RunState, context: ActorContext, activeRunCap: Int?) async throws -> (RunState, Outcome) {
+    public static func create(
+        id: String, state initial: RunState, context: ActorContext, activeRunCap: Int?, origin: ChangeOrigin = .system
+    ) async throws -> (RunState, Outcome) {
         var state = initial
         var actions: [RunMachine.Action] = []
         if !state.dryRun { actions = try apply(.start, to: &state, at: initial.createdAt) }
         let (changes, queued) = jobChanges(for: actions, of: &state, runID: id, context: context, at: initial.createdAt)
         let save = SnapshotStore.saveChange(state, kind: kind, id: id, at: initial.createdAt)
+        let events = RunEvents.created(runID: id, state)
         let workspace = state.workspace
         let cap = state.dryRun ? nil : activeRunCap  // a dry run never becomes active
-        try await context.store.writer.submit { db in
-            if let activeRunCap = cap {
-                let active = try db.scalar("""
-                    SELECT count(*) FROM snapshots WHERE kind = 'run' AND workspace_id = ? AND status IN ('queued', 'running', 'awaiting_approval')
-                    """, [.text(workspace)])?.integerValue ?? 0
-                if active >= Int64(activeRunCap) { throw RunCapReached(cap: activeRunCap) }
+        try await context.store.journal.commit(Change(origin) { transaction in
+            let db = transaction.db
+            if let activeRunCap = cap, try RunListing.activeCount(db, workspaceID: workspace) >= activeRunCap {
+                throw RunCapReached(cap: activeRunCap)
             }
             try save(db)
             for change in changes { try change(db) }
-        }
+            for event in events { transaction.emit(event) }
+        })
         return (state, Outcome(actions: actions, queuedJobs: queued))
     }
 
     /// Applies `event` and commits the result; throws ``RunRefusal`` when the machine refuses.
-    public func apply(_ event: RunMachine.Event) async throws -> Outcome {
-        try await transition(event, finishing: nil)
+    public func apply(_ event: RunMachine.Event, origin: ChangeOrigin = .system) async throws -> Outcome {
+        try await transition(event, finishing: nil, origin: origin)
     }
 
     /// A job of this run ended (`succeeded` or `dead`): its step succeeds or fails, unless the
     /// job is no longer the step's (the run was cancelled or retried meanwhile). Either way the
     /// job is marked as taken in, in the same transaction.
-    public func jobFinished(_ job: JobRecord) async throws -> Outcome {
-        guard let stepID = job.stepID, state.jobs[stepID] == job.id else { return try await markOnly(job) }
+    public func jobFinished(_ job: JobRecord, origin: ChangeOrigin = .system) async throws -> Outcome {
+        guard let stepID = job.stepID, state.jobs[stepID] == job.id else { return try await markOnly(job, origin: origin) }
         let event: RunMachine.Event
         switch job.machine.status {
         case .succeeded:
@@ -76,24 +78,24 @@ public actor RunActor: ManagedActor {
             return Outcome(actions: [], queuedJobs: [])
         }
         do {
-            return try await transition(event, finishing: job)
+            return try await transition(event, finishing: job, origin: origin)
         } catch is RunRefusal {
-            return try await markOnly(job)
+            return try await markOnly(job, origin: origin)
         }
     }
 
-    private func markOnly(_ job: JobRecord) async throws -> Outcome {
-        try await context.store.writer.submit { db in try JobStore.runNotifiedChange(id: job.id)(db) }
+    private func markOnly(_ job: JobRecord, origin: ChangeOrigin) async throws -> Outcome {
+        try await context.store.journal.commit(origin, JobStore.runNotifiedChange(id: job.id))
         return Outcome(actions: [], queuedJobs: [])
     }
 
     /// Sets the budget's given fields; a run already past the new budget fails at once.
-    public func setBudget(_ fields: JSONObject) async throws -> Outcome {
-        try await transition(nil, finishing: nil, budget: fields)
+    public func setBudget(_ fields: JSONObject, origin: ChangeOrigin = .system) async throws -> Outcome {
+        try await transition(nil, finishing: nil, budget: fields, origin: origin)
     }
 
     private func transition(
-        _ event: RunMachine.Event?, finishing job: JobRecord?, budget: JSONObject? = nil
+        _ event: RunMachine.Event?, finishing job: JobRecord?, budget: JSONObject? = nil, origin: ChangeOrigin
     ) async throws -> Outcome {
         let now = context.clock.now
         var next = state
@@ -116,13 +118,15 @@ public actor RunActor: ManagedActor {
         let (jobWrites, queued) = Self.jobChanges(for: actions, of: &next, runID: id, context: context, at: now)
         let changes = jobWrites + (job.map { [JobStore.runNotifiedChange(id: $0.id)] } ?? [])
         let save = SnapshotStore.saveChange(next, kind: Self.kind, id: id, at: now)
+        let events = RunEvents.between(state, next, runID: id)
         // Decided and mutated before the await; a failed commit is a fault, after which the
         // registry brings this run back from its last committed snapshot.
         state = next
-        try await context.store.writer.submit { db in
-            try save(db)
-            for change in changes { try change(db) }
-        }
+        try await context.store.journal.commit(Change(origin) { transaction in
+            try save(transaction.db)
+            for change in changes { try change(transaction.db) }
+            for event in events { transaction.emit(event) }
+        })
         return Outcome(actions: actions, queuedJobs: queued)
     }
 

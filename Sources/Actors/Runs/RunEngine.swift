@@ -33,8 +33,8 @@ public final class RunEngine: Sendable {
     }
 
     /// Stores and (unless a dry run) starts a new run; see ``RunActor/create(id:state:context:activeRunCap:)``.
-    public func create(id: String, state: RunState, activeRunCap: Int?) async throws -> (RunState, RunActor.Outcome) {
-        let (stored, outcome) = try await RunActor.create(id: id, state: state, context: context, activeRunCap: activeRunCap)
+    public func create(id: String, state: RunState, activeRunCap: Int?, origin: ChangeOrigin = .system) async throws -> (RunState, RunActor.Outcome) {
+        let (stored, outcome) = try await RunActor.create(id: id, state: state, context: context, activeRunCap: activeRunCap, origin: origin)
         follow(runID: id, outcome.actions)
         return try await failSandboxSteps(of: id, stored, outcome)
     }
@@ -65,13 +65,17 @@ public final class RunEngine: Sendable {
 
     /// Applies `event` to run `runID` and arms the timers it starts. With `workspaceID`, a run of
     /// another workspace is left alone and answered nil, as an unknown one is.
-    public func apply(_ event: RunMachine.Event, to runID: String, in workspaceID: String? = nil) async throws -> (RunState, RunActor.Outcome)? {
-        try await perform(on: runID, in: workspaceID) { try await $0.apply(event) }
+    public func apply(
+        _ event: RunMachine.Event, to runID: String, in workspaceID: String? = nil, origin: ChangeOrigin = .system
+    ) async throws -> (RunState, RunActor.Outcome)? {
+        try await perform(on: runID, in: workspaceID) { try await $0.apply(event, origin: origin) }
     }
 
     /// Sets fields of run `runID`'s budget (failing it when its usage passes the new budget).
-    public func setBudget(_ fields: JSONObject, of runID: String, in workspaceID: String? = nil) async throws -> (RunState, RunActor.Outcome)? {
-        try await perform(on: runID, in: workspaceID) { try await $0.setBudget(fields) }
+    public func setBudget(
+        _ fields: JSONObject, of runID: String, in workspaceID: String? = nil, origin: ChangeOrigin = .system
+    ) async throws -> (RunState, RunActor.Outcome)? {
+        try await perform(on: runID, in: workspaceID) { try await $0.setBudget(fields, origin: origin) }
     }
 
     /// Runs `change` on the run (after checking its workspace in the same call), then follows
@@ -96,14 +100,14 @@ public final class RunEngine: Sendable {
 
     /// Hands a finished job to its run (nothing for a standalone job or a run that is gone).
     @discardableResult
-    public func jobFinished(_ job: JobRecord) async throws -> RunActor.Outcome? {
+    public func jobFinished(_ job: JobRecord, origin: ChangeOrigin = .system) async throws -> RunActor.Outcome? {
         guard let runID = job.runID, job.machine.status == .succeeded || job.machine.status == .dead else { return nil }
         do {
-            let outcome = try await registry.call(runID) { try await $0.jobFinished(job) }
+            let outcome = try await registry.call(runID) { try await $0.jobFinished(job, origin: origin) }
             follow(runID: runID, outcome.actions)
             return outcome
         } catch let error as ActorRuntimeError where error.code == .notFound {
-            try await context.store.writer.submit { db in try JobStore.runNotifiedChange(id: job.id)(db) }
+            try await context.store.journal.commit(origin, JobStore.runNotifiedChange(id: job.id))
             return nil
         }
     }

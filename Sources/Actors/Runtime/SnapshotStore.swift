@@ -2,7 +2,9 @@ import TroupeCore
 import TroupePersistence
 
 /// Snapshots in SQLite: one row per actor, keyed by kind and id. Saves go through the
-/// group-commit writer (acknowledged once durable); loads through the read pool.
+/// ``Journal`` (acknowledged once durable); loads through the read pool. It also holds what
+/// every store over the same database shares: the journal, the read pool, the event log and
+/// where unreadable records are reported.
 public final class SnapshotStore: Sendable {
     /// The row as stored.
     public struct Record: Sendable, Equatable {
@@ -32,16 +34,26 @@ public final class SnapshotStore: Sendable {
             """)
     ]
 
-    public let writer: GroupCommitWriter
+    /// The only way state changes: every store hands its writes to it.
+    public let journal: Journal
     public let reader: ReadPool
+    public let events: EventLog
     /// Where every store over this database reports a record it cannot read or apply.
     public let setAside: SetAsideRecords
+    /// Only the journal submits changes; the runtime closes it.
+    let writer: GroupCommitWriter
 
-    public init(writer: GroupCommitWriter, reader: ReadPool, setAside: SetAsideRecords = SetAsideRecords(logger: .discarding)) {
+    public init(writer: GroupCommitWriter, reader: ReadPool, clock: any WallClock,
+                setAside: SetAsideRecords = SetAsideRecords(logger: .discarding), bus: EventBus = EventBus()) {
         self.writer = writer
         self.reader = reader
         self.setAside = setAside
+        journal = Journal(writer: writer, clock: clock, bus: bus)
+        events = EventLog(reader: reader, setAside: setAside)
     }
+
+    /// The writer's counters (for `/metrics`).
+    public var writerStatistics: GroupCommitWriter.Statistics { writer.stats }
 
     public func load(kind: String, id: String) async throws -> Record? {
         try await reader.readStatement { db in try Self.record(db, kind: kind, id: id) }
@@ -59,9 +71,9 @@ public final class SnapshotStore: Sendable {
     }
 
     /// Saves `state` for `kind`/`id` and returns once it is durable.
-    public func save<S: Snapshot>(_ state: S, kind: String, id: String, at now: Timestamp) async throws {
+    public func save<S: Snapshot>(_ state: S, kind: String, id: String, at now: Timestamp, origin: ChangeOrigin = .system) async throws {
         let change = Self.saveChange(state, kind: kind, id: id, at: now)
-        try await writer.submit { db in try change(db) }
+        try await journal.commit(origin) { db in try change(db) }
     }
 
     /// The write of a snapshot as a change, to commit together with others (events, audit).

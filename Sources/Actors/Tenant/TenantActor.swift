@@ -129,11 +129,11 @@ public actor TenantActor: ManagedActor {
     }
 
     /// Renames the workspace or changes its plan; returns once durable.
-    public func update(name: String? = nil, plan: Plan? = nil) async throws {
+    public func update(name: String? = nil, plan: Plan? = nil, origin: ChangeOrigin = .system) async throws {
         var next = state
         if let name { next.name = name }
         if let plan { next.plan = plan }
-        try await context.store.save(next, kind: Self.kind, id: id, at: context.clock.now)
+        try await context.store.save(next, kind: Self.kind, id: id, at: context.clock.now, origin: origin)
         state.name = next.name
         if next.plan != state.plan {
             state.plan = next.plan

@@ -74,12 +74,13 @@ public struct WorkflowStore: Sendable {
 
     /// Stores a new workflow at version 1; `slugTaken` when a live workflow of the workspace has it.
     public func create(
-        id: String, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?, at now: Timestamp
+        id: String, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?, at now: Timestamp,
+        origin: ChangeOrigin = .system
     ) async throws -> WorkflowRecord {
         let record = WorkflowRecord(id: id, workspaceID: workspaceID, slug: slug, name: name, version: 1, steps: steps,
                                     costCapUSD: costCapUSD, createdAt: now, updatedAt: now)
         let stepsBlob = JSON.array(steps.map(\.json)).bytes
-        return try await store.writer.submit { db in
+        return try await store.journal.commit(origin) { db in
             if try Self.live(db, workspaceID: workspaceID, idOrSlug: slug) != nil { throw Self.slugTaken(slug) }
             try db.execute("INSERT INTO workflows (id, workspace_id, slug, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
                            [.text(id), .text(workspaceID), .text(slug), .integer(now.microsecondsSinceEpoch), .integer(now.microsecondsSinceEpoch)])
@@ -113,11 +114,12 @@ public struct WorkflowStore: Sendable {
 
     /// Replaces the steps (and the name and cost cap, when given) as version + 1.
     public func replace(
-        workspaceID: String, idOrSlug: String, name: String?, steps: [WorkflowStep], costCapUSD: Double??, at now: Timestamp
+        workspaceID: String, idOrSlug: String, name: String?, steps: [WorkflowStep], costCapUSD: Double??, at now: Timestamp,
+        origin: ChangeOrigin = .system
     ) async throws -> WorkflowRecord {
         let stepsBlob = JSON.array(steps.map(\.json)).bytes
         defer { cache.drop(workspaceID: workspaceID) }
-        return try await store.writer.submit { db in
+        return try await store.journal.commit(origin) { db in
             guard let current = try Self.live(db, workspaceID: workspaceID, idOrSlug: idOrSlug) else { throw Self.notFound(idOrSlug) }
             let version = current.version + 1
             let cap = costCapUSD ?? current.costCapUSD
@@ -130,9 +132,9 @@ public struct WorkflowStore: Sendable {
     }
 
     /// Marks the workflow deleted; its versions stay for the runs that use them.
-    public func delete(workspaceID: String, idOrSlug: String, at now: Timestamp) async throws {
+    public func delete(workspaceID: String, idOrSlug: String, at now: Timestamp, origin: ChangeOrigin = .system) async throws {
         defer { cache.drop(workspaceID: workspaceID) }
-        try await store.writer.submit { db in
+        try await store.journal.commit(origin) { db in
             guard let current = try Self.live(db, workspaceID: workspaceID, idOrSlug: idOrSlug) else { throw Self.notFound(idOrSlug) }
             try db.execute("UPDATE workflows SET deleted_at = ? WHERE id = ?", [.integer(now.microsecondsSinceEpoch), .text(current.id)])
         }

@@ -1,3 +1,4 @@
+import TroupeActors
 import TroupeCore
 import TroupeTransport
 

@@ -1,3 +1,4 @@
+import TroupeActors
 import TroupeCore
 import TroupeTransport
 
@@ -47,7 +48,7 @@ extension TroupeApp {
                                   prefix: String(raw.prefix(12)), hash: SHA256.hash(raw), scopes: scopes, expiresAt: expiresAt,
                                   disabled: false, revokedAt: nil, createdAt: now, lastUsedAt: nil)
         let response = Self.json(201, ["api_key": record.json, "raw_key": .string(raw)])
-        try await IdempotencyGate.committing({ _ in response }) { try await keys.insert(record) }
+        try await keys.insert(record, origin: request.origin(answering: response))
         return response
     }
 
@@ -72,7 +73,7 @@ extension TroupeApp {
     private func setKeyDisabled(_ disabled: Bool, _ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try keyAdmin(request)
         let id = request.parameter("id")
-        guard let record = try await keys.setDisabled(disabled, id: id, workspaceID: workspaceID) else {
+        guard let record = try await keys.setDisabled(disabled, id: id, workspaceID: workspaceID, origin: request.origin) else {
             throw APIError.notFound("API key", id)
         }
         authenticator.forget(hash: record.hash)
@@ -83,7 +84,7 @@ extension TroupeApp {
         let workspaceID = try keyAdmin(request)
         let id = request.parameter("id")
         guard let record = try await keys.key(id: id, workspaceID: workspaceID),
-            try await keys.revoke(id: id, workspaceID: workspaceID, at: clock.now)
+            try await keys.revoke(id: id, workspaceID: workspaceID, at: clock.now, origin: request.origin)
         else { throw APIError.notFound("API key", id) }
         authenticator.forget(hash: record.hash)
         return HTTPResponse(status: 204)

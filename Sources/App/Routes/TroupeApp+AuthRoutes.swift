@@ -80,7 +80,7 @@ extension TroupeApp {
             role = .owner
             let now = clock.now
             try await accounts.createWorkspace(id: workspaceID, state: TenantState(name: "Personal", plan: .starter, createdAt: now),
-                                               owner: user.id, at: now)
+                                               owner: user.id, at: now, origin: request.origin)
         }
         let token = authenticator.issueToken(userID: user.id, workspaceID: workspaceID, role: role)
         return Self.json(200, ["token": .string(token), "user": Self.userJSON(user)])

@@ -40,7 +40,7 @@ extension TroupeApp {
         let job = JobRecord(id: RandomID.make(prefix: "job"), workspaceID: workspaceID, queue: queue, runID: nil, stepID: nil, input: input,
                             maxAttempts: Int(attempts), timeoutMilliseconds: timeout, at: clock.now)
         let response = Self.json(201, job.json())
-        try await IdempotencyGate.committing({ _ in response }) { try await jobs.insert(job) }
+        try await jobs.insert(job, origin: request.origin(answering: response))
         jobWaiters.notify(workspaceID: workspaceID, queue: queue)
         return response
     }

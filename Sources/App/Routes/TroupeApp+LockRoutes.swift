@@ -30,20 +30,20 @@ extension TroupeApp {
     private func acquireLock(_ request: APIRequest) async throws -> HTTPResponse {
         let fields = try lockFields(request, withTTL: true)
         let lock = try await locks.acquire(workspaceID: try request.caller.workspaceID, key: fields.key, owner: fields.owner,
-                                           ttl: fields.ttl, at: clock.now)
+                                           ttl: fields.ttl, at: clock.now, origin: request.origin)
         return Self.json(200, lock.json)
     }
 
     private func renewLock(_ request: APIRequest) async throws -> HTTPResponse {
         let fields = try lockFields(request, withTTL: true)
         let lock = try await locks.renew(workspaceID: try request.caller.workspaceID, key: fields.key, owner: fields.owner,
-                                         ttl: fields.ttl, at: clock.now)
+                                         ttl: fields.ttl, at: clock.now, origin: request.origin)
         return Self.json(200, lock.json)
     }
 
     private func releaseLock(_ request: APIRequest) async throws -> HTTPResponse {
         let fields = try lockFields(request, withTTL: false)
-        try await locks.release(workspaceID: try request.caller.workspaceID, key: fields.key, owner: fields.owner, at: clock.now)
+        try await locks.release(workspaceID: try request.caller.workspaceID, key: fields.key, owner: fields.owner, at: clock.now, origin: request.origin)
         return HTTPResponse(status: 204)
     }
 

@@ -48,7 +48,7 @@ extension TroupeApp {
             ("role", .string(role.rawValue)), ("invite_token", .string(token)), ("expires_at", .string(invitation.expiresAt.rfc3339)),
             ("created_at", .string(now.rfc3339)),
         ])))
-        try await IdempotencyGate.committing({ _ in response }) { try await members.invite(invitation, by: actorRole) }
+        try await members.invite(invitation, by: actorRole, origin: request.origin(answering: response))
         return response
     }
 
@@ -60,7 +60,7 @@ extension TroupeApp {
         try body.finish()
         guard let role else { throw APIError(.internalError, "validated fields missing") }
         let (member, change) = try await members.changeRole(
-            workspaceID: workspaceID, userID: request.parameter("user_id"), to: role, by: actorRole, at: clock.now)
+            workspaceID: workspaceID, userID: request.parameter("user_id"), to: role, by: actorRole, at: clock.now, origin: request.origin)
         if let change { authenticator.revocations.record(change) }
         return Self.json(200, member.json)
     }
@@ -68,7 +68,7 @@ extension TroupeApp {
     private func removeMember(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try ownWorkspace(request)
         let actor = try request.caller.requireUser(.viewer)
-        let change = try await members.remove(workspaceID: workspaceID, userID: request.parameter("user_id"), by: actor, at: clock.now)
+        let change = try await members.remove(workspaceID: workspaceID, userID: request.parameter("user_id"), by: actor, at: clock.now, origin: request.origin)
         authenticator.revocations.record(change)
         return HTTPResponse(status: 204)
     }
@@ -80,7 +80,7 @@ extension TroupeApp {
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
         guard let user = try await accounts.user(id: userID) else { throw APIError(.unauthorized, "This account no longer exists.") }
-        let (member, change) = try await members.accept(tokenHash: SHA256.hash(token), userID: userID, email: user.email, at: clock.now)
+        let (member, change) = try await members.accept(tokenHash: SHA256.hash(token), userID: userID, email: user.email, at: clock.now, origin: request.origin)
         authenticator.revocations.record(change)
         var json = member.json
         if case .object(var object) = json {

@@ -17,7 +17,7 @@ extension TroupeApp {
         router.get("/metrics", open("/metrics") { [self] _ in
             let text = metrics.render(
                 registry: runtime.tenants.statistics, residentRuns: runtime.runs.registry.residentCount,
-                openConnections: connectionStatistics.value?().openConnections ?? 0, writer: runtime.store.writer.stats,
+                openConnections: connectionStatistics.value?().openConnections ?? 0, writer: runtime.store.writerStatistics,
                 setAside: runtime.store.setAside.counts)
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))
         })

@@ -63,9 +63,7 @@ extension TroupeApp {
         // commits with the run.
         let created = Self.json(201, RunJSON.run(id: id, state))
         do {
-            let (_, outcome) = try await IdempotencyGate.committing({ _ in created }, during: {
-                try await runtime.runs.create(id: id, state: state, activeRunCap: cap)
-            })
+            let (_, outcome) = try await runtime.runs.create(id: id, state: state, activeRunCap: cap, origin: request.origin(answering: created))
             wake(outcome)
             return created
         } catch let reached as RunCapReached {
@@ -101,7 +99,7 @@ extension TroupeApp {
         }
         let scope = "runs:\(workspaceID):\(filter.status?.rawValue ?? ""):\(filter.workflow ?? ""):\(request.query["created_after"] ?? ""):\(request.query["created_before"] ?? "")"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let items = try await RunListing(store: runtime.store).runs(workspaceID: workspaceID, filter: filter, after: page.cursor, limit: page.limit + 1)
+        let items = try await RunListing(store: runtime.store).runs(workspaceID: workspaceID, filter: filter, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
         return Self.json(200, ListPage.json(
             items, limit: page.limit, codec: cursors, scope: scope,
             cursor: { PageCursor(createdAt: $0.state.createdAt.microsecondsSinceEpoch, id: $0.id) }, render: { RunJSON.run(id: $0.id, $0.state) }))

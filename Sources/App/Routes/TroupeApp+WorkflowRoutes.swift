@@ -32,22 +32,24 @@ extension TroupeApp {
         let steps = try Self.steps(body.raw("steps"), into: &body)
         try body.finish()
         guard let slug, let name else { throw APIError(.internalError, "validated fields missing") }
-        return try await create(workspaceID: try request.caller.workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCap)
+        return try await create(for: request, workspaceID: try request.caller.workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCap)
     }
 
     /// Stores a new workflow; under an `Idempotency-Key`, its answer commits with it.
-    private func create(workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?) async throws -> HTTPResponse {
+    private func create(
+        for request: APIRequest, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?
+    ) async throws -> HTTPResponse {
         let id = RandomID.make(prefix: "wf")
-        let record = try await IdempotencyGate.committing({ db in
+        let origin = request.origin(answering: { db in
             guard let record = try WorkflowStore.live(db, workspaceID: workspaceID, idOrSlug: id) else {
                 throw APIError(.internalError, "the new workflow was not stored")
             }
             return Self.json(201, record.json)
-        }, during: {
-            try await storing {
-                try await workflows.create(id: id, workspaceID: workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCapUSD, at: clock.now)
-            }
         })
+        let record = try await storing {
+            try await workflows.create(id: id, workspaceID: workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCapUSD,
+                                       at: clock.now, origin: origin)
+        }
         return Self.json(201, record.json)
     }
 
@@ -143,7 +145,7 @@ extension TroupeApp {
         if !WorkflowParser.isSlug(slug) { body.problem("slug", "slug must be 1–64 characters of a-z, 0-9 and -.") }
         if name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
         try body.finish()
-        return try await create(workspaceID: try request.caller.workspaceID, slug: slug, name: name, steps: template.steps, costCapUSD: costCap)
+        return try await create(for: request, workspaceID: try request.caller.workspaceID, slug: slug, name: name, steps: template.steps, costCapUSD: costCap)
     }
 
     /// `cost_cap_usd`: a number from 0 up, or null / absent for no cap.

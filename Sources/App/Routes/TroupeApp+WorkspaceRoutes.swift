@@ -48,7 +48,7 @@ extension TroupeApp {
             json = .object(object)
         }
         let response = Self.json(201, json)
-        try await IdempotencyGate.committing({ _ in response }) { try await accounts.createWorkspace(id: id, state: state, owner: userID, at: now) }
+        try await accounts.createWorkspace(id: id, state: state, owner: userID, at: now, origin: request.origin(answering: response))
         return response
     }
 

@@ -1,3 +1,6 @@
+import TroupeActors
+import TroupeActors
+import TroupePersistence
 import TroupeTransport
 
 /// A request as a route handler sees it: the HTTP request, its path parameters, its request
@@ -8,6 +11,27 @@ struct APIRequest: Sendable {
     let requestID: String
     let principal: Principal?
     let query: QueryParameters
+    /// Set while the request runs under an `Idempotency-Key` (``IdempotencyGate``).
+    var idempotency: IdempotencyGate.Pending?
+
+    /// Who asks for the changes this request makes (``ChangeOrigin``), with no answer to keep.
+    var origin: ChangeOrigin {
+        ChangeOrigin(principal: principal, requestID: requestID, ip: nil)
+    }
+
+    /// The origin of the change that creates what this request answers with `response`: under
+    /// an `Idempotency-Key`, that answer commits with the change (rendered in its transaction,
+    /// so it may read what the change wrote).
+    func origin(answering response: @escaping @Sendable (Database) throws -> HTTPResponse) -> ChangeOrigin {
+        var origin = origin
+        origin.answer = idempotency?.answer(response)
+        return origin
+    }
+
+    /// The origin of a change answered by `response`, known before the change runs.
+    func origin(answering response: HTTPResponse) -> ChangeOrigin {
+        origin(answering: { _ in response })
+    }
 
     /// The principal of an authenticated route (always set there).
     var caller: Principal {

@@ -1,3 +1,5 @@
+import TroupeActors
+import TroupeActors
 import TroupeCore
 import TroupePersistence
 import TroupeTransport
@@ -17,9 +19,10 @@ import TroupeTransport
 /// (``SealedBox``) under a key derived from the Idempotency-Key and the server's secret: a copy
 /// of the database alone cannot read it, a replay with the key can.
 ///
-/// A create route runs its write inside ``committing(_:during:)``, which commits the answer in
-/// the same transaction as the resource: a crash can lose both (the retry then runs again) but
-/// never leave the resource without its answer (the retry would create a second one).
+/// A create route passes ``APIRequest/origin(answering:)`` with its change, so the journal
+/// commits the answer in the same transaction as the resource: a crash can lose both (the
+/// retry then runs again) but never leave the resource without its answer (the retry would
+/// create a second one).
 final class IdempotencyGate: Sendable {
     /// The keyed request this task runs, and the answer its create committed (if it did).
     final class Pending: Sendable {
@@ -30,7 +33,8 @@ final class IdempotencyGate: Sendable {
         /// Set when the answer is to be stored sealed.
         let sealer: SealedBox?
         let at: Timestamp
-        let committedAnswer = LockedBox<StoredResponse?>(nil)
+        /// The answers handed to the request's changes, each with what it stored when it ran.
+        private let answers = LockedBox<[(answer: IdempotentAnswer, stored: LockedBox<StoredResponse?>)]>([])
 
         init(workspaceID: String, keyHash: String, requestHash: [UInt8], principal: String, sealer: SealedBox?, at: Timestamp) {
             self.workspaceID = workspaceID
@@ -41,10 +45,24 @@ final class IdempotencyGate: Sendable {
             self.at = at
         }
 
+        /// The answer to commit with the change that creates the resource (``APIRequest/origin(answering:)``).
+        func answer(_ render: @escaping @Sendable (Database) throws -> HTTPResponse) -> IdempotentAnswer {
+            let stored = LockedBox<StoredResponse?>(nil)
+            let answer = IdempotentAnswer { [self] db in
+                guard let response = self.stored(try render(db)) else { return }
+                try IdempotencyStore.saveChange(response, workspaceID: workspaceID, keyHash: keyHash, at: at)(db)
+                stored.withLock { $0 = response }
+            }
+            answers.withLock { $0.append((answer, stored)) }
+            return answer
+        }
+
         /// Whether the answer committed with the create is `response`, which then need not be
         /// stored again (a sealed one is opened to compare: each seal differs).
         func committed(_ response: HTTPResponse) -> Bool {
-            guard let answer = committedAnswer.value, answer.status == response.status, case .bytes(let body) = response.body else { return false }
+            guard let answer = answers.value.first(where: { $0.answer.committed })?.stored.value, answer.status == response.status,
+                  case .bytes(let body) = response.body
+            else { return false }
             return (sealer.map { $0.open(answer.body) } ?? answer.body) == body
         }
 
@@ -57,9 +75,6 @@ final class IdempotencyGate: Sendable {
                                   sealed: sealer != nil)
         }
     }
-
-    /// Set while a request with an `Idempotency-Key` runs its handler.
-    @TaskLocal static var current: Pending?
 
     private struct Slot: Hashable {
         let workspaceID: String
@@ -99,8 +114,8 @@ final class IdempotencyGate: Sendable {
     /// Runs `handler` once for `key`, or replays what its first run answered. `sealing`: the
     /// answer shows a secret, so it is stored sealed.
     func perform(
-        workspaceID: String, key: String, principal: String, request: HTTPRequest, sealing: Bool,
-        _ handler: () async throws -> HTTPResponse
+        workspaceID: String, key: String, principal: String, request: HTTPRequest, sealing: Bool, origin: ChangeOrigin,
+        _ handler: (Pending) async throws -> HTTPResponse
     ) async throws -> HTTPResponse {
         let slot = Slot(workspaceID: workspaceID, keyHash: IdempotencyStore.keyHash(key))
         let requestHash = SHA256.hash(Array("\(request.method) \(request.head.target)\n".utf8) + request.body)
@@ -111,29 +126,12 @@ final class IdempotencyGate: Sendable {
         }
         let pending = Pending(workspaceID: workspaceID, keyHash: slot.keyHash, requestHash: requestHash, principal: principal,
                               sealer: sealing ? sealer(workspaceID, key) : nil, at: clock.now)
-        let response = try await Self.$current.withValue(pending) { try await handler() }
+        let response = try await handler(pending)
         // Stored again only when the handler answered other than what its create committed.
         if let stored = pending.stored(response), !pending.committed(response) {
-            try await store.save(stored, workspaceID: workspaceID, keyHash: slot.keyHash, at: clock.now)
+            try await store.save(stored, workspaceID: workspaceID, keyHash: slot.keyHash, at: clock.now, origin: origin)
         }
         return response
-    }
-
-    /// Runs `create` so that its first write also stores `answer` (rendered in that write's
-    /// transaction, so it may read what the write stored) as the answer to this request's
-    /// `Idempotency-Key`. Without a key, just runs `create`.
-    static func committing<T>(
-        _ answer: @escaping @Sendable (Database) throws -> HTTPResponse, during create: () async throws -> T
-    ) async throws -> T {
-        guard let pending = current else { return try await create() }
-        let rendered = LockedBox<StoredResponse?>(nil)
-        let companion = TransactionCompanion { db in
-            guard let stored = pending.stored(try answer(db)) else { return }
-            try IdempotencyStore.saveChange(stored, workspaceID: pending.workspaceID, keyHash: pending.keyHash, at: pending.at)(db)
-            rendered.withLock { $0 = stored }
-        }
-        defer { if companion.committed { pending.committedAnswer.withLock { $0 = rendered.value } } }
-        return try await GroupCommitWriter.$companion.withValue(companion) { try await create() }
     }
 
     /// Returns once this request holds `slot`: at once when nobody runs it, else after the

@@ -65,9 +65,11 @@ extension TroupeApp {
                     try principal.require(creation.access)
                     response = try await idempotency.perform(
                         workspaceID: principal.workspaceID, key: key, principal: principal.identity, request: request,
-                        sealing: creation.answerHoldsSecret
-                    ) {
-                        await respond(to: apiRequest, with: body, record: record)
+                        sealing: creation.answerHoldsSecret, origin: apiRequest.origin
+                    ) { pending in
+                        var keyed = apiRequest
+                        keyed.idempotency = pending
+                        return await respond(to: keyed, with: body, record: record)
                     }
                 } else {
                     response = await respond(to: apiRequest, with: body, record: record)

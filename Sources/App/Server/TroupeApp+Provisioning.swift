@@ -30,7 +30,7 @@ extension TroupeApp {
     /// `--dev`: on the first start only, a demo workspace and an all-scopes key for it, returned
     /// once to be printed; nil on later starts.
     func provisionDevDemo() async throws -> (workspaceID: String, apiKey: String)? {
-        let claimed = try await runtime.store.writer.submit { db in
+        let claimed = try await runtime.store.journal.commit(.system) { db in
             try db.execute("INSERT OR IGNORE INTO server_settings (name, value) VALUES ('dev_demo', x'01')")
             return db.changes == 1
         }
@@ -44,7 +44,7 @@ extension TroupeApp {
         try await keys.insert(APIKeyRecord(
             id: RandomID.make(prefix: "key"), workspaceID: workspaceID, name: name, prefix: String(raw.prefix(12)),
             hash: SHA256.hash(raw), scopes: Scope.allCases, expiresAt: nil, disabled: false, revokedAt: nil,
-            createdAt: clock.now, lastUsedAt: nil))
+            createdAt: clock.now, lastUsedAt: nil), origin: .system)
         return raw
     }
 }

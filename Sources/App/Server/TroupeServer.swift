@@ -54,7 +54,7 @@ public final class TroupeServer: Sendable {
         let logger = Logger(sink: options.eventLog, clock: options.clock)
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
-            registry: registry, migrator: AccountSchema.migrator, logger: logger,
+            registry: registry, logger: logger,
             writerQueueCapacity: options.writerQueueCapacity)
         do {
             let secret: [UInt8]

@@ -31,8 +31,8 @@ struct APIKeyRecord: Sendable, Equatable {
 struct APIKeyStore: Sendable {
     let store: SnapshotStore
 
-    func insert(_ key: APIKeyRecord) async throws {
-        try await store.writer.submit { db in
+    func insert(_ key: APIKeyRecord, origin: ChangeOrigin) async throws {
+        try await store.journal.commit(origin) { db in
             try db.execute("""
                 INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, scopes, expires_at, disabled, revoked_at, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)
@@ -68,8 +68,8 @@ struct APIKeyStore: Sendable {
     }
 
     /// Sets `disabled` on a live key; returns the key as it is now, or nil when there is none.
-    func setDisabled(_ disabled: Bool, id: String, workspaceID: String) async throws -> APIKeyRecord? {
-        try await store.writer.submit { db in
+    func setDisabled(_ disabled: Bool, id: String, workspaceID: String, origin: ChangeOrigin) async throws -> APIKeyRecord? {
+        try await store.journal.commit(origin) { db in
             try db.execute("UPDATE api_keys SET disabled = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL",
                            [.integer(disabled ? 1 : 0), .text(id), .text(workspaceID)])
             return try Self.keys(db, where: "id = ? AND workspace_id = ? AND revoked_at IS NULL", [.text(id), .text(workspaceID)]).first
@@ -77,8 +77,8 @@ struct APIKeyStore: Sendable {
     }
 
     /// Revokes a live key (kept, so that using it says `key_revoked`); false when there is none.
-    func revoke(id: String, workspaceID: String, at now: Timestamp) async throws -> Bool {
-        try await store.writer.submit { db in
+    func revoke(id: String, workspaceID: String, at now: Timestamp, origin: ChangeOrigin) async throws -> Bool {
+        try await store.journal.commit(origin) { db in
             try db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL",
                            [.integer(now.microsecondsSinceEpoch), .text(id), .text(workspaceID)])
             return db.changes == 1
@@ -87,7 +87,7 @@ struct APIKeyStore: Sendable {
 
     /// Records when keys were last used, many at once.
     func recordUse(_ uses: [String: Timestamp]) async throws {
-        try await store.writer.submit { db in
+        try await store.journal.commit(.system) { db in
             for (id, at) in uses {
                 try db.execute("UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?",
                                [.integer(at.microsecondsSinceEpoch), .text(id)])

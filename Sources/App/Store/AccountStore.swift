@@ -33,7 +33,7 @@ struct AccountStore: Sendable {
     func signUp(user: UserRecord, workspaceID: String, workspace: TenantState, at now: Timestamp) async throws {
         let saveWorkspace = SnapshotStore.saveChange(workspace, kind: TenantActor.kind, id: workspaceID, at: now)
         do {
-            try await store.writer.submit { db in
+            try await store.journal.commit(.system) { db in
                 try db.execute(
                     "INSERT INTO users (id, email, name, password_hash, password_salt, password_iterations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [.text(user.id), .text(user.email), user.name.map(SQLValue.text) ?? .null, .blob(user.passwordHash),
@@ -47,9 +47,9 @@ struct AccountStore: Sendable {
     }
 
     /// Creates a workspace owned by `userID`.
-    func createWorkspace(id: String, state: TenantState, owner userID: String, at now: Timestamp) async throws {
+    func createWorkspace(id: String, state: TenantState, owner userID: String, at now: Timestamp, origin: ChangeOrigin) async throws {
         let saveWorkspace = SnapshotStore.saveChange(state, kind: TenantActor.kind, id: id, at: now)
-        try await store.writer.submit { db in
+        try await store.journal.commit(origin) { db in
             try saveWorkspace(db)
             try Self.insertMembership(db, workspaceID: id, userID: userID, role: .owner, at: now)
         }
@@ -62,7 +62,7 @@ struct AccountStore: Sendable {
 
     /// Replaces a user's password hash (a login rehashing under the configured iteration count).
     func replacePasswordHash(userID: String, hash: [UInt8], salt: [UInt8], iterations: Int) async throws {
-        try await store.writer.submit { db in
+        try await store.journal.commit(.system) { db in
             try db.execute("UPDATE users SET password_hash = ?, password_salt = ?, password_iterations = ? WHERE id = ?",
                            [.blob(hash), .blob(salt), .integer(Int64(iterations)), .text(userID)])
         }
@@ -117,7 +117,7 @@ struct AccountStore: Sendable {
 
     /// The server's signing secret: kept in the database, made once.
     func signingSecret(generate: @escaping @Sendable () -> [UInt8]) async throws -> [UInt8] {
-        try await store.writer.submit { db in
+        try await store.journal.commit(.system) { db in
             if let existing = try db.scalar("SELECT value FROM server_settings WHERE name = 'jwt_secret'")?.blobValue {
                 return existing
             }

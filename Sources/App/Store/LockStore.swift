@@ -27,8 +27,8 @@ struct LockStore: Sendable {
 
     /// Acquires `key` for `owner` until `now + ttl`, with a new fencing token; an owner that
     /// holds it already keeps its token and gets the new expiry. 409 while another owner holds it.
-    func acquire(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp) async throws -> LockRecord {
-        try await store.writer.submit { db in
+    func acquire(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp, origin: ChangeOrigin) async throws -> LockRecord {
+        try await store.journal.commit(origin) { db in
             let current = try Self.row(db, workspaceID: workspaceID, key: key)
             let expiresAt = now + ttl
             if let current, let holder = current.owner, now < current.expiresAt {
@@ -50,8 +50,8 @@ struct LockStore: Sendable {
     }
 
     /// Extends a lock `owner` holds; 409 otherwise (another owner, released, or expired).
-    func renew(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp) async throws -> LockRecord {
-        try await store.writer.submit { db in
+    func renew(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp, origin: ChangeOrigin) async throws -> LockRecord {
+        try await store.journal.commit(origin) { db in
             let current = try Self.held(db, workspaceID: workspaceID, key: key, by: owner, at: now)
             let expiresAt = now + ttl
             try Self.extend(db, workspaceID: workspaceID, key: key, to: expiresAt)
@@ -60,8 +60,8 @@ struct LockStore: Sendable {
     }
 
     /// Releases a lock `owner` holds; 409 otherwise.
-    func release(workspaceID: String, key: String, owner: String, at now: Timestamp) async throws {
-        try await store.writer.submit { db in
+    func release(workspaceID: String, key: String, owner: String, at now: Timestamp, origin: ChangeOrigin) async throws {
+        try await store.journal.commit(origin) { db in
             _ = try Self.held(db, workspaceID: workspaceID, key: key, by: owner, at: now)
             try db.execute("UPDATE locks SET owner = NULL WHERE workspace_id = ? AND key = ?", [.text(workspaceID), .text(key)])
         }

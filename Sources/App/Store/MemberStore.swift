@@ -51,8 +51,8 @@ struct MemberStore: Sendable {
 
     /// Stores an invitation, replacing any earlier pending one for the same email (whose token
     /// then stops working). `conflict` when that person is already a member.
-    func invite(_ invitation: InvitationRecord, by actor: Role) async throws {
-        try await store.writer.submit { db in
+    func invite(_ invitation: InvitationRecord, by actor: Role, origin: ChangeOrigin) async throws {
+        try await store.journal.commit(origin) { db in
             try MembershipRules.checkInvite(by: actor, as: invitation.role)
             let isMember = try db.scalar("""
                 SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND u.email = ?
@@ -71,8 +71,8 @@ struct MemberStore: Sendable {
     /// Makes `userID` (whose address is `email`) a member through the invitation whose token
     /// hashes to `tokenHash`. 404 for an unknown, used or expired token, 403 for another
     /// person's invitation, 409 when already a member.
-    func accept(tokenHash: [UInt8], userID: String, email: String, at now: Timestamp) async throws -> (MemberRecord, MembershipChange) {
-        try await store.writer.submit { db in
+    func accept(tokenHash: [UInt8], userID: String, email: String, at now: Timestamp, origin: ChangeOrigin) async throws -> (MemberRecord, MembershipChange) {
+        try await store.journal.commit(origin) { db in
             let found = try db.query("""
                 SELECT id, workspace_id, email, role FROM invitations
                 WHERE token_hash = ? AND accepted_at IS NULL AND expires_at > ?
@@ -99,8 +99,8 @@ struct MemberStore: Sendable {
     /// Gives `userID` the role `role`; the change is nil when the role was already that.
     func changeRole(
         workspaceID: String, userID: String, to role: Role, by actor: Role, at now: Timestamp
-    ) async throws -> (MemberRecord, MembershipChange?) {
-        try await store.writer.submit { db in
+    , origin: ChangeOrigin) async throws -> (MemberRecord, MembershipChange?) {
+        try await store.journal.commit(origin) { db in
             let member = try Self.existing(db, workspaceID: workspaceID, userID: userID)
             try MembershipRules.checkRoleChange(by: actor, from: member.role, to: role, owners: try Self.owners(db, workspaceID))
             guard member.role != role else { return (member, nil) }
@@ -113,8 +113,8 @@ struct MemberStore: Sendable {
     }
 
     /// Removes `userID` from the workspace (`actorID` equal to it: leaving).
-    func remove(workspaceID: String, userID: String, by actor: (id: String, role: Role), at now: Timestamp) async throws -> MembershipChange {
-        try await store.writer.submit { db in
+    func remove(workspaceID: String, userID: String, by actor: (id: String, role: Role), at now: Timestamp, origin: ChangeOrigin) async throws -> MembershipChange {
+        try await store.journal.commit(origin) { db in
             let member = try Self.existing(db, workspaceID: workspaceID, userID: userID)
             try MembershipRules.checkRemoval(by: actor.role, of: member.role, isSelf: actor.id == userID,
                                              owners: try Self.owners(db, workspaceID))

@@ -42,7 +42,7 @@ final class UsageStore: Sendable {
         }
         guard !counts.isEmpty else { return }
         do {
-            try await store.writer.submit { db in
+            try await store.journal.commit(.system) { db in
                 for (key, count) in counts {
                     try db.execute("""
                         INSERT INTO usage_daily (workspace_id, day, requests) VALUES (?, ?, ?)

@@ -121,39 +121,31 @@ public final class GroupCommitWriter: Sendable {
 
     deinit { queue.close() }
 
-    /// The change to commit with the first change this task submits (see ``TransactionCompanion``).
-    @TaskLocal public static var companion: TransactionCompanion?
-
     /// Runs `change` in the next transaction and returns its result once that has committed.
-    /// A bound ``companion`` not yet taken runs after `change`, in the same savepoint.
+    /// `afterCommit`, when given, runs on the writer's thread right after the commit and before
+    /// the caller resumes, in commit order: what it publishes (events) is seen in that order.
     ///
     /// Throws what `change` threw (its savepoint rolled back), the commit's ``SQLiteError``,
     /// `overloaded` when the queue is full, or `misuse` after ``close()``.
-    public func submit<T: Sendable>(_ change: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let companion = Self.companion.flatMap { $0.take() ? $0 : nil }  // nil unless this change took it
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+    public func submit<T: Sendable>(
+        _ change: @escaping @Sendable (Database) throws -> T, afterCommit: (@Sendable (T) -> Void)? = nil
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let pending = PendingChange { db in
                 do {
-                    let value = try db.withSavepoint { db in
-                        let value = try change(db)
-                        try companion?.change(db)
-                        return value
-                    }
+                    let value = try db.withSavepoint { db in try change(db) }
                     return .applied { commitError in
                         if let commitError {
-                            companion?.release()
                             continuation.resume(throwing: commitError)
                         } else {
-                            companion?.markCommitted()
+                            afterCommit?(value)
                             continuation.resume(returning: value)
                         }
                     }
                 } catch {
-                    companion?.release()
                     return .failed { continuation.resume(throwing: error) }
                 }
             } reject: { error in
-                companion?.release()
                 continuation.resume(throwing: error)
             }
             switch queue.push(pending) {
@@ -161,12 +153,10 @@ public final class GroupCommitWriter: Sendable {
                 break
             case .full:
                 statistics.withLock { $0.overloadRejections += 1 }
-                companion?.release()
                 continuation.resume(throwing: SQLiteError(
                     kind: .overloaded, code: 0,
                     message: "the database writer's queue is full (\(queue.capacity) changes waiting)"))
             case .closed:
-                companion?.release()
                 continuation.resume(throwing: SQLiteError.closed())
             }
         }

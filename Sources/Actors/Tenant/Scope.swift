@@ -1,5 +1,5 @@
 /// What an API key may do (API.md's scope list).
-enum Scope: String, Sendable, CaseIterable {
+public enum Scope: String, Sendable, CaseIterable {
     case runsRead = "runs:read"
     case runsWrite = "runs:write"
     case workflowsRead = "workflows:read"

@@ -1,25 +1,28 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// What a workspace's runs and jobs used over a period: runs created (by workflow), jobs
 /// completed, tokens and cost reported by workers — summed in SQL over the snapshots and jobs.
 /// A damaged row (not JSON) counts without its slug or usage instead of failing the report.
-struct WorkloadUsage: Sendable {
+public struct WorkloadUsage: Sendable {
     let store: SnapshotStore
 
-    struct Totals: Sendable {
-        var runsCreated: Int64 = 0
-        var jobsCompleted: Int64 = 0
-        var inputTokens: Int64 = 0
-        var outputTokens: Int64 = 0
-        var costUSD = 0.0
+    public init(store: SnapshotStore) {
+        self.store = store
+    }
+
+    public struct Totals: Sendable {
+        public var runsCreated: Int64 = 0
+        public var jobsCompleted: Int64 = 0
+        public var inputTokens: Int64 = 0
+        public var outputTokens: Int64 = 0
+        public var costUSD = 0.0
         /// Workflow slug → (runs created, cost of their jobs completed in the period).
-        var byWorkflow: [String: (runs: Int64, costUSD: Double)] = [:]
+        public var byWorkflow: [String: (runs: Int64, costUSD: Double)] = [:]
     }
 
     /// Totals for `[from, to)` (microseconds since the epoch).
-    func totals(workspaceID: String, from: Timestamp, to: Timestamp) async throws -> Totals {
+    public func totals(workspaceID: String, from: Timestamp, to: Timestamp) async throws -> Totals {
         let bounds: [SQLValue] = [.text(workspaceID), .integer(from.microsecondsSinceEpoch), .integer(to.microsecondsSinceEpoch)]
         return try await store.reader.read { db in
             var totals = Totals()

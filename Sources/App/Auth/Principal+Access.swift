@@ -1,31 +1,7 @@
 import TroupeActors
 
-/// Who made an authenticated request, and in which workspace (the token fixes it).
-struct Principal: Sendable {
-    enum Kind: Sendable {
-        /// A person with a session token, and their role in the workspace.
-        case user(id: String, role: Role)
-        /// An API key and its scopes.
-        case apiKey(id: String, scopes: Set<Scope>)
-    }
-
-    let workspaceID: String
-    let kind: Kind
-
-    var apiKeyID: String? {
-        if case .apiKey(let id, _) = kind { return id }
-        return nil
-    }
-
-    /// `user:usr_…` or `api_key:key_…`: who, whatever their role or scopes today (an
-    /// idempotent answer is bound to it).
-    var identity: String {
-        switch kind {
-        case .user(let id, _): "user:" + id
-        case .apiKey(let id, _): "api_key:" + id
-        }
-    }
-
+/// The route-side rules of a ``Principal``: API.md's 403s for a role or scope it lacks.
+extension Principal {
     /// Refuses unless the caller meets `rule`.
     func require(_ rule: AccessRule) throws(APIError) {
         try require(rule.role, orScope: rule.scope)

@@ -1,22 +1,38 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// Lists a workspace's runs from their snapshots, newest first, filtered in SQL: by status
 /// (an indexed column), creation time, and workflow (id or slug, read from the snapshot JSON).
-struct RunListing: Sendable {
+public struct RunListing: Sendable {
+    /// A page's position: the last run of the page before, by creation time then id.
+    public typealias Position = (createdAt: Int64, id: String)
+
+    public struct Filter: Sendable {
+        public var status: RunStatus?
+        public var workflow: String?
+        public var createdAfter: Timestamp?
+        public var createdBefore: Timestamp?
+
+        public init() {}
+    }
+
     let store: SnapshotStore
 
-    struct Filter: Sendable {
-        var status: RunStatus?
-        var workflow: String?
-        var createdAfter: Timestamp?
-        var createdBefore: Timestamp?
+    public init(store: SnapshotStore) {
+        self.store = store
+    }
+
+    /// Runs of the workspace queued, running or awaiting approval, counted on `db` (inside a
+    /// change, so that a cap on them is exact).
+    static func activeCount(_ db: Database, workspaceID: String) throws -> Int {
+        Int(try db.scalar("""
+            SELECT count(*) FROM snapshots WHERE kind = 'run' AND workspace_id = ? AND status IN ('queued', 'running', 'awaiting_approval')
+            """, [.text(workspaceID)])?.integerValue ?? 0)
     }
 
     /// Up to `limit` runs after `cursor`. A snapshot that does not decode is set aside
     /// (reported, skipped) and the page is filled from the rows after it.
-    func runs(workspaceID: String, filter: Filter, after cursor: PageCursor?, limit: Int) async throws -> [(id: String, state: RunState)] {
+    public func runs(workspaceID: String, filter: Filter, after cursor: Position?, limit: Int) async throws -> [(id: String, state: RunState)] {
         var runs: [(id: String, state: RunState)] = []
         var position = cursor
         while runs.count < limit {
@@ -30,12 +46,12 @@ struct RunListing: Sendable {
                 }
             }
             guard rows.count == wanted, let last = rows.last else { break }
-            position = PageCursor(createdAt: last.createdAt, id: last.id)
+            position = (last.createdAt, last.id)
         }
         return runs
     }
 
-    private func page(workspaceID: String, filter: Filter, after cursor: PageCursor?, limit: Int) async throws
+    private func page(workspaceID: String, filter: Filter, after cursor: Position?, limit: Int) async throws
         -> [(id: String, blob: [UInt8], version: Int, createdAt: Int64)]
     {
         try await store.reader.read { db in

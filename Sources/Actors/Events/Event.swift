@@ -1,0 +1,46 @@
+import TroupeCore
+
+/// One entry of a workspace's durable event log: `seq` counts the workspace's events from 1
+/// with no gap, in commit order.
+public struct Event: Sendable, Equatable {
+    public let id: String
+    public let seq: Int64
+    public let type: EventType
+    public let workspaceID: String
+    public let runID: String?
+    public let data: JSON
+    public let createdAt: Timestamp
+
+    public init(id: String, seq: Int64, type: EventType, workspaceID: String, runID: String?, data: JSON, createdAt: Timestamp) {
+        self.id = id
+        self.seq = seq
+        self.type = type
+        self.workspaceID = workspaceID
+        self.runID = runID
+        self.data = data
+        self.createdAt = createdAt
+    }
+
+    /// The event as the API shows it: `{id, seq, type, workspace_id, run_id, data, created_at}`.
+    public var json: JSON {
+        [
+            "id": .string(id), "seq": .int(seq), "type": .string(type.rawValue), "workspace_id": .string(workspaceID),
+            "run_id": runID.map(JSON.string) ?? .null, "data": data, "created_at": .string(createdAt.rfc3339),
+        ]
+    }
+}
+
+/// An event a change causes, before the journal numbers it.
+public struct EventDraft: Sendable, Equatable {
+    public let type: EventType
+    public let workspaceID: String
+    public let runID: String?
+    public let data: JSON
+
+    public init(_ type: EventType, workspaceID: String, runID: String?, data: JSON) {
+        self.type = type
+        self.workspaceID = workspaceID
+        self.runID = runID
+        self.data = data
+    }
+}

@@ -1,0 +1,54 @@
+import TroupeCore
+import TroupePersistence
+
+/// The one write path (DESIGN.md, "One write path: the journal"): every change of state is a
+/// ``Change`` committed here, in one savepoint of the group commit, with its events (numbered
+/// per workspace, no gap, in commit order) and the idempotent answer its request carried —
+/// all of it commits or none of it does. After the commit, on the writer's thread and so in
+/// commit order, the events go to the ``EventBus``; only then does the caller resume.
+///
+/// No other code submits to the writer to change state; stores keep their queries and hand
+/// their writes to the journal as closures.
+public final class Journal: Sendable {
+    public let bus: EventBus
+    private let writer: GroupCommitWriter
+    private let clock: any WallClock
+
+    public init(writer: GroupCommitWriter, clock: any WallClock, bus: EventBus = EventBus()) {
+        self.writer = writer
+        self.clock = clock
+        self.bus = bus
+    }
+
+    /// Commits `change` and returns its result once durable (and its events published).
+    @discardableResult
+    public func commit<T: Sendable>(_ change: Change<T>) async throws -> T {
+        let answer = change.origin.answer.flatMap { $0.take() ? $0 : nil }  // nil unless this change took it
+        let write = change.write
+        let clock = clock
+        let bus = bus
+        do {
+            let (value, _) = try await writer.submit({ db -> (T, [Event]) in
+                let transaction = JournalTransaction(db: db)
+                let value = try write(transaction)
+                try answer?.write(db)
+                let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: clock.now)
+                return (value, events)
+            }, afterCommit: { _, events in
+                answer?.markCommitted()
+                if !events.isEmpty { bus.publish(events) }
+            })
+            return value
+        } catch {
+            answer?.release()
+            throw error
+        }
+    }
+
+    /// Commits the writes of `write` with no events of their own (the origin still counts: it
+    /// may carry the request's idempotent answer).
+    @discardableResult
+    public func commit<T: Sendable>(_ origin: ChangeOrigin, _ write: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await commit(Change(origin) { transaction in try write(transaction.db) })
+    }
+}

@@ -1,0 +1,23 @@
+import TroupeCore
+import TroupePersistence
+
+/// The open transaction a ``Change`` writes its rows in, on the writer's thread: the
+/// connection, and the events the change records as it goes (numbered and stored by the
+/// journal after the writes, in the same savepoint).
+public final class JournalTransaction {
+    public let db: Database
+    private(set) var events: [EventDraft] = []
+
+    init(db: Database) {
+        self.db = db
+    }
+
+    /// Records that the change causes `event`.
+    public func emit(_ event: EventDraft) {
+        events.append(event)
+    }
+
+    public func emit(_ type: EventType, workspaceID: String, runID: String?, data: JSON) {
+        events.append(EventDraft(type, workspaceID: workspaceID, runID: runID, data: data))
+    }
+}

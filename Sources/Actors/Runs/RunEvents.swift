@@ -1,0 +1,62 @@
+import TroupeCore
+
+/// The events a run's transition causes, read off its state before and after: the run's
+/// start or approval first, then its steps' changes in step order, then the run waiting for
+/// approval or finishing.
+enum RunEvents {
+    /// The events of the run's creation (and, unless a dry run, its start).
+    static func created(runID: String, _ state: RunState) -> [EventDraft] {
+        [draft(.runCreated, runID: runID, state, ["workflow_id": .string(state.workflowID), "dry_run": .bool(state.dryRun)])]
+            + between(nil, state, runID: runID)
+    }
+
+    /// The events of the change from `old` (nil: a run just created, queued) to `new`.
+    static func between(_ old: RunState?, _ new: RunState, runID: String) -> [EventDraft] {
+        let before = old?.machine.status ?? .queued
+        let after = new.machine.status
+        var leading: [EventDraft] = []
+        var trailing: [EventDraft] = []
+        if before != after {
+            let change: JSON = ["status": .string(after.rawValue), "previous_status": .string(before.rawValue)]
+            switch (before, after) {
+            case (.awaitingApproval, .running): leading.append(draft(.runApproved, runID: runID, new, change))
+            case (_, .running): leading.append(draft(.runStarted, runID: runID, new, change))
+            case (_, .awaitingApproval): trailing.append(draft(.runAwaitingApproval, runID: runID, new, change))
+            case (_, .succeeded): trailing.append(draft(.runSucceeded, runID: runID, new, change))
+            case (_, .failed): trailing.append(draft(.runFailed, runID: runID, new, failed(change, new.machine.failure)))
+            case (_, .cancelled): trailing.append(draft(.runCancelled, runID: runID, new, change))
+            case (_, .queued), (_, .planned): break
+            }
+        }
+        var steps: [EventDraft] = []
+        for (index, step) in new.machine.steps.enumerated() {
+            let previous = old.flatMap { $0.machine.steps.indices.contains(index) ? $0.machine.steps[index] : nil }
+            let was = previous?.status ?? .pending
+            guard was != step.status else { continue }
+            var data = JSONObject([("step_id", .string(step.id)), ("status", .string(step.status.rawValue)), ("attempts", .int(Int64(step.attempts)))])
+            switch step.status {
+            case .running, .awaiting:
+                steps.append(draft(.stepStarted, runID: runID, new, .object(data)))
+            case .succeeded:
+                if let output = step.output { data["output"] = output }
+                steps.append(draft(.stepSucceeded, runID: runID, new, .object(data)))
+            case .failed:
+                if let error = step.error { data["error"] = error }
+                steps.append(draft(.stepFailed, runID: runID, new, .object(data)))
+            case .pending, .skipped, .cancelled:
+                break
+            }
+        }
+        return leading + steps + trailing
+    }
+
+    private static func failed(_ change: JSON, _ failure: RunMachine.Failure?) -> JSON {
+        guard var object = change.objectValue, let failure else { return change }
+        object["error"] = ["code": .string(failure.code), "message": .string(failure.message), "step_id": failure.stepID.map(JSON.string) ?? .null]
+        return .object(object)
+    }
+
+    private static func draft(_ type: EventType, runID: String, _ state: RunState, _ data: JSON) -> EventDraft {
+        EventDraft(type, workspaceID: state.workspace, runID: runID, data: data)
+    }
+}
