@@ -81,6 +81,25 @@ struct ConnectionStateMachineTests {
         #expect(busy.responseSent(keepAlive: true, now: .seconds(1)) == .close)
     }
 
+    @Test func aStreamHasNoReadDeadlineAndADrainEndsItThenCloses() {
+        var machine = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        machine.bytesReceived(now: .zero)
+        machine.headReceived(now: .zero)
+        machine.requestReceived()
+        machine.streamStarted()
+        #expect(machine.phase == .streaming)
+        #expect(machine.readDeadline == nil, "a stream may run for hours without a byte from the client")
+        #expect(machine.timedOut() == .close)
+
+        var drained = ConnectionStateMachine(timeouts: timeouts, now: .zero)
+        drained.bytesReceived(now: .zero)
+        drained.headReceived(now: .zero)
+        drained.requestReceived()
+        drained.streamStarted()
+        #expect(drained.drainRequested() == .endStream)
+        #expect(drained.responseSent(keepAlive: true, now: .seconds(1)) == .close)
+    }
+
     @Test func shortConfiguredTimeoutsAreHonoured() {
         var short = ConnectionStateMachine.Timeouts()
         short.head = .milliseconds(200)

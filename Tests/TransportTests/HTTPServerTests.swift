@@ -151,6 +151,21 @@ struct HTTPServerTests {
         await server.stop()
     }
 
+    /// An event stream never ends by itself: a drain stops it at once and ends its body with
+    /// the last chunk, rather than leave it to the grace period's forced close.
+    @Test func aDrainEndsAnOpenStreamAtOnceWithItsLastChunk() async throws {
+        let server = try TestServer.start()
+        let client = try RawConnection(port: server.port)
+        client.send("GET /forever HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await client.readByte(), "the stream started")
+        let started = ContinuousClock.now
+        await server.server.shutdown(grace: .seconds(30))
+        await server.serving.value
+        #expect(ContinuousClock.now - started < .seconds(5), "the drain did not wait out its grace period")
+        let rest = String(decoding: await client.readToEnd(), as: UTF8.self)
+        #expect(rest.hasSuffix("0\r\n\r\n"), "the body ended with its last chunk: \(rest)")
+    }
+
     @Test func aThousandConcurrentKeepAliveConnectionsAreServedAndEveryFdIsClosed() async throws {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)

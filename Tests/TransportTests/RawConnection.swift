@@ -76,6 +76,15 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// Every byte until the server closes the connection (or the timeout).
+    func readToEnd() async -> [UInt8] {
+        await offPool {
+            while self.fill() {}
+            defer { self.buffered = [] }
+            return self.buffered
+        }
+    }
+
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             Self.blockingQueue.async { continuation.resume(returning: body()) }

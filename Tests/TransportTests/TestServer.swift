@@ -29,6 +29,12 @@ struct TestServer {
                 for word in ["one ", "two ", "three"] { try await writer.write(Array(word.utf8)) }
             })
         }
+        router.get("/forever") { _, _ in
+            HTTPResponse(status: 200, headers: ["Content-Type": "text/event-stream"], body: .stream { writer in
+                try await writer.write(Array(": started\n\n".utf8))
+                try await Task.sleep(for: .seconds(3_600))
+            })
+        }
         router.get("/stream") { _, _ in
             HTTPResponse(status: 200, body: .stream { writer in
                 do {

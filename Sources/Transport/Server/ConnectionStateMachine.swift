@@ -8,8 +8,10 @@
 /// - Reading a body: 408 and close after `body` without progress, or `wholeBody` after its head
 ///   however steady the progress.
 /// - After a response: the next request, unless the request or the server said close.
+/// - Streaming (a response body written as it is produced, an event stream): no read deadline;
+///   the stream ends when its producer does, or at once on a drain.
 /// - Drain: a connection waiting for a request closes now; one whose request is with the
-///   responder closes after its response.
+///   responder closes after its response; a stream is ended now, then the connection closes.
 struct ConnectionStateMachine {
     typealias Timeouts = HTTPTimeouts
 
@@ -18,6 +20,7 @@ struct ConnectionStateMachine {
         case readingHead(started: Duration)
         case readingBody(lastProgress: Duration, headAt: Duration)
         case responding
+        case streaming
         case closed
     }
 
@@ -36,6 +39,8 @@ struct ConnectionStateMachine {
     enum DrainAction: Equatable {
         case closeNow
         case closeAfterResponse
+        /// Stop the stream's producer now; the connection closes once it has ended the body.
+        case endStream
     }
 
     let timeouts: Timeouts
@@ -53,7 +58,7 @@ struct ConnectionStateMachine {
         switch phase {
         case .idle: phase = .readingHead(started: now)
         case .readingBody(_, let headAt): phase = .readingBody(lastProgress: now, headAt: headAt)
-        case .readingHead, .responding, .closed: break
+        case .readingHead, .responding, .streaming, .closed: break
         }
     }
 
@@ -67,7 +72,12 @@ struct ConnectionStateMachine {
         phase = .responding
     }
 
-    /// The response went out. `keepAlive` is false when the request, the response or a drain
+    /// The response's head went out and its body streams from now on.
+    mutating func streamStarted() {
+        phase = .streaming
+    }
+
+    /// The response went out (a stream's last chunk included). `keepAlive` is false when the request, the response or a drain
     /// asked to close.
     mutating func responseSent(keepAlive: Bool, now: Duration) -> NextStep {
         guard keepAlive, !draining else {
@@ -85,18 +95,23 @@ struct ConnectionStateMachine {
         case .idle: idleSince + timeouts.idle
         case .readingHead(let started): started + timeouts.head
         case .readingBody(let lastProgress, let headAt): min(lastProgress + timeouts.body, headAt + timeouts.wholeBody)
-        case .responding, .closed: nil
+        case .responding, .streaming, .closed: nil
         }
     }
 
     /// The server is draining.
     mutating func drainRequested() -> DrainAction {
-        guard phase == .responding else {
+        switch phase {
+        case .responding:
+            draining = true
+            return .closeAfterResponse
+        case .streaming:
+            draining = true
+            return .endStream
+        case .idle, .readingHead, .readingBody, .closed:
             phase = .closed
             return .closeNow
         }
-        draining = true
-        return .closeAfterResponse
     }
 
     /// The read deadline passed.
@@ -104,7 +119,7 @@ struct ConnectionStateMachine {
         defer { phase = .closed }
         switch phase {
         case .readingHead, .readingBody: return .respond408AndClose
-        case .idle, .responding, .closed: return .close
+        case .idle, .responding, .streaming, .closed: return .close
         }
     }
 }

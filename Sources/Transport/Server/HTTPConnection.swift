@@ -12,6 +12,8 @@ struct HTTPConnection {
     let configuration: HTTPServer.Configuration
     /// The server's bound on bytes held for bodies not yet whole, shared by its connections.
     let bodyBuffers: BodyBufferBudget
+    /// The server's streams in progress, which a drain ends.
+    let streams: OpenStreams
     let isDraining: @Sendable () -> Bool
     let willClose: @Sendable () -> Void
 
@@ -75,8 +77,17 @@ struct HTTPConnection {
                         if isDraining() { _ = machine.drainRequested() }
                         let keepAlive = requestHead.keepAlive
                             && !(response.headers["Connection"]?.equalsIgnoringASCIICase("close") ?? false)
-                        let next = machine.responseSent(keepAlive: keepAlive, now: now())
-                        try await write(response, for: requestHead, keepAlive: next == .readNextRequest, into: &output)
+                        let next: ConnectionStateMachine.NextStep
+                        if case .stream(let produce) = response.body, !Self.omitsBody(response, for: requestHead) {
+                            ResponseSerializer.appendHead(status: response.status, headers: response.headers, framing: .chunked,
+                                                          close: !keepAlive || isDraining(), into: &output)
+                            try await socket.writeAll(&output)
+                            try await stream(produce, machine: &machine)
+                            next = machine.responseSent(keepAlive: keepAlive, now: now())
+                        } else {
+                            next = machine.responseSent(keepAlive: keepAlive, now: now())
+                            try await write(response, for: requestHead, keepAlive: next == .readNextRequest, into: &output)
+                        }
                         if next == .close {
                             try await socket.writeAll(&output)
                             return
@@ -131,11 +142,15 @@ struct HTTPConnection {
         }
     }
 
-    /// Serializes `response` into `output`; a streaming body is written out at once.
+    private static func omitsBody(_ response: HTTPResponse, for head: HTTPRequestHead) -> Bool {
+        head.method == "HEAD" || response.status == 204 || response.status == 304
+    }
+
+    /// Serializes `response` into `output` (a streaming body that must be omitted: its head only).
     private func write(
         _ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool, into output: inout [UInt8]
     ) async throws {
-        let omitBody = head.method == "HEAD" || response.status == 204 || response.status == 304
+        let omitBody = Self.omitsBody(response, for: head)
         switch response.body {
         case .bytes(let bytes):
             ResponseSerializer.appendHead(
@@ -143,15 +158,34 @@ struct HTTPConnection {
                 close: !keepAlive, into: &output)
             if !omitBody { output.append(contentsOf: bytes) }
             if output.count >= 64 * 1024 { try await socket.writeAll(&output) }
-        case .stream(let produce):
+        case .stream:
             ResponseSerializer.appendHead(
                 status: response.status, headers: response.headers, framing: .chunked, close: !keepAlive, into: &output)
             try await socket.writeAll(&output)
-            guard !omitBody else { return }
-            try await produce(ChunkedBodyWriter(socket: socket))
-            var last = ChunkedBodyWriter.lastChunk
-            try await socket.writeAll(&last)
         }
+    }
+
+    /// Runs a streaming body's producer to its end, or until a drain stops it (``OpenStreams``),
+    /// then ends the body with the last chunk. A producer that failed (the client went away)
+    /// leaves the body unended: the connection then closes.
+    private func stream(_ produce: @escaping @Sendable (HTTPBodyWriter) async throws -> Void, machine: inout ConnectionStateMachine) async throws {
+        machine.streamStarted()
+        let writer = ChunkedBodyWriter(socket: socket)
+        let producer = Task(executorPreference: loop) { try await produce(writer) }
+        if !streams.begin(fd, stop: { producer.cancel() }) { producer.cancel() }
+        defer { streams.end(fd) }
+        do {
+            try await withTaskCancellationHandler {
+                try await producer.value
+            } onCancel: {
+                producer.cancel()
+            }
+        } catch is CancellationError where isDraining() {
+            // Stopped by the drain: the body still ends properly.
+        }
+        if isDraining() { _ = machine.drainRequested() }  // .endStream: the body ends, then the connection closes
+        var last = ChunkedBodyWriter.lastChunk
+        try await socket.writeAll(&last)
     }
 
     /// Answers a request the transport refuses itself, after `output` (the answers already

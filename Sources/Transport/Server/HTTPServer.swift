@@ -67,6 +67,7 @@ public final class HTTPServer: Sendable {
     private let loops: [EventLoop]
     private let responder: any HTTPResponder
     private let bodyBuffers: BodyBufferBudget
+    private let streams = OpenStreams()
     private let state = Mutex(State())
     private let draining = Atomic<Bool>(false)
     private let finished = Latch()
@@ -129,7 +130,7 @@ public final class HTTPServer: Sendable {
                 group.addTask(executorPreference: connectionLoop) { [self] in
                     let connection = HTTPConnection(
                         socket: SocketWriter(fd: fd, loop: connectionLoop, writeTimeout: configuration.timeouts.write),
-                        responder: responder, configuration: configuration, bodyBuffers: bodyBuffers,
+                        responder: responder, configuration: configuration, bodyBuffers: bodyBuffers, streams: streams,
                         isDraining: { [self] in draining.load(ordering: .relaxed) },
                         // Forgotten before it closes: a shutdown must never interrupt a reused fd number.
                         willClose: { [self] in forget(fd) })
@@ -169,8 +170,9 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Graceful drain: stop accepting; close idle connections; let requests in flight finish
-    /// (their connections close after the response); after `grace`, close whatever is left.
+    /// Graceful drain: stop accepting; close idle connections; end streaming responses now; let
+    /// requests in flight finish (their connections close after the response); after `grace`,
+    /// close whatever is left.
     /// Returns when ``run()`` has finished.
     public func shutdown(grace: Duration = .seconds(10)) async {
         draining.store(true, ordering: .relaxed)
@@ -184,6 +186,7 @@ public final class HTTPServer: Sendable {
         state.withLock { state in
             for (fd, connectionLoop) in state.connections { connectionLoop.interrupt(fd, with: .draining) }
         }
+        streams.stopAll()
         let forced = Task { [self] in
             try await Task.sleep(for: grace)
             state.withLock { state in
