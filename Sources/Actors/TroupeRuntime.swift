@@ -20,6 +20,8 @@ public final class TroupeRuntime: Sendable {
     public let tenants: ActorRegistry<TenantActor>
     /// Runs, their timers, and the hand-over of their finished jobs.
     public let runs: RunEngine
+    /// Where background work reports what failed (logged, counted, retried).
+    public let failures: BackgroundFailures
     public let path: String
     private let temporaryDirectory: String?
 
@@ -81,7 +83,8 @@ public final class TroupeRuntime: Sendable {
         tenants = ActorRegistry(context: context, configuration: registry)
         var runRegistry = ActorRegistry<RunActor>.Configuration()
         runRegistry.idleTTL = registry.idleTTL
-        runs = RunEngine(context: context, configuration: runRegistry)
+        failures = BackgroundFailures(logger: logger)
+        runs = RunEngine(context: context, failures: failures, configuration: runRegistry)
     }
 
     /// Creates a workspace and returns its id (`ws_…`) once it is durable.

@@ -24,6 +24,8 @@ public final class EventBus: Sendable {
     }
 
     public let configuration: Configuration
+    /// Workers long-polling for jobs, woken by the commits that queue them.
+    public let claimers = JobClaimers()
     private let subscribers = Mutex<[String: [Int: EventSubscription]]>([:])
     private let nextID = Atomic<Int>(0)
 

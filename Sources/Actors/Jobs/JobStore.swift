@@ -63,7 +63,15 @@ public struct JobStore: Sendable {
         """
 
     public func insert(_ job: JobRecord, origin: ChangeOrigin = .system) async throws {
-        try await store.journal.commit(origin) { db in try Self.write(db, job, inserting: true) }
+        try await store.journal.commit(Change(origin) { transaction in
+            try Self.write(transaction.db, job, inserting: true)
+            Self.signalIfClaimable(job, at: job.createdAt, on: transaction)
+        })
+    }
+
+    /// Wakes a waiting worker once committed, when `job` can be claimed at `now`.
+    static func signalIfClaimable(_ job: JobRecord, at now: Timestamp, on transaction: JournalTransaction) {
+        if job.machine.isClaimable(at: now) { transaction.jobQueued(workspaceID: job.workspaceID, queue: job.queue) }
     }
 
     /// Leases the oldest available job of `queues` to `workerID` under `token`, or nil when none
@@ -123,6 +131,7 @@ public struct JobStore: Sendable {
             job.updatedAt = now
             try Self.write(db, job, inserting: false)
             if !wasDead { Self.emitIfDead(job, on: transaction) }
+            Self.signalIfClaimable(job, at: now, on: transaction)
             return job
         })
     }

@@ -28,21 +28,29 @@ public final class Journal: Sendable {
         let clock = clock
         let bus = bus
         do {
-            let (value, _) = try await writer.submit({ db -> (T, [Event]) in
+            let committed = try await writer.submit({ db -> Committed<T> in
                 let transaction = JournalTransaction(db: db)
                 let value = try write(transaction)
                 try answer?.write(db)
                 let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: clock.now)
-                return (value, events)
-            }, afterCommit: { _, events in
+                return Committed(value: value, events: events, queuedJobs: transaction.queuedJobs)
+            }, afterCommit: { committed in
                 answer?.markCommitted()
-                if !events.isEmpty { bus.publish(events) }
+                if !committed.events.isEmpty { bus.publish(committed.events) }
+                if !committed.queuedJobs.isEmpty { bus.claimers.jobsQueued(committed.queuedJobs) }
             })
-            return value
+            return committed.value
         } catch {
             answer?.release()
             throw error
         }
+    }
+
+    /// What a change left to do once committed.
+    private struct Committed<T: Sendable>: Sendable {
+        let value: T
+        let events: [Event]
+        let queuedJobs: [(workspaceID: String, queue: String)]
     }
 
     /// Commits the writes of `write` with no events of their own (the origin still counts: it

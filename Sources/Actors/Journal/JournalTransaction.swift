@@ -7,6 +7,7 @@ import TroupePersistence
 public final class JournalTransaction {
     public let db: Database
     private(set) var events: [EventDraft] = []
+    private(set) var queuedJobs: [(workspaceID: String, queue: String)] = []
 
     init(db: Database) {
         self.db = db
@@ -15,6 +16,12 @@ public final class JournalTransaction {
     /// Records that the change causes `event`.
     public func emit(_ event: EventDraft) {
         events.append(event)
+    }
+
+    /// Records that the change makes a job claimable now: once committed, a worker waiting on
+    /// its queue is woken (``JobClaimers``).
+    public func jobQueued(workspaceID: String, queue: String) {
+        queuedJobs.append((workspaceID, queue))
     }
 
     public func emit(_ type: EventType, workspaceID: String, runID: String?, data: JSON) {

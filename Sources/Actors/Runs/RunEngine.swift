@@ -8,6 +8,11 @@ import TroupePersistence
 /// task per timer when a step starts and, through ``recover()``, for every active run at start,
 /// so after downtime each overdue timer fires once. ``recover()`` also gives every finished job
 /// whose run did not take it in (a crash between the two commits) to its run again.
+///
+/// A timer that cannot fire, or a job that cannot be handed over, because the database refused
+/// (full disk, overload) is reported (``BackgroundFailures``) and retried with back-off until it
+/// succeeds or the engine stops — never left until the next start. One that can never succeed
+/// (its run's snapshot does not decode) is set aside instead.
 public final class RunEngine: Sendable {
     /// Runs listed by status without reading every run of the workspace.
     public static let migrations = [
@@ -23,12 +28,17 @@ public final class RunEngine: Sendable {
     private struct Timers {
         var armed: [String: (generation: Int, task: Task<Void, Never>)] = [:]
         var nextGeneration = 0
+        /// Hand-overs being retried, by generation.
+        var retrying: [Int: Task<Void, Never>] = [:]
+        var stopped = false
     }
 
     private let timers = LockedBox(Timers())
+    private let failures: BackgroundFailures
 
-    init(context: ActorContext, configuration: ActorRegistry<RunActor>.Configuration = .init()) {
+    init(context: ActorContext, failures: BackgroundFailures, configuration: ActorRegistry<RunActor>.Configuration = .init()) {
         self.context = context
+        self.failures = failures
         registry = ActorRegistry(context: context, configuration: configuration)
     }
 
@@ -112,6 +122,50 @@ public final class RunEngine: Sendable {
         }
     }
 
+    /// Gives a finished job to its run, now if it can; if that fails it is reported and retried
+    /// in the background with back-off (the job's outcome is committed already: the run will
+    /// take it in). A run that can never take it (its snapshot does not decode) sets it aside.
+    public func handOver(_ job: JobRecord, origin: ChangeOrigin = .system) async {
+        do {
+            _ = try await jobFinished(job, origin: origin)
+        } catch {
+            guard Self.isTransient(error) else { return setAside(job, error) }
+            failures.record("job_handover", error)
+            retryInBackground(job, origin: origin)
+        }
+    }
+
+    private func retryInBackground(_ job: JobRecord, origin: ChangeOrigin) {
+        timers.withLock { timers in
+            guard !timers.stopped else { return }
+            let generation = timers.nextGeneration
+            timers.nextGeneration += 1
+            timers.retrying[generation] = Task {
+                defer { _ = self.timers.withLock { $0.retrying.removeValue(forKey: generation) } }
+                var backoff = Backoff()
+                while true {
+                    do { try await Task.sleep(for: backoff.failed()) } catch { return }  // the engine stops
+                    do {
+                        _ = try await self.jobFinished(job, origin: origin)
+                        return
+                    } catch {
+                        guard Self.isTransient(error) else { return self.setAside(job, error) }
+                        self.failures.record("job_handover", error)
+                    }
+                }
+            }
+        }
+    }
+
+    private func setAside(_ job: JobRecord, _ error: any Error) {
+        context.store.setAside.record(kind: "job_handover", id: job.id, reason: "its run \(job.runID ?? "") cannot take it in: \(error)")
+    }
+
+    /// Whether trying again later may succeed: anything but a run whose state cannot be read.
+    private static func isTransient(_ error: any Error) -> Bool {
+        (error as? ActorRuntimeError)?.code != .corruptSnapshot
+    }
+
     /// At start: arms the timers of every active run, and gives finished jobs not yet taken in
     /// to their runs. Returns how many of each. A run snapshot that does not decode, or a job
     /// its run cannot take in, is set aside (``SetAsideRecords``) and the rest goes on: one
@@ -143,17 +197,27 @@ public final class RunEngine: Sendable {
             do {
                 if try await jobFinished(job) != nil { handed += 1 }
             } catch {
-                context.store.setAside.record(kind: "job_handover", id: job.id, reason: "its run \(job.runID ?? "") cannot take it in: \(error)")
+                guard Self.isTransient(error) else {
+                    setAside(job, error)
+                    continue
+                }
+                failures.record("job_handover", error)
+                retryInBackground(job, origin: .system)
             }
         }
         return (armed, handed)
     }
 
-    /// Cancels every armed timer (the runs keep them in their snapshots).
+    /// Cancels every armed timer (the runs keep them in their snapshots) and every hand-over
+    /// being retried (the next start hands those jobs over again).
     public func stop() {
         let tasks = timers.withLock { timers in
-            defer { timers.armed = [:] }
-            return timers.armed.values.map(\.task)
+            defer {
+                timers.armed = [:]
+                timers.retrying = [:]
+                timers.stopped = true
+            }
+            return timers.armed.values.map(\.task) + timers.retrying.values
         }
         for task in tasks { task.cancel() }
     }
@@ -178,13 +242,36 @@ public final class RunEngine: Sendable {
             let generation = timers.nextGeneration
             timers.nextGeneration += 1
             let task = Task { [context] in
-                // Fires only if still the armed timer of its step (not replaced or disarmed).
-                guard (try? await context.clock.sleep(until: fireAt)) != nil, self.disarm(key, generation: generation) else { return }
-                // A refusal means the step is no longer waiting: nothing to do.
-                _ = try? await self.apply(.timerFired(stepID: stepID), to: runID)
+                do { try await context.clock.sleep(until: fireAt) } catch { return }  // disarmed or stopped
+                await self.fire(key, generation: generation, runID: runID, stepID: stepID)
             }
             timers.armed.updateValue((generation, task), forKey: key)?.task.cancel()
         }
+    }
+
+    /// Fires the timer while it is still the armed one of its step (not replaced, disarmed or
+    /// stopped), retrying with back-off while the database refuses; then forgets it.
+    private func fire(_ key: String, generation: Int, runID: String, stepID: String) async {
+        var backoff = Backoff()
+        while isArmed(key, generation: generation) {
+            do {
+                _ = try await apply(.timerFired(stepID: stepID), to: runID)
+            } catch is RunRefusal {
+                // The step is no longer waiting (cancelled, retried): nothing to do.
+            } catch let error as ActorRuntimeError where error.code == .notFound || error.code == .corruptSnapshot {
+                context.store.setAside.record(kind: "timer", id: key, reason: "its run cannot take it: \(error)")
+            } catch {
+                failures.record("timers", error)
+                do { try await Task.sleep(for: backoff.failed()) } catch { return }  // disarmed or stopped
+                continue
+            }
+            disarm(key, generation: generation)
+            return
+        }
+    }
+
+    private func isArmed(_ key: String, generation: Int) -> Bool {
+        timers.withLock { $0.armed[key]?.generation == generation }
     }
 
     /// Forgets the timer of `key` if it is still `generation` (nil: whichever, cancelling it);

@@ -59,4 +59,13 @@ public struct WorkloadUsage: Sendable {
             return totals
         }
     }
+
+    /// Runs and jobs of every workspace by status (the server's gauges).
+    public func statusCounts() async throws -> (runs: [String: Int64], jobs: [String: Int64]) {
+        let (runs, jobs) = try await store.reader.read { db in
+            (try db.query("SELECT status, count(*) FROM snapshots WHERE kind = 'run' GROUP BY status") { ($0.string(at: 0) ?? "", $0.int64(at: 1)) },
+             try db.query("SELECT status, count(*) FROM jobs GROUP BY status") { ($0.string(at: 0) ?? "", $0.int64(at: 1)) })
+        }
+        return (Dictionary(runs, uniquingKeysWith: +), Dictionary(jobs, uniquingKeysWith: +))
+    }
 }

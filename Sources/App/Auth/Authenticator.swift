@@ -113,7 +113,7 @@ final class Authenticator: Sendable {
     }
 
     /// Writes the `last_used_at` times gathered since the last flush, in one transaction.
-    func flushLastUsed() async {
+    func flushLastUsed() async throws {
         let uses = cache.withLock { cache in
             defer { cache.lastUsed = [:] }
             return cache.lastUsed
@@ -123,6 +123,7 @@ final class Authenticator: Sendable {
             try await keys.recordUse(uses)
         } catch {
             cache.withLock { cache in cache.lastUsed.merge(uses) { max($0, $1) } }
+            throw error
         }
     }
 }

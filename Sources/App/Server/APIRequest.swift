@@ -41,6 +41,13 @@ struct APIRequest: Sendable {
         }
     }
 
+    /// The workspace of the path, which must be the caller's (another is 404).
+    func ownWorkspace() throws(APIError) -> String {
+        let id = parameter("id")
+        guard id == (try caller.workspaceID) else { throw APIError.notFound("Workspace", id) }
+        return id
+    }
+
     /// A path parameter the route pattern declares.
     func parameter(_ name: String) -> String { parameters[name] ?? "" }
 }

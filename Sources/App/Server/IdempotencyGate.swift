@@ -87,8 +87,6 @@ final class IdempotencyGate: Sendable {
     private let sealingKeys: HMACSHA256
     /// Keys being run, with the requests waiting for them.
     private let running = LockedBox([Slot: [CheckedContinuation<Bool, Never>]]())
-    /// When expired rows were last deleted.
-    private let lastPrune = LockedBox(Timestamp(microsecondsSinceEpoch: 0))
 
     init(store: IdempotencyStore, clock: any WallClock, secret: [UInt8]) {
         self.store = store
@@ -158,16 +156,10 @@ final class IdempotencyGate: Sendable {
         for waiter in waiters { waiter.resume(returning: false) }
     }
 
-    /// Deletes expired responses, at most once a minute (called by the server's flush loop).
-    func pruneIfDue() async {
-        let now = clock.now
-        let due = lastPrune.withLock { last in
-            guard now - last >= .seconds(60) else { return false }
-            last = now
-            return true
-        }
-        // A failure leaves the rows for the next minute's attempt; lookups ignore them meanwhile.
-        if due { try? await store.prune(at: now) }
+    /// Deletes the answers past their 24 hours (the pruning service's pass, once a minute; a
+    /// failure leaves them for the next pass, and lookups ignore them meanwhile).
+    func prune() async throws {
+        try await store.prune(at: clock.now)
     }
 
     /// The box that seals the answers of `key` (two HMACs to derive: made only for a sealed

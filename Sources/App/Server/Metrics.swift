@@ -20,8 +20,6 @@ final class Metrics: Sendable {
         var latencySum = 0.0
         var count = 0
         var rateLimited = 0
-        /// Failures of background work, by task.
-        var backgroundErrors: [String: Int] = [:]
     }
 
     /// Runs and jobs by status, as last counted by ``refreshWorkload(runs:jobs:)`` in the
@@ -49,11 +47,6 @@ final class Metrics: Sendable {
         }
     }
 
-    /// Counts a failure of background work (`task` is one of the server's own names).
-    func recordBackgroundError(task: String) {
-        state.withLock { $0.backgroundErrors[task, default: 0] += 1 }
-    }
-
     /// Keeps the latest counts of runs and jobs by status.
     func refreshWorkload(runs: [String: Int64], jobs: [String: Int64]) {
         workload.withLock { $0 = (runs, jobs) }
@@ -61,7 +54,7 @@ final class Metrics: Sendable {
 
     /// The Prometheus text exposition (version 0.0.4).
     func render(registry: RegistryStatistics, residentRuns: Int, openConnections: Int, writer: GroupCommitWriter.Statistics,
-                setAside: [String: Int]) -> String {
+                setAside: [String: Int], backgroundErrors: [String: Int], eventSubscribers: Int) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
         let counters = snapshot.requests.map { labels, count in
@@ -106,9 +99,11 @@ final class Metrics: Sendable {
             name: "troupe_commit_duration_seconds", help: "Time from BEGIN to the end of COMMIT, fsync included.")
         out += "# HELP troupe_background_errors_total Failures of background work, by task (each logged).\n"
         out += "# TYPE troupe_background_errors_total counter\n"
-        for (task, count) in snapshot.backgroundErrors.sorted(by: { $0.key < $1.key }) {
+        for (task, count) in backgroundErrors.sorted(by: { $0.key < $1.key }) {
             out += "troupe_background_errors_total{task=\"\(task)\"} \(count)\n"
         }
+        out += "# HELP troupe_event_subscribers Event streams following a workspace now.\n# TYPE troupe_event_subscribers gauge\n"
+        out += "troupe_event_subscribers \(eventSubscribers)\n"
         let (runs, jobs) = workload.value
         out += "# HELP troupe_runs Runs by status (counted every 15 s).\n# TYPE troupe_runs gauge\n"
         for status in RunStatus.allCases { out += "troupe_runs{status=\"\(status.rawValue)\"} \(runs[status.rawValue] ?? 0)\n" }

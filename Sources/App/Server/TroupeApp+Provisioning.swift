@@ -13,7 +13,7 @@ extension TroupeApp {
 
     /// An owner, their workspace and an all-scopes API key (`troupe bootstrap`).
     func bootstrap(email: String, password: String, workspaceName: String, plan: Plan) async throws -> Bootstrap {
-        guard Self.isEmail(email) else { throw APIError(.validationError, "--email must be an address such as ada@example.com") }
+        guard EmailAddress.isValid(email) else { throw APIError(.validationError, "--email must be an address such as ada@example.com") }
         guard password.count >= 10 else { throw APIError(.validationError, "--password must be at least 10 characters") }
         let (hash, salt) = try await passwords.hash(password)
         let now = clock.now

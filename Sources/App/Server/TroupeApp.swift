@@ -3,8 +3,8 @@ import TroupeCore
 import TroupePersistence
 import TroupeTransport
 
-/// The API: everything a request needs once the transport has parsed it — the actor runtime,
-/// the account and key stores, authentication, metrics and the request log — and the routes.
+/// The API as one value: the actor runtime, the stores and services over it, and the route
+/// groups built from them. A thin composition — each route group holds only what it uses.
 public final class TroupeApp: Sendable {
     let config: ServerConfig
     let runtime: TroupeRuntime
@@ -13,7 +13,6 @@ public final class TroupeApp: Sendable {
     let workflows: WorkflowStore
     let locks: LockStore
     let jobs: JobStore
-    let jobWaiters = JobWaiters()
     let idempotency: IdempotencyGate
     let keys: APIKeyStore
     let usage: UsageStore
@@ -31,8 +30,8 @@ public final class TroupeApp: Sendable {
 
     var clock: any WallClock { runtime.clock }
 
-    /// Builds the API over an open runtime whose database holds ``AccountSchema``'s tables.
-    /// `memberChanges`: the membership changes of the last session lifetime (``MemberStore/changes(since:)``).
+    /// Builds the API over an open runtime. `memberChanges`: the membership changes of the last
+    /// session lifetime (``MemberStore/changes(since:)``).
     init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], memberChanges: [MembershipChange], log: RequestLog, logger: Logger) {
         self.config = config
         self.runtime = runtime
@@ -52,45 +51,33 @@ public final class TroupeApp: Sendable {
         self.logger = logger
     }
 
-    /// Background work failed: logged and counted; the loop that runs it tries again.
-    func backgroundFailed(_ task: String, _ error: any Error) {
-        metrics.recordBackgroundError(task: task)
-        logger.log(.error, "background.failed", [("task", .string(task)), ("error", .string(String(describing: error)))])
-    }
-
     var isDraining: Bool { draining.value }
 
     func startDraining() { draining.withLock { $0 = true } }
 
-    /// Writes what is kept in memory between requests (keys' `last_used_at`, request counts)
-    /// and, once a minute, deletes idempotency responses past their 24 hours.
-    func flush() async {
-        await authenticator.flushLastUsed()
-        await usage.flush()
-        await idempotency.pruneIfDue()
-        await expireJobLeases()
-    }
-
-    /// Counts the job leases that expired as failed attempts (run once a second).
-    func expireJobLeases() async {
-        // A failure (a full disk) is retried on the next tick; until then those leases stay
-        // expired, refusing their workers, and the jobs wait.
-        for job in (try? await jobs.expireLeases(at: clock.now)) ?? [] { await handOver(job) }
-    }
-
-    /// The routes of API.md built so far.
+    /// The routes of API.md built so far, group by group.
     func makeRouter() -> Router {
+        let gate = RouteGate(authenticator: authenticator, idempotency: idempotency, tenants: runtime.tenants, usage: usage, clock: clock)
+        let workspaceView = WorkspaceJSON(plans: config.plans)
+        let draining: @Sendable () -> Bool = { [self] in isDraining }
+        let groups: [any RouteGroup] = [
+            OperationsRoutes(gate: gate, runtime: runtime, metrics: metrics, isDraining: draining, connectionStatistics: connectionStatistics),
+            AuthRoutes(gate: gate, accounts: accounts, authenticator: authenticator, passwords: passwords, loginThrottle: loginThrottle,
+                       tenants: runtime.tenants, workspaceView: workspaceView, config: config, clock: clock),
+            WorkspaceRoutes(gate: gate, accounts: accounts, authenticator: authenticator, runtime: runtime, workspaceView: workspaceView,
+                            cursors: cursors, config: config, clock: clock),
+            MemberRoutes(gate: gate, members: members, accounts: accounts, authenticator: authenticator, cursors: cursors, clock: clock),
+            APIKeyRoutes(gate: gate, keys: keys, authenticator: authenticator, cursors: cursors, clock: clock),
+            WorkflowRoutes(gate: gate, workflows: workflows, cursors: cursors, clock: clock),
+            LockRoutes(gate: gate, locks: locks, cursors: cursors, clock: clock),
+            JobRoutes(gate: gate, jobs: jobs, runs: runtime.runs, claimers: runtime.store.journal.bus.claimers, usage: usage,
+                      cursors: cursors, clock: clock, isDraining: draining),
+            RunRoutes(gate: gate, runtime: runtime, workflows: workflows, jobs: jobs, usage: usage, cursors: cursors, clock: clock),
+            EventRoutes(gate: gate, events: runtime.store.events, bus: runtime.store.journal.bus, runs: runtime.runs),
+            PlanRoutes(gate: gate, runtime: runtime, members: members, usage: usage, config: config, clock: clock),
+        ]
         var router = Router()
-        addOperationsRoutes(to: &router)
-        addAuthRoutes(to: &router)
-        addWorkspaceRoutes(to: &router)
-        addMemberRoutes(to: &router)
-        addAPIKeyRoutes(to: &router)
-        addWorkflowRoutes(to: &router)
-        addLockRoutes(to: &router)
-        addJobRoutes(to: &router)
-        addRunRoutes(to: &router)
-        addPlanRoutes(to: &router)
+        for group in groups { group.add(to: &router) }
         return router
     }
 }

@@ -5,7 +5,7 @@ import TroupePersistence
 import TroupeTransport
 
 /// A running Troupe server: the database and actors, the API, the HTTP listener, and the
-/// background work that flushes what requests keep in memory. ``shutdown()`` drains it.
+/// background services (``BackgroundServices``). ``shutdown()`` drains it.
 public final class TroupeServer: Sendable {
     /// Where and how to serve.
     public struct Options: Sendable {
@@ -33,7 +33,7 @@ public final class TroupeServer: Sendable {
     let app: TroupeApp
     private let server: HTTPServer
     private let serving: Task<Void, Never>
-    private let background: Task<Void, Never>
+    private let services: ServiceSupervisor
 
     /// Opens the database (creating and migrating it), builds the API and starts listening.
     public static func start(_ options: Options) async throws -> TroupeServer {
@@ -88,44 +88,27 @@ public final class TroupeServer: Sendable {
         self.host = host
         app.connectionStatistics.withLock { $0 = { server.statistics } }
         serving = server.start()
-        background = Task.detached {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await app.runtime.tenants.runPassivation() }
-                group.addTask { await app.runtime.runs.registry.runPassivation() }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(1))
-                        await app.flush()
-                        app.log.flush()
-                    }
-                }
-                group.addTask {
-                    // Counted now and every 15 s after, so that a scrape reads memory only.
-                    while !Task.isCancelled {
-                        do {
-                            try await app.refreshWorkloadGauges()
-                        } catch {
-                            app.backgroundFailed("workload_gauges", error)
-                        }
-                        do { try await Task.sleep(for: .seconds(15)) } catch { return }  // cancelled: the server stops
-                    }
-                }
-            }
-        }
+        services = ServiceSupervisor(BackgroundServices.make(for: app), failures: app.runtime.failures)
+        services.start()
     }
 
     /// `http://HOST:PORT`.
     public var url: String { "http://\(host):\(port)" }
 
-    /// Graceful stop: `/readyz` turns 503, no new connections, in-flight requests finish
-    /// (up to `grace`), in-memory counters are written, the database is closed.
+    /// Graceful stop, in DESIGN.md's order: `/readyz` turns 503 and no new connections are
+    /// taken; event streams end and in-flight requests finish (up to `grace`); the services
+    /// stop; what requests kept in memory is committed; the database is closed.
     public func shutdown(grace: Duration = .seconds(10)) async {
         app.startDraining()
         await server.shutdown(grace: grace)
         await serving.value
-        background.cancel()
-        await background.value
-        await app.flush()
+        await services.stop()
+        do {
+            try await app.authenticator.flushLastUsed()
+            try await app.usage.flush()
+        } catch {
+            app.runtime.failures.record("final_flush", error)
+        }
         app.log.flush()
         app.passwords.close()
         await app.runtime.close()

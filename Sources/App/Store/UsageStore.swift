@@ -35,7 +35,7 @@ final class UsageStore: Sendable {
         pending.withLock { $0[key, default: 0] += 1 }
     }
 
-    func flush() async {
+    func flush() async throws {
         let counts = pending.withLock { pending in
             defer { pending = [:] }
             return pending
@@ -52,6 +52,7 @@ final class UsageStore: Sendable {
             }
         } catch {
             pending.withLock { pending in pending.merge(counts, uniquingKeysWith: +) }
+            throw error
         }
     }
 

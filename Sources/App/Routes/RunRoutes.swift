@@ -2,28 +2,42 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
+/// Runs: create, list, read, act on (approve, reject, cancel, retry), budgets, cost.
+struct RunRoutes: RouteGroup {
+    let gate: RouteGate
+    let runtime: TroupeRuntime
+    let workflows: WorkflowStore
+    let jobs: JobStore
+    let usage: UsageStore
+    let cursors: PageCursor.Codec
+    let clock: any WallClock
+
     enum Environment: String, CaseIterable { case preview, staging, production }
+
+    /// What `POST /v1/runs/{id}/{action}` asks of a run.
+    enum Action: String, CaseIterable {
+        case approve, reject, cancel, retry
+    }
 
     static let maxMetadataBytes = 16 * 1024
 
-    func addRunRoutes(to router: inout Router) {
-        router.post("/v1/runs", authenticated("/v1/runs", creates: .requiring(.member, orScope: .runsWrite)) { [self] request in try await createRun(request) })
-        router.get("/v1/runs", authenticated("/v1/runs") { [self] request in try await listRuns(request) })
-        router.get("/v1/runs/{id}", authenticated("/v1/runs/{id}") { [self] request in
+    func add(to router: inout Router) {
+        router.post("/v1/runs", gate.authenticated("/v1/runs", creates: .requiring(.member, orScope: .runsWrite)) { [self] request in try await createRun(request) })
+        router.get("/v1/runs", gate.authenticated("/v1/runs") { [self] request in try await listRuns(request) })
+        router.get("/v1/runs/{id}", gate.authenticated("/v1/runs/{id}") { [self] request in
             let (id, state) = try await ownRun(request)
             return Self.json(200, RunJSON.run(id: id, state))
         })
-        router.get("/v1/runs/{id}/lifecycle", authenticated("/v1/runs/{id}/lifecycle") { [self] request in
+        router.get("/v1/runs/{id}/lifecycle", gate.authenticated("/v1/runs/{id}/lifecycle") { [self] request in
             Self.json(200, RunJSON.lifecycle(try await ownRun(request).state))
         })
-        router.get("/v1/runs/{id}/costs", authenticated("/v1/runs/{id}/costs") { [self] request in
+        router.get("/v1/runs/{id}/costs", gate.authenticated("/v1/runs/{id}/costs") { [self] request in
             Self.json(200, RunJSON.costs(try await ownRun(request).state))
         })
-        router.add("PUT", "/v1/runs/{id}/budget", authenticated("/v1/runs/{id}/budget") { [self] request in try await putBudget(request) })
-        for action in ["approve", "reject", "cancel", "retry"] {
-            let pattern = "/v1/runs/{id}/\(action)"
-            router.post(pattern, authenticated(pattern) { [self] request in try await act(action, request) })
+        router.add("PUT", "/v1/runs/{id}/budget", gate.authenticated("/v1/runs/{id}/budget") { [self] request in try await putBudget(request) })
+        for action in Action.allCases {
+            let pattern = "/v1/runs/{id}/\(action.rawValue)"
+            router.post(pattern, gate.authenticated(pattern) { [self] request in try await act(action, request) })
         }
     }
 
@@ -63,8 +77,7 @@ extension TroupeApp {
         // commits with the run.
         let created = Self.json(201, RunJSON.run(id: id, state))
         do {
-            let (_, outcome) = try await runtime.runs.create(id: id, state: state, activeRunCap: cap, origin: request.origin(answering: created))
-            wake(outcome)
+            _ = try await runtime.runs.create(id: id, state: state, activeRunCap: cap, origin: request.origin(answering: created))
             return created
         } catch let reached as RunCapReached {
             var error = APIError(.rateLimited, "This workspace has \(reached.cap) active runs, its plan's cap; wait for one to finish.")
@@ -106,33 +119,32 @@ extension TroupeApp {
     }
 
     /// approve / reject `{note?}`, cancel, retry `{from_step_id?}`.
-    private func act(_ action: String, _ request: APIRequest) async throws -> HTTPResponse {
+    private func act(_ action: Action, _ request: APIRequest) async throws -> HTTPResponse {
         try request.caller.require(.member, orScope: .runsWrite)
         let id = request.parameter("id")
         let event: RunMachine.Event
         switch action {
-        case "approve", "reject":
+        case .approve, .reject:
             var body = try JSONBody(request.http, allowed: ["note"])
             let note = try body.string("note", maxLength: 4096)
             try body.finish()
             // A key approves as a member: approval steps are for people unless they list member.
             let role: Role = if case .user(_, let role) = try request.caller.kind { role } else { .member }
-            event = action == "approve" ? .approve(role: role, note: note) : .reject(role: role, note: note)
-        case "retry":
+            event = action == .approve ? .approve(role: role, note: note) : .reject(role: role, note: note)
+        case .retry:
             var body = try JSONBody(request.http, allowed: ["from_step_id"])
             let from = try body.string("from_step_id", maxLength: 64)
             try body.finish()
             event = .retry(fromStepID: from)
-        default:
+        case .cancel:
             _ = try JSONBody(request.http, allowed: [])
             event = .cancel
         }
         do {
-            guard let (state, outcome) = try await runtime.runs.apply(event, to: id, in: try request.caller.workspaceID) else {
+            guard let (state, _) = try await runtime.runs.apply(event, to: id, in: try request.caller.workspaceID, origin: request.origin) else {
                 throw APIError.notFound("Run", id)
             }
-            wake(outcome)
-            return Self.json(action == "retry" ? 202 : 200, RunJSON.run(id: id, state))
+            return Self.json(action == .retry ? 202 : 200, RunJSON.run(id: id, state))
         } catch let refused as RunRefusal {
             switch refused.refusal.code {
             case .conflict: throw APIError(.conflict, refused.refusal.message)
@@ -151,15 +163,10 @@ extension TroupeApp {
             ("max_cost_usd", body.raw("max_cost_usd")), ("token_budget", body.raw("token_budget")),
         ].compactMap { key, value in value.map { (key, $0) } })) : nil, prefix: "", into: &body) ?? JSONObject()
         try body.finish()
-        guard let (state, _) = try await runtime.runs.setBudget(fields, of: id, in: try request.caller.workspaceID) else {
+        guard let (state, _) = try await runtime.runs.setBudget(fields, of: id, in: try request.caller.workspaceID, origin: request.origin) else {
             throw APIError.notFound("Run", id)
         }
         return Self.json(200, RunJSON.run(id: id, state))
-    }
-
-    /// Wakes the workers waiting on the queues of the jobs a run just queued.
-    func wake(_ outcome: RunActor.Outcome?) {
-        for job in outcome?.queuedJobs ?? [] { jobWaiters.notify(workspaceID: job.workspaceID, queue: job.queue) }
     }
 
     private static func creator(_ caller: Principal) -> JSON {

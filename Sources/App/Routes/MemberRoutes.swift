@@ -2,24 +2,32 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
+/// A workspace's members and invitations.
+struct MemberRoutes: RouteGroup {
+    let gate: RouteGate
+    let members: MemberStore
+    let accounts: AccountStore
+    let authenticator: Authenticator
+    let cursors: PageCursor.Codec
+    let clock: any WallClock
+
     static let invitationLifetime = Duration.seconds(7 * 86_400)
     static let invitationTokenPrefix = "inv_tok_"
 
-    func addMemberRoutes(to router: inout Router) {
+    func add(to router: inout Router) {
         let members = "/v1/workspaces/{id}/members"
         let member = "/v1/workspaces/{id}/members/{user_id}"
-        router.get(members, authenticated(members) { [self] request in try await listMembers(request) })
-        router.post(members, authenticated(members, creates: .requiring(.admin, orScope: nil, answerHoldsSecret: true)) { [self] request in try await invite(request) })
-        router.add("PATCH", member, authenticated(member) { [self] request in try await changeRole(request) })
-        router.add("DELETE", member, authenticated(member) { [self] request in try await removeMember(request) })
-        router.post("/v1/invitations/accept", authenticated("/v1/invitations/accept") { [self] request in
+        router.get(members, gate.authenticated(members) { [self] request in try await listMembers(request) })
+        router.post(members, gate.authenticated(members, creates: .requiring(.admin, orScope: nil, answerHoldsSecret: true)) { [self] request in try await invite(request) })
+        router.add("PATCH", member, gate.authenticated(member) { [self] request in try await changeRole(request) })
+        router.add("DELETE", member, gate.authenticated(member) { [self] request in try await removeMember(request) })
+        router.post("/v1/invitations/accept", gate.authenticated("/v1/invitations/accept") { [self] request in
             try await acceptInvitation(request)
         })
     }
 
     private func listMembers(_ request: APIRequest) async throws -> HTTPResponse {
-        let workspaceID = try ownWorkspace(request)
+        let workspaceID = try request.ownWorkspace()
         try request.caller.require(.viewer, orScope: .membersRead)
         let scope = "members:\(workspaceID)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
@@ -30,12 +38,12 @@ extension TroupeApp {
     }
 
     private func invite(_ request: APIRequest) async throws -> HTTPResponse {
-        let workspaceID = try ownWorkspace(request)
+        let workspaceID = try request.ownWorkspace()
         let (_, actorRole) = try request.caller.requireUser(.admin)
         var body = try JSONBody(request.http, allowed: ["email", "role"])
         let email = try body.string("email", required: true, maxLength: 254)
         let role = try body.choice("role", required: true, as: Role.self)
-        if let email, !Self.isEmail(email) { body.problem("email", "email must be an address such as ada@example.com.") }
+        if let email, !EmailAddress.isValid(email) { body.problem("email", "email must be an address such as ada@example.com.") }
         try body.finish()
         guard let email, let role else { throw APIError(.internalError, "validated fields missing") }
         let token = Self.invitationTokenPrefix + SecretGenerator.alphanumeric(40)
@@ -53,7 +61,7 @@ extension TroupeApp {
     }
 
     private func changeRole(_ request: APIRequest) async throws -> HTTPResponse {
-        let workspaceID = try ownWorkspace(request)
+        let workspaceID = try request.ownWorkspace()
         let (_, actorRole) = try request.caller.requireUser(.admin)
         var body = try JSONBody(request.http, allowed: ["role"])
         let role = try body.choice("role", required: true, as: Role.self)
@@ -66,7 +74,7 @@ extension TroupeApp {
     }
 
     private func removeMember(_ request: APIRequest) async throws -> HTTPResponse {
-        let workspaceID = try ownWorkspace(request)
+        let workspaceID = try request.ownWorkspace()
         let actor = try request.caller.requireUser(.viewer)
         let change = try await members.remove(workspaceID: workspaceID, userID: request.parameter("user_id"), by: actor, at: clock.now, origin: request.origin)
         authenticator.revocations.record(change)

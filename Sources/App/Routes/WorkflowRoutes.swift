@@ -2,20 +2,26 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
-    func addWorkflowRoutes(to router: inout Router) {
+/// Workflows: create (also from a template), validate, list, read, replace, delete.
+struct WorkflowRoutes: RouteGroup {
+    let gate: RouteGate
+    let workflows: WorkflowStore
+    let cursors: PageCursor.Codec
+    let clock: any WallClock
+
+    func add(to router: inout Router) {
         // Literal segments first: the router takes the first pattern that fits.
-        router.get("/v1/workflows/templates", authenticated("/v1/workflows/templates") { [self] request in try listTemplates(request) })
-        router.post("/v1/workflows/validate", authenticated("/v1/workflows/validate") { [self] request in try validateWorkflow(request) })
-        router.post("/v1/workflows/from-template/{slug}", authenticated("/v1/workflows/from-template/{slug}", creates: .requiring(.member, orScope: .workflowsWrite)) { [self] request in
+        router.get("/v1/workflows/templates", gate.authenticated("/v1/workflows/templates") { [self] request in try listTemplates(request) })
+        router.post("/v1/workflows/validate", gate.authenticated("/v1/workflows/validate") { [self] request in try validateWorkflow(request) })
+        router.post("/v1/workflows/from-template/{slug}", gate.authenticated("/v1/workflows/from-template/{slug}", creates: .requiring(.member, orScope: .workflowsWrite)) { [self] request in
             try await createFromTemplate(request)
         })
-        router.post("/v1/workflows", authenticated("/v1/workflows", creates: .requiring(.member, orScope: .workflowsWrite)) { [self] request in try await createWorkflow(request) })
-        router.get("/v1/workflows", authenticated("/v1/workflows") { [self] request in try await listWorkflows(request) })
+        router.post("/v1/workflows", gate.authenticated("/v1/workflows", creates: .requiring(.member, orScope: .workflowsWrite)) { [self] request in try await createWorkflow(request) })
+        router.get("/v1/workflows", gate.authenticated("/v1/workflows") { [self] request in try await listWorkflows(request) })
         let one = "/v1/workflows/{id}"
-        router.get(one, authenticated(one) { [self] request in try await getWorkflow(request) })
-        router.add("PUT", one, authenticated(one) { [self] request in try await replaceWorkflow(request) })
-        router.add("DELETE", one, authenticated(one) { [self] request in try await deleteWorkflow(request) })
+        router.get(one, gate.authenticated(one) { [self] request in try await getWorkflow(request) })
+        router.add("PUT", one, gate.authenticated(one) { [self] request in try await replaceWorkflow(request) })
+        router.add("DELETE", one, gate.authenticated(one) { [self] request in try await deleteWorkflow(request) })
     }
 
     private static let maxNameLength = 200

@@ -2,22 +2,32 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
+/// Job queues: create, long-poll claim, heartbeat, complete, fail, and the dead-letter queue.
+struct JobRoutes: RouteGroup {
+    let gate: RouteGate
+    let jobs: JobStore
+    let runs: RunEngine
+    let claimers: JobClaimers
+    let usage: UsageStore
+    let cursors: PageCursor.Codec
+    let clock: any WallClock
+    let isDraining: @Sendable () -> Bool
+
     static let defaultLeaseMilliseconds: Int64 = 30_000
     static let maxLeaseMilliseconds: Int64 = 600_000
     static let maxWaitMilliseconds: Int64 = 30_000
 
-    func addJobRoutes(to router: inout Router) {
-        router.post("/v1/jobs/claim", authenticated("/v1/jobs/claim") { [self] request in try await claimJob(request) })
-        router.post("/v1/jobs", authenticated("/v1/jobs", creates: .requiring(.member, orScope: .jobsWork)) { [self] request in try await createJob(request) })
-        router.get("/v1/jobs", authenticated("/v1/jobs") { [self] request in try await listJobs(request, status: nil) })
-        router.get("/v1/jobs/{id}", authenticated("/v1/jobs/{id}") { [self] request in try await getJob(request) })
-        router.post("/v1/jobs/{id}/heartbeat", authenticated("/v1/jobs/{id}/heartbeat") { [self] request in try await heartbeat(request) })
-        router.post("/v1/jobs/{id}/complete", authenticated("/v1/jobs/{id}/complete") { [self] request in try await completeJob(request) })
-        router.post("/v1/jobs/{id}/fail", authenticated("/v1/jobs/{id}/fail") { [self] request in try await failJob(request) })
-        router.get("/v1/dlq", authenticated("/v1/dlq") { [self] request in try await listJobs(request, status: .dead) })
-        router.post("/v1/dlq/{id}/retry", authenticated("/v1/dlq/{id}/retry") { [self] request in try await retryDead(request) })
-        router.add("DELETE", "/v1/dlq/{id}", authenticated("/v1/dlq/{id}") { [self] request in try await deleteDead(request) })
+    func add(to router: inout Router) {
+        router.post("/v1/jobs/claim", gate.authenticated("/v1/jobs/claim") { [self] request in try await claimJob(request) })
+        router.post("/v1/jobs", gate.authenticated("/v1/jobs", creates: .requiring(.member, orScope: .jobsWork)) { [self] request in try await createJob(request) })
+        router.get("/v1/jobs", gate.authenticated("/v1/jobs") { [self] request in try await listJobs(request, status: nil) })
+        router.get("/v1/jobs/{id}", gate.authenticated("/v1/jobs/{id}") { [self] request in try await getJob(request) })
+        router.post("/v1/jobs/{id}/heartbeat", gate.authenticated("/v1/jobs/{id}/heartbeat") { [self] request in try await heartbeat(request) })
+        router.post("/v1/jobs/{id}/complete", gate.authenticated("/v1/jobs/{id}/complete") { [self] request in try await completeJob(request) })
+        router.post("/v1/jobs/{id}/fail", gate.authenticated("/v1/jobs/{id}/fail") { [self] request in try await failJob(request) })
+        router.get("/v1/dlq", gate.authenticated("/v1/dlq") { [self] request in try await listJobs(request, status: .dead) })
+        router.post("/v1/dlq/{id}/retry", gate.authenticated("/v1/dlq/{id}/retry") { [self] request in try await retryDead(request) })
+        router.add("DELETE", "/v1/dlq/{id}", gate.authenticated("/v1/dlq/{id}") { [self] request in try await deleteDead(request) })
     }
 
     private func worker(_ request: APIRequest) throws(APIError) -> String {
@@ -41,7 +51,6 @@ extension TroupeApp {
                             maxAttempts: Int(attempts), timeoutMilliseconds: timeout, at: clock.now)
         let response = Self.json(201, job.json())
         try await jobs.insert(job, origin: request.origin(answering: response))
-        jobWaiters.notify(workspaceID: workspaceID, queue: queue)
         return response
     }
 
@@ -64,13 +73,14 @@ extension TroupeApp {
         let deadline = ContinuousClock.now + .milliseconds(wait)
         let token = "lease_" + SecretGenerator.alphanumeric(32)
         while true {
-            if let job = try await jobs.claim(workspaceID: workspaceID, queues: queues, workerID: workerID, token: token, lease: .milliseconds(lease), at: clock.now) {
+            if let job = try await jobs.claim(workspaceID: workspaceID, queues: queues, workerID: workerID, token: token, lease: .milliseconds(lease), at: clock.now,
+                                             origin: request.origin) {
                 return Self.json(200, job.json(showingLeaseToken: true))
             }
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero, !isDraining else { return HTTPResponse(status: 204) }
+            guard remaining > .zero, !isDraining() else { return HTTPResponse(status: 204) }
             // Woken by a new job; else look again each second (a back-off may have run out).
-            await jobWaiters.wait(workspaceID: workspaceID, queues: Set(queues), timeout: min(remaining, .seconds(1)))
+            await claimers.wait(workspaceID: workspaceID, queues: Set(queues), timeout: min(remaining, .seconds(1)))
         }
     }
 
@@ -82,7 +92,7 @@ extension TroupeApp {
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
         let now = clock.now
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
             _ = try job.machine.heartbeat(token: token, at: now, lease: .milliseconds(lease))
         }
         return Self.json(200, ["lease_expires_at": .string((job.machine.leaseExpiresAt ?? now).rfc3339)])
@@ -97,12 +107,12 @@ extension TroupeApp {
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
         let now = clock.now
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
             try job.machine.complete(token: token, at: now)
             job.output = output
             job.usage = usage
         }
-        await handOver(job)
+        await runs.handOver(job, origin: request.origin)
         return Self.json(200, job.json())
     }
 
@@ -119,10 +129,10 @@ extension TroupeApp {
         let now = clock.now
         let jitter = Double.random(in: 0..<1)
         let reported: JSON = ["code": .string(String(code.prefix(128))), "message": .string(String(message.prefix(4096)))]
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
             _ = try job.machine.fail(token: token, at: now, error: reported, retryable: retryable, jitter: jitter)
         }
-        await handOver(job)
+        await runs.handOver(job, origin: request.origin)
         return Self.json(200, job.json())
     }
 
@@ -157,34 +167,22 @@ extension TroupeApp {
     private func retryDead(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
         let now = clock.now
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now) { job throws(JobMachine.Refusal) in
+        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
             try job.machine.requeue(at: now)
         }
-        jobWaiters.notify(workspaceID: workspaceID, queue: job.queue)
         return Self.json(200, job.json())
     }
 
     private func deleteDead(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
-        try await storingJob { try await jobs.deleteDead(workspaceID: workspaceID, id: request.parameter("id")) }
+        try await storingJob { try await jobs.deleteDead(workspaceID: workspaceID, id: request.parameter("id"), origin: request.origin) }
         return HTTPResponse(status: 204)
     }
 
-    /// Gives a run's finished job to its run. The job's outcome is committed already; should
-    /// this fail it is reported (logged, counted) and the server's start hands it over again
-    /// (``RunEngine/recover(jobs:)``).
-    func handOver(_ job: JobRecord) async {
-        do {
-            wake(try await runtime.runs.jobFinished(job))
-        } catch {
-            runtime.store.setAside.record(kind: "job_handover", id: job.id, reason: "its run \(job.runID ?? "") cannot take it in: \(error)")
-        }
-    }
-
     private func jobUpdate(
-        _ workspaceID: String, _ id: String, at now: Timestamp, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
+        _ workspaceID: String, _ id: String, at now: Timestamp, origin: ChangeOrigin, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
     ) async throws -> JobRecord {
-        try await storingJob { try await jobs.update(workspaceID: workspaceID, id: id, at: now, change) }
+        try await storingJob { try await jobs.update(workspaceID: workspaceID, id: id, at: now, origin: origin, change) }
     }
 
     /// API.md's bounds of a completion's `usage`.

@@ -3,11 +3,22 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
-    func addAuthRoutes(to router: inout Router) {
-        router.post("/v1/auth/signup", open("/v1/auth/signup") { [self] request in try await signUp(request) })
-        router.post("/v1/auth/login", open("/v1/auth/login") { [self] request in try await logIn(request) })
-        router.get("/v1/auth/me", authenticated("/v1/auth/me") { [self] request in try await me(request) })
+/// Sign-up, login and the caller's own account (API.md, Auth).
+struct AuthRoutes: RouteGroup {
+    let gate: RouteGate
+    let accounts: AccountStore
+    let authenticator: Authenticator
+    let passwords: PasswordHasher
+    let loginThrottle: LoginThrottle
+    let tenants: ActorRegistry<TenantActor>
+    let workspaceView: WorkspaceJSON
+    let config: ServerConfig
+    let clock: any WallClock
+
+    func add(to router: inout Router) {
+        router.post("/v1/auth/signup", gate.open("/v1/auth/signup") { [self] request in try await signUp(request) })
+        router.post("/v1/auth/login", gate.open("/v1/auth/login") { [self] request in try await logIn(request) })
+        router.get("/v1/auth/me", gate.authenticated("/v1/auth/me") { [self] request in try await me(request) })
     }
 
     private func signUp(_ request: APIRequest) async throws -> HTTPResponse {
@@ -17,7 +28,7 @@ extension TroupeApp {
         let password = try body.string("password", required: true, maxLength: 1024)
         let name = try body.string("name", maxLength: 100)
         let workspaceName = try body.string("workspace_name", required: true, maxLength: 100)
-        if let email, !Self.isEmail(email) { body.problem("email", "email must be an address such as ada@example.com.") }
+        if let email, !EmailAddress.isValid(email) { body.problem("email", "email must be an address such as ada@example.com.") }
         if let password, password.count < 10 { body.problem("password", "password must be at least 10 characters.") }
         if let workspaceName, workspaceName.trimmingCharacters(in: .whitespaces).isEmpty {
             body.problem("workspace_name", "workspace_name must not be blank.")
@@ -33,7 +44,7 @@ extension TroupeApp {
         try await accounts.signUp(user: user, workspaceID: workspaceID, workspace: workspace, at: now)
         let token = authenticator.issueToken(userID: user.id, workspaceID: workspaceID, role: .owner)
         return Self.json(201, ["token": .string(token), "user": Self.userJSON(user),
-                               "workspace": workspaceJSON(id: workspaceID, state: workspace)])
+                               "workspace": workspaceView.json(id: workspaceID, state: workspace)])
     }
 
     /// A dummy hash checked when the email is unknown, so both failures take the same time.
@@ -101,7 +112,7 @@ extension TroupeApp {
         case .apiKey(let keyID, let scopes):
             // A key acts for its workspace, not for a person: no user and no role.
             let workspaceID = caller.workspaceID
-            let name = try await runtime.tenants.call(workspaceID) { $0.name }
+            let name = try await tenants.call(workspaceID) { $0.name }
             return Self.json(200, [
                 "user": .null, "api_key": ["id": .string(keyID), "scopes": .array(scopes.map(\.rawValue).sorted().map(JSON.string))],
                 "workspace_id": .string(workspaceID), "role": .null,
@@ -115,12 +126,4 @@ extension TroupeApp {
          "created_at": .string(user.createdAt.rfc3339)]
     }
 
-    /// A plausible address: one `@`, a local part, a dotted domain, no spaces or controls.
-    static func isEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
-        let domain = parts[1]
-        guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..") else { return false }
-        return text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "," && $0 != ";" && $0 != "<" && $0 != ">" }
-    }
 }

@@ -2,18 +2,26 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
-    func addPlanRoutes(to router: inout Router) {
-        router.get("/v1/plans", open("/v1/plans") { [self] _ in
+/// Plans and the workspace's usage.
+struct PlanRoutes: RouteGroup {
+    let gate: RouteGate
+    let runtime: TroupeRuntime
+    let members: MemberStore
+    let usage: UsageStore
+    let config: ServerConfig
+    let clock: any WallClock
+
+    func add(to router: inout Router) {
+        router.get("/v1/plans", gate.open("/v1/plans") { [self] _ in
             let plans = Plan.allCases.map { plan -> JSON in
                 let limits = config.plans[plan] ?? PlanLimits()
-                guard case .object(var object) = Self.limitsJSON(limits) else { return .null }
+                guard case .object(var object) = WorkspaceJSON.limits(limits) else { return .null }
                 object = JSONObject([("name", .string(plan.rawValue))] + object.members.map { ($0.key, $0.value) })
                 return .object(object)
             }
             return Self.json(200, ["data": .array(plans), "next_cursor": .null, "has_more": false])
         })
-        router.get("/v1/usage", authenticated("/v1/usage") { [self] request in try await usageReport(request) })
+        router.get("/v1/usage", gate.authenticated("/v1/usage") { [self] request in try await usageReport(request) })
     }
 
     private func usageReport(_ request: APIRequest) async throws -> HTTPResponse {

@@ -3,32 +3,18 @@ import TroupeCore
 import TroupePersistence
 import TroupeTransport
 
-/// A create route's terms for `Idempotency-Key`: who may call it (checked before any replay)
-/// and whether its answer shows a secret once (then stored sealed, never in the clear).
-struct Creation: Sendable {
-    let access: AccessRule
-    let answerHoldsSecret: Bool
-
-    static func requiring(_ role: Role, orScope scope: Scope?, answerHoldsSecret: Bool = false) -> Creation {
-        Creation(access: AccessRule(role, orScope: scope), answerHoldsSecret: answerHoldsSecret)
-    }
-}
-
-/// What the route wrapper learns of a request, for the log and metrics line written after it.
-final class RouteRecord: Sendable {
-    struct Info: Sendable {
-        var route = "unmatched"
-        var workspaceID: String?
-        var error: String?
-    }
-
-    let info = LockedBox(Info())
-
-    @TaskLocal static var current: RouteRecord?
-}
-
-extension TroupeApp {
+/// What every route goes through before its handler: authentication, the workspace's limits
+/// and quota, `Idempotency-Key` on create routes, and the mapping of errors to API.md's error
+/// shape. Route groups get one and wrap their handlers with ``open(_:_:)`` or
+/// ``authenticated(_:creates:_:)``.
+struct RouteGate: Sendable {
     typealias Handler = @Sendable (APIRequest) async throws -> HTTPResponse
+
+    let authenticator: Authenticator
+    let idempotency: IdempotencyGate
+    let tenants: ActorRegistry<TenantActor>
+    let usage: UsageStore
+    let clock: any WallClock
 
     /// A route open to anyone (signup, login, plans, operations).
     func open(_ pattern: String, _ body: @escaping Handler) -> Router.Handler {
@@ -42,7 +28,7 @@ extension TroupeApp {
     }
 
     private func wrap(_ pattern: String, authenticated: Bool, creation: Creation? = nil, _ body: @escaping Handler) -> Router.Handler {
-        { [self] request, parameters in
+        { request, parameters in
             let record = RouteRecord.current
             record?.info.withLock { $0.route = pattern }
             // APIResponder has already put the request's one id (the client's or a new one) here.
@@ -117,8 +103,8 @@ extension TroupeApp {
         let decision: RateDecision?
         do {
             // An unlimited plan with no key limit has nothing to decide: no hop into the actor.
-            if try await runtime.tenants.peek(caller.workspaceID, { $0.needsAdmission(byAPIKey: apiKeyID != nil) }) {
-                decision = try await runtime.tenants.call(caller.workspaceID) { tenant in try await tenant.admit(apiKeyID: apiKeyID) }
+            if try await tenants.peek(caller.workspaceID, { $0.needsAdmission(byAPIKey: apiKeyID != nil) }) {
+                decision = try await tenants.call(caller.workspaceID) { tenant in try await tenant.admit(apiKeyID: apiKeyID) }
             } else {
                 decision = nil
             }
@@ -156,8 +142,4 @@ extension TroupeApp {
         }
     }
 
-    /// A JSON response.
-    static func json(_ status: Int, _ body: JSON) -> HTTPResponse {
-        .json(status, body.bytes)
-    }
 }

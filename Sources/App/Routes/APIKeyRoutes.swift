@@ -2,18 +2,25 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
-    func addAPIKeyRoutes(to router: inout Router) {
-        router.post("/v1/api-keys", authenticated("/v1/api-keys", creates: .requiring(.admin, orScope: nil, answerHoldsSecret: true)) { [self] request in try await createKey(request) })
-        router.get("/v1/api-keys", authenticated("/v1/api-keys") { [self] request in try await listKeys(request) })
-        router.get("/v1/api-keys/{id}", authenticated("/v1/api-keys/{id}") { [self] request in try await getKey(request) })
-        router.post("/v1/api-keys/{id}/disable", authenticated("/v1/api-keys/{id}/disable") { [self] request in
+/// A workspace's API keys: create (shown once), list, disable, revoke.
+struct APIKeyRoutes: RouteGroup {
+    let gate: RouteGate
+    let keys: APIKeyStore
+    let authenticator: Authenticator
+    let cursors: PageCursor.Codec
+    let clock: any WallClock
+
+    func add(to router: inout Router) {
+        router.post("/v1/api-keys", gate.authenticated("/v1/api-keys", creates: .requiring(.admin, orScope: nil, answerHoldsSecret: true)) { [self] request in try await createKey(request) })
+        router.get("/v1/api-keys", gate.authenticated("/v1/api-keys") { [self] request in try await listKeys(request) })
+        router.get("/v1/api-keys/{id}", gate.authenticated("/v1/api-keys/{id}") { [self] request in try await getKey(request) })
+        router.post("/v1/api-keys/{id}/disable", gate.authenticated("/v1/api-keys/{id}/disable") { [self] request in
             try await setKeyDisabled(true, request)
         })
-        router.post("/v1/api-keys/{id}/enable", authenticated("/v1/api-keys/{id}/enable") { [self] request in
+        router.post("/v1/api-keys/{id}/enable", gate.authenticated("/v1/api-keys/{id}/enable") { [self] request in
             try await setKeyDisabled(false, request)
         })
-        router.add("DELETE", "/v1/api-keys/{id}", authenticated("/v1/api-keys/{id}") { [self] request in try await deleteKey(request) })
+        router.add("DELETE", "/v1/api-keys/{id}", gate.authenticated("/v1/api-keys/{id}") { [self] request in try await deleteKey(request) })
     }
 
     /// Keys never manage keys; among people, admins and owners do.

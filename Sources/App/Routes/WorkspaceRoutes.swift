@@ -3,32 +3,27 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
-    func addWorkspaceRoutes(to router: inout Router) {
-        router.post("/v1/workspaces", authenticated("/v1/workspaces", creates: .requiring(.viewer, orScope: nil)) { [self] request in try await createWorkspace(request) })
-        router.get("/v1/workspaces", authenticated("/v1/workspaces") { [self] request in try await listWorkspaces(request) })
-        router.get("/v1/workspaces/{id}", authenticated("/v1/workspaces/{id}") { [self] request in try await getWorkspace(request) })
-        router.add("PATCH", "/v1/workspaces/{id}", authenticated("/v1/workspaces/{id}") { [self] request in
+/// Workspaces: create, list, read, rename or change plan, switch the session to one.
+struct WorkspaceRoutes: RouteGroup {
+    let gate: RouteGate
+    let accounts: AccountStore
+    let authenticator: Authenticator
+    let runtime: TroupeRuntime
+    let workspaceView: WorkspaceJSON
+    let cursors: PageCursor.Codec
+    let config: ServerConfig
+    let clock: any WallClock
+
+    func add(to router: inout Router) {
+        router.post("/v1/workspaces", gate.authenticated("/v1/workspaces", creates: .requiring(.viewer, orScope: nil)) { [self] request in try await createWorkspace(request) })
+        router.get("/v1/workspaces", gate.authenticated("/v1/workspaces") { [self] request in try await listWorkspaces(request) })
+        router.get("/v1/workspaces/{id}", gate.authenticated("/v1/workspaces/{id}") { [self] request in try await getWorkspace(request) })
+        router.add("PATCH", "/v1/workspaces/{id}", gate.authenticated("/v1/workspaces/{id}") { [self] request in
             try await updateWorkspace(request)
         })
-        router.post("/v1/workspaces/{id}/switch", authenticated("/v1/workspaces/{id}/switch") { [self] request in
+        router.post("/v1/workspaces/{id}/switch", gate.authenticated("/v1/workspaces/{id}/switch") { [self] request in
             try await switchWorkspace(request)
         })
-    }
-
-    func workspaceJSON(id: String, state: TenantState) -> JSON {
-        workspaceJSON(id: id, name: state.name, plan: state.plan, createdAt: state.createdAt)
-    }
-
-    func workspaceJSON(id: String, name: String, plan: Plan, createdAt: Timestamp) -> JSON {
-        ["id": .string(id), "name": .string(name), "plan": .string(plan.rawValue), "created_at": .string(createdAt.rfc3339),
-         "limits": Self.limitsJSON(config.plans[plan] ?? PlanLimits())]
-    }
-
-    static func limitsJSON(_ limits: PlanLimits) -> JSON {
-        func value(_ limit: Int?) -> JSON { limit.map { .int(Int64($0)) } ?? .null }
-        return ["requests_per_minute": value(limits.requestsPerMinute), "requests_per_day": value(limits.requestsPerDay),
-                "active_runs": value(limits.activeRuns), "sandboxes": value(limits.sandboxes)]
     }
 
     private func createWorkspace(_ request: APIRequest) async throws -> HTTPResponse {
@@ -42,7 +37,7 @@ extension TroupeApp {
         let now = clock.now
         let id = RandomID.make(prefix: "ws")
         let state = TenantState(name: name, plan: plan, createdAt: now)
-        var json = workspaceJSON(id: id, state: state)
+        var json = workspaceView.json(id: id, state: state)
         if case .object(var object) = json {
             object["role"] = .string(Role.owner.rawValue)
             json = .object(object)
@@ -68,27 +63,21 @@ extension TroupeApp {
                 JSON.object(JSONObject([
                     ("id", .string(membership.workspaceID)), ("name", .string(membership.workspaceName)),
                     ("plan", .string(membership.plan.rawValue)), ("role", .string(membership.role.rawValue)),
-                    ("limits", Self.limitsJSON(config.plans[membership.plan] ?? PlanLimits())),
+                    ("limits", WorkspaceJSON.limits(workspaceView.plans[membership.plan] ?? PlanLimits())),
                 ]))
             }))
     }
 
     /// The caller's own workspace; any other id is 404, never 403 (API.md).
-    func ownWorkspace(_ request: APIRequest) throws(APIError) -> String {
-        let id = request.parameter("id")
-        guard id == (try request.caller.workspaceID) else { throw APIError.notFound("Workspace", id) }
-        return id
-    }
-
     private func getWorkspace(_ request: APIRequest) async throws -> HTTPResponse {
-        let id = try ownWorkspace(request)
+        let id = try request.ownWorkspace()
         _ = try request.caller.requireUser(.viewer)
         let (name, plan, createdAt) = try await runtime.tenants.call(id) { ($0.name, $0.plan, $0.createdAt) }
-        return Self.json(200, workspaceJSON(id: id, name: name, plan: plan, createdAt: createdAt))
+        return Self.json(200, workspaceView.json(id: id, name: name, plan: plan, createdAt: createdAt))
     }
 
     private func updateWorkspace(_ request: APIRequest) async throws -> HTTPResponse {
-        let id = try ownWorkspace(request)
+        let id = try request.ownWorkspace()
         var body = try JSONBody(request.http, allowed: ["name", "plan"])
         let name = try body.string("name", maxLength: 100)
         let plan = try body.choice("plan", as: Plan.self)
@@ -99,7 +88,7 @@ extension TroupeApp {
             try await tenant.update(name: name, plan: plan)
             return (tenant.name, tenant.plan, tenant.createdAt)
         }
-        return Self.json(200, workspaceJSON(id: id, name: newName, plan: newPlan, createdAt: createdAt))
+        return Self.json(200, workspaceView.json(id: id, name: newName, plan: newPlan, createdAt: createdAt))
     }
 
     private func switchWorkspace(_ request: APIRequest) async throws -> HTTPResponse {

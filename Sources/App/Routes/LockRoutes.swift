@@ -2,15 +2,21 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-extension TroupeApp {
+/// Distributed locks with fencing tokens.
+struct LockRoutes: RouteGroup {
+    let gate: RouteGate
+    let locks: LockStore
+    let cursors: PageCursor.Codec
+    let clock: any WallClock
+
     /// The longest lease a lock may be given at once: a day.
     static let maxLockTTLMilliseconds: Int64 = 86_400_000
 
-    func addLockRoutes(to router: inout Router) {
-        router.post("/v1/locks/acquire", authenticated("/v1/locks/acquire") { [self] request in try await acquireLock(request) })
-        router.post("/v1/locks/renew", authenticated("/v1/locks/renew") { [self] request in try await renewLock(request) })
-        router.post("/v1/locks/release", authenticated("/v1/locks/release") { [self] request in try await releaseLock(request) })
-        router.get("/v1/locks", authenticated("/v1/locks") { [self] request in try await listLocks(request) })
+    func add(to router: inout Router) {
+        router.post("/v1/locks/acquire", gate.authenticated("/v1/locks/acquire") { [self] request in try await acquireLock(request) })
+        router.post("/v1/locks/renew", gate.authenticated("/v1/locks/renew") { [self] request in try await renewLock(request) })
+        router.post("/v1/locks/release", gate.authenticated("/v1/locks/release") { [self] request in try await releaseLock(request) })
+        router.get("/v1/locks", gate.authenticated("/v1/locks") { [self] request in try await listLocks(request) })
     }
 
     /// `{key, owner, ttl_ms?}` read and checked; `ttl_ms` only when `withTTL`.

@@ -1,0 +1,66 @@
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+/// `GET /v1/events/stream` and `GET /v1/runs/{id}/events` (API.md, Events and webhooks):
+/// Server-Sent Events from the durable log and, once caught up, live from the bus.
+struct EventRoutes: RouteGroup {
+    let gate: RouteGate
+    let events: EventLog
+    let bus: EventBus
+    let runs: RunEngine
+
+    func add(to router: inout Router) {
+        router.get("/v1/events/stream", gate.authenticated("/v1/events/stream") { [self] request in try await workspaceStream(request) })
+        router.get("/v1/runs/{id}/events", gate.authenticated("/v1/runs/{id}/events") { [self] request in try await runStream(request) })
+    }
+
+    /// The workspace's events: live from now, or after the seq a client resumes from.
+    private func workspaceStream(_ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.viewer, orScope: .eventsRead)
+        let workspaceID = try request.caller.workspaceID
+        let after = try Self.resumePoint(request)
+        try admit(workspaceID)
+        return Self.eventStream(EventStreamer(events: events, bus: bus, workspaceID: workspaceID, run: nil, after: after))
+    }
+
+    /// One run's events: from its start (or the seq resumed from), ending after its terminal
+    /// event. Another workspace's run is 404.
+    private func runStream(_ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.viewer, orScope: .eventsRead)
+        let workspaceID = try request.caller.workspaceID
+        let id = request.parameter("id")
+        guard try await runs.state(of: id, workspaceID: workspaceID) != nil else { throw APIError.notFound("Run", id) }
+        let after = try Self.resumePoint(request) ?? 0
+        try admit(workspaceID)
+        let run = EventStreamer.RunFollowed(id: id) { [runs] in try await runs.state(of: id, workspaceID: workspaceID)?.machine.status.isFinished ?? true }
+        return Self.eventStream(EventStreamer(events: events, bus: bus, workspaceID: workspaceID, run: run, after: after))
+    }
+
+    /// 503 when the workspace follows its bound of streams already.
+    private func admit(_ workspaceID: String) throws(APIError) {
+        guard bus.subscriberCount(workspaceID: workspaceID) < bus.configuration.maxSubscribersPerWorkspace else {
+            var error = APIError(.overloaded, "This workspace has \(bus.configuration.maxSubscribersPerWorkspace) open event streams; close one first.")
+            error.retryAfterSeconds = 5
+            throw error
+        }
+    }
+
+    /// `Last-Event-ID` (what a reconnecting EventSource sends) or `?after=`: the last seq the
+    /// client has; nil when it sent neither. A seq is a whole number from 0 to 2^63 − 1 (400 else).
+    static func resumePoint(_ request: APIRequest) throws(APIError) -> Int64? {
+        let given: (name: String, text: String)? = request.http.headers["Last-Event-ID"].map { ("Last-Event-ID", $0) }
+            ?? request.query["after"].map { ("after", $0) }
+        guard let (name, text) = given else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let seq = Int64(text) else {
+            throw APIError(.invalidRequest, "\(name) must be an event seq: a whole number from 0 to 9223372036854775807.")
+        }
+        return seq
+    }
+
+    private static func eventStream(_ streamer: EventStreamer) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: [
+            "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+        ], body: .stream { writer in try await streamer.run(writer) })
+    }
+}

@@ -1,0 +1,96 @@
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+/// Writes one event stream: subscribes to the bus first (so nothing committed from then on is
+/// missed), reads the log after the client's last seq, then follows the bus — going back to
+/// the log whenever the bus says this subscriber fell behind. Every event is written once, in
+/// seq order: an event at or below the last seq written is skipped, whichever way it came.
+struct EventStreamer: Sendable {
+    /// The run a run's stream follows, and how to tell it has finished.
+    struct RunFollowed: Sendable {
+        let id: String
+        let isFinished: @Sendable () async throws -> Bool
+    }
+
+    /// Events read from the log at a time.
+    static let pageSize = 256
+
+    let events: EventLog
+    let bus: EventBus
+    let workspaceID: String
+    let run: RunFollowed?
+    /// The client's last seq; nil for a workspace stream that starts live.
+    let after: Int64?
+
+    func run(_ writer: any HTTPBodyWriter) async throws {
+        let subscription: EventSubscription
+        do {
+            subscription = try bus.subscribe(workspaceID: workspaceID, runID: run?.id)
+        } catch {
+            return try await writer.write(Array(": too many event streams in this workspace\n\n".utf8))
+        }
+        defer { subscription.cancel() }
+        var last: Int64
+        if let after {
+            last = after
+        } else {
+            last = try await events.lastSeq(workspaceID: workspaceID)
+        }
+        try await writer.write(Array(": stream open\n\n".utf8))
+        if after != nil {
+            if try await catchUp(from: &last, writer) { return }
+        }
+        if let run, try await run.isFinished() {
+            // Finished already: its terminal event was replayed above, or committed since (then
+            // the log has it now), or the client had it. A dry run has none: its plan is all.
+            _ = try await catchUp(from: &last, writer)
+            return
+        }
+        while true {
+            switch await subscription.next() {
+            case .events(let batch):
+                if try await send(batch, after: &last, writer) { return }
+            case .fellBehind:
+                if try await catchUp(from: &last, writer) { return }
+            case .heartbeat:
+                try await writer.write(Array(": keep-alive\n\n".utf8))
+            case .closed:
+                return
+            }
+        }
+    }
+
+    /// Writes the log's events after `last`; true when the run's stream has ended.
+    private func catchUp(from last: inout Int64, _ writer: any HTTPBodyWriter) async throws -> Bool {
+        while true {
+            let page = try await events.events(workspaceID: workspaceID, runID: run?.id, after: last, limit: Self.pageSize)
+            if try await send(page, after: &last, writer) { return true }
+            if page.count < Self.pageSize { return false }
+        }
+    }
+
+    /// Writes the events of `batch` after `last` in one chunk; true when one ended the run.
+    private func send(_ batch: [Event], after last: inout Int64, _ writer: any HTTPBodyWriter) async throws -> Bool {
+        var bytes: [UInt8] = []
+        var ended = false
+        for event in batch where event.seq > last {
+            Self.append(event, to: &bytes)
+            last = event.seq
+            if run != nil, event.type.endsRun {
+                ended = true
+                break
+            }
+        }
+        if !bytes.isEmpty { try await writer.write(bytes) }
+        return ended
+    }
+
+    /// `id: <seq>`, `event: <type>`, `data: <the event as JSON>` and a blank line. The JSON
+    /// writer never emits a line break, so the object is one `data:` line.
+    static func append(_ event: Event, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: "id: \(event.seq)\nevent: \(event.type.rawValue)\ndata: ".utf8)
+        bytes.append(contentsOf: event.json.bytes)
+        bytes.append(contentsOf: "\n\n".utf8)
+    }
+}

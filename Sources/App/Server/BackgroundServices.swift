@@ -1,0 +1,40 @@
+import TroupeActors
+import TroupeCore
+
+/// The server's long-lived work, in the order the supervisor starts it (and stops it in
+/// reverse). Each pass that fails is logged and counted (``BackgroundFailures``) and retried
+/// with back-off; checkpoints run on the writer's own checkpointer thread.
+enum BackgroundServices {
+    static func make(for app: TroupeApp) -> [any Service] {
+        let runtime = app.runtime
+        let failures = runtime.failures
+        return [
+            PeriodicService("tenant_passivation", every: .seconds(10), failures: failures) { runtime.tenants.passivateIdle() },
+            PeriodicService("run_passivation", every: .seconds(10), failures: failures) { runtime.runs.registry.passivateIdle() },
+            // A lease that expired counts as a failed attempt; its job goes back to its queue or
+            // dies, and a job of a run is handed to the run.
+            PeriodicService("lease_expiry", every: .seconds(1), failures: failures) {
+                for job in try await app.jobs.expireLeases(at: app.clock.now) { await runtime.runs.handOver(job) }
+            },
+            // What requests keep in memory: keys' `last_used_at`, request counts, log lines.
+            PeriodicService("usage_flush", every: .seconds(1), failures: failures) {
+                try await app.authenticator.flushLastUsed()
+                try await app.usage.flush()
+                app.log.flush()
+            },
+            PeriodicService("idempotency_pruning", every: .seconds(60), failures: failures) { try await app.idempotency.prune() },
+            // Counted every 15 s, so that a scrape reads memory only.
+            PeriodicService("workload_gauges", every: .seconds(15), failures: failures) { try await app.refreshWorkloadGauges() },
+            // A `:` comment on every idle event stream (API.md: every 15 s).
+            PeriodicService("event_heartbeat", every: .seconds(15), failures: failures) { runtime.store.journal.bus.heartbeat() },
+        ]
+    }
+}
+
+extension TroupeApp {
+    /// Counts runs and jobs by status for `/metrics`.
+    func refreshWorkloadGauges() async throws {
+        let counts = try await WorkloadUsage(store: runtime.store).statusCounts()
+        metrics.refreshWorkload(runs: counts.runs, jobs: counts.jobs)
+    }
+}
