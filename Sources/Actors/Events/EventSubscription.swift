@@ -56,6 +56,9 @@ public final class EventSubscription: Sendable {
         }
     }
 
+    /// Events held for this subscriber, not yet taken.
+    public var bufferedCount: Int { state.withLock { $0.buffer.count } }
+
     /// Stops following: a waiting ``next()`` returns ``Delivery/closed``, and so does every later one.
     public func cancel() {
         let waiter = state.withLock { state -> CheckedContinuation<Delivery, Never>? in

@@ -122,12 +122,12 @@ public struct JobStore: Sendable {
             guard var job = try Self.job(db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: false) else {
                 throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
             }
+            let wasDead = job.machine.status == .dead
             do throws(JobMachine.Refusal) {
                 try change(&job)
             } catch {
                 throw JobStoreError(code: .conflict, message: error.message)
             }
-            let wasDead = job.machine.status == .dead
             job.updatedAt = now
             try Self.write(db, job, inserting: false)
             if !wasDead { Self.emitIfDead(job, on: transaction) }

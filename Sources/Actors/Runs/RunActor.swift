@@ -119,7 +119,7 @@ public actor RunActor: ManagedActor {
         let (jobWrites, queued) = Self.jobChanges(for: actions, of: &next, runID: id, context: context, at: now)
         let changes = jobWrites + (job.map { [JobStore.runNotifiedChange(id: $0.id)] } ?? [])
         let save = SnapshotStore.saveChange(next, kind: Self.kind, id: id, at: now)
-        let events = RunEvents.between(state, next, runID: id)
+        let events = RunEvents.between(state, next, runID: id, by: event)
         // Decided and mutated before the await; a failed commit is a fault, after which the
         // registry brings this run back from its last committed snapshot.
         state = next

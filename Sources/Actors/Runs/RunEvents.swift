@@ -10,16 +10,24 @@ enum RunEvents {
             + between(nil, state, runID: runID)
     }
 
-    /// The events of the change from `old` (nil: a run just created, queued) to `new`.
-    static func between(_ old: RunState?, _ new: RunState, runID: String) -> [EventDraft] {
+    /// The events of the change from `old` (nil: a run just created, queued) to `new` that
+    /// `event` made (nil: a budget change).
+    static func between(_ old: RunState?, _ new: RunState, runID: String, by event: RunMachine.Event? = nil) -> [EventDraft] {
         let before = old?.machine.status ?? .queued
         let after = new.machine.status
         var leading: [EventDraft] = []
         var trailing: [EventDraft] = []
+        let change: JSON = ["status": .string(after.rawValue), "previous_status": .string(before.rawValue)]
+        if case .approve(let role, let note) = event, before == .awaitingApproval {
+            // Approved, whatever comes next: the run goes on, or it was the last step and it succeeds.
+            var data = change.objectValue ?? JSONObject()
+            data["role"] = .string(role.rawValue)
+            data["note"] = note.map(JSON.string) ?? .null
+            leading.append(draft(.runApproved, runID: runID, new, .object(data)))
+        }
         if before != after {
-            let change: JSON = ["status": .string(after.rawValue), "previous_status": .string(before.rawValue)]
             switch (before, after) {
-            case (.awaitingApproval, .running): leading.append(draft(.runApproved, runID: runID, new, change))
+            case (.awaitingApproval, .running): break  // approved, above
             case (_, .running): leading.append(draft(.runStarted, runID: runID, new, change))
             case (_, .awaitingApproval): trailing.append(draft(.runAwaitingApproval, runID: runID, new, change))
             case (_, .succeeded): trailing.append(draft(.runSucceeded, runID: runID, new, change))

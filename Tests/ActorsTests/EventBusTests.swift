@@ -1,0 +1,97 @@
+import Testing
+import TroupeCore
+
+@testable import TroupeActors
+
+struct EventBusTests {
+    private func event(_ seq: Int64, workspace: String = "ws_a", run: String? = nil) -> Event {
+        Event(id: "evt_\(seq)", seq: seq, type: .runStarted, workspaceID: workspace, runID: run, data: [:],
+              createdAt: Timestamp(microsecondsSinceEpoch: 0))
+    }
+
+    /// A subscriber that stops reading holds at most its buffer; past it the buffer is dropped
+    /// and it is told to read the log — the server's memory does not grow with its backlog.
+    @Test func aStalledSubscriberIsCutBackToTheLogInsteadOfBufferingWithoutBound() async {
+        var configuration = EventBus.Configuration()
+        configuration.bufferCapacity = 8
+        let bus = EventBus(configuration: configuration)
+        let stalled = try? bus.subscribe(workspaceID: "ws_a")
+        let reading = try? bus.subscribe(workspaceID: "ws_a")
+        for seq in Int64(1)...5 { bus.publish([event(seq)]) }
+        #expect(await reading?.next() == .events((Int64(1)...5).map { event($0) }))
+        for seq in Int64(6)...100 { bus.publish([event(seq)]) }
+        #expect(stalled?.bufferedCount == 0, "dropped once past its 8 events")
+        #expect(await stalled?.next() == .fellBehind)
+        bus.publish([event(101)])
+        #expect(await stalled?.next() == .events([event(101)]), "after the cut it follows again")
+        stalled?.cancel()
+        reading?.cancel()
+    }
+
+    @Test func eventsGoOnlyToTheirWorkspaceAndARunsSubscriberGetsOnlyThatRun() async {
+        let bus = EventBus()
+        let a = try? bus.subscribe(workspaceID: "ws_a")
+        let run = try? bus.subscribe(workspaceID: "ws_a", runID: "run_1")
+        let b = try? bus.subscribe(workspaceID: "ws_b")
+        bus.publish([event(1, run: "run_2"), event(2, run: "run_1"), event(1, workspace: "ws_b")])
+        #expect(await a?.next() == .events([event(1, run: "run_2"), event(2, run: "run_1")]))
+        #expect(await run?.next() == .events([event(2, run: "run_1")]))
+        #expect(await b?.next() == .events([event(1, workspace: "ws_b")]))
+        for subscription in [a, run, b] { subscription?.cancel() }
+        #expect(bus.subscriberCount == 0)
+    }
+
+    @Test func aWaitingReaderIsWokenByAnEventAHeartbeatACancelOrItsTasksCancellation() async throws {
+        let bus = EventBus()
+        let subscription = try bus.subscribe(workspaceID: "ws_a")
+        async let woken = subscription.next()
+        try await Task.sleep(for: .milliseconds(20))
+        bus.publish([event(1)])
+        #expect(await woken == .events([event(1)]))
+        async let beat = subscription.next()
+        try await Task.sleep(for: .milliseconds(20))
+        bus.heartbeat()
+        #expect(await beat == .heartbeat)
+        let waiting = Task { await subscription.next() }
+        try await Task.sleep(for: .milliseconds(20))
+        waiting.cancel()
+        #expect(await waiting.value == .closed)
+        #expect(await subscription.next() == .closed, "cancelled once, closed for good")
+        #expect(bus.subscriberCount == 0)
+    }
+
+    @Test func subscribersPerWorkspaceAreBounded() {
+        var configuration = EventBus.Configuration()
+        configuration.maxSubscribersPerWorkspace = 3
+        let bus = EventBus(configuration: configuration)
+        let three = (0..<3).compactMap { _ in try? bus.subscribe(workspaceID: "ws_a") }
+        #expect(three.count == 3)
+        #expect(throws: EventBus.TooManySubscribers.self) { try bus.subscribe(workspaceID: "ws_a") }
+        #expect((try? bus.subscribe(workspaceID: "ws_b")) != nil, "another workspace has its own bound")
+        three[0].cancel()
+        #expect((try? bus.subscribe(workspaceID: "ws_a")) != nil)
+    }
+
+    @Test func oneClaimerIsWokenPerQueuedJobTheLongestWaitingFirst() async throws {
+        let claimers = JobClaimers(maxWaitersPerWorkspace: 3)
+        let order = LockedBox<[Int]>([])
+        let tasks = (0..<3).map { index in
+            Task {
+                await claimers.wait(workspaceID: "ws_a", queues: ["q"], timeout: .seconds(30))
+                order.withLock { $0.append(index) }
+            }
+        }
+        while claimers.count(workspaceID: "ws_a") < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        let started = ContinuousClock.now
+        await claimers.wait(workspaceID: "ws_a", queues: ["q"], timeout: .seconds(30))
+        #expect(ContinuousClock.now - started < .seconds(5), "past the bound a claim does not wait")
+        claimers.jobsQueued([("ws_a", "other")])
+        claimers.jobsQueued([("ws_a", "q")])
+        await tasks[0].value
+        #expect(order.value == [0], "one job wakes one waiter")
+        #expect(claimers.count(workspaceID: "ws_a") == 2)
+        claimers.jobsQueued([("ws_a", "q"), ("ws_a", "q")])
+        for task in tasks { await task.value }
+        #expect(order.value == [0, 1, 2])
+    }
+}
