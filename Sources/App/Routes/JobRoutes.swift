@@ -175,14 +175,14 @@ struct JobRoutes: RouteGroup {
 
     private func deleteDead(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
-        try await storingJob { try await jobs.deleteDead(workspaceID: workspaceID, id: request.parameter("id"), origin: request.origin) }
+        try await jobs.deleteDead(workspaceID: workspaceID, id: request.parameter("id"), origin: request.origin)
         return HTTPResponse(status: 204)
     }
 
     private func jobUpdate(
         _ workspaceID: String, _ id: String, at now: Timestamp, origin: ChangeOrigin, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
     ) async throws -> JobRecord {
-        try await storingJob { try await jobs.update(workspaceID: workspaceID, id: id, at: now, origin: origin, change) }
+        try await jobs.update(workspaceID: workspaceID, id: id, at: now, origin: origin, change)
     }
 
     /// API.md's bounds of a completion's `usage`.
@@ -199,13 +199,5 @@ struct JobRoutes: RouteGroup {
             "input_tokens": .integer(0...maxReportedTokens), "output_tokens": .integer(0...maxReportedTokens),
             "cost_usd": .number(0...maxReportedCostUSD),
         ], prefix: "usage.", nullable: false))
-    }
-
-    private func storingJob<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as JobStoreError {
-            throw APIError(error.code == .notFound ? .notFound : .conflict, error.message)
-        }
     }
 }

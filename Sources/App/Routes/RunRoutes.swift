@@ -76,14 +76,8 @@ struct RunRoutes: RouteGroup {
         // the same transaction, so a GET shows it running. Under an Idempotency-Key that answer
         // commits with the run.
         let created = Self.json(201, RunJSON.run(id: id, state))
-        do {
-            _ = try await runtime.runs.create(id: id, state: state, activeRunCap: cap, origin: request.origin(answering: created))
-            return created
-        } catch let reached as RunCapReached {
-            var error = APIError(.rateLimited, "This workspace has \(reached.cap) active runs, its plan's cap; wait for one to finish.")
-            error.retryAfterSeconds = 5
-            throw error
-        }
+        _ = try await runtime.runs.create(id: id, state: state, activeRunCap: cap, origin: request.origin(answering: created))
+        return created
     }
 
     /// The run of the path, readable by the caller; another workspace's is 404.
@@ -140,18 +134,10 @@ struct RunRoutes: RouteGroup {
             _ = try JSONBody(request.http, allowed: [])
             event = .cancel
         }
-        do {
-            guard let (state, _) = try await runtime.runs.apply(event, to: id, in: try request.caller.workspaceID, origin: request.origin) else {
-                throw APIError.notFound("Run", id)
-            }
-            return Self.json(action == .retry ? 202 : 200, RunJSON.run(id: id, state))
-        } catch let refused as RunRefusal {
-            switch refused.refusal.code {
-            case .conflict: throw APIError(.conflict, refused.refusal.message)
-            case .forbidden: throw APIError(.forbidden, refused.refusal.message)
-            case .invalid: throw APIError.validation([APIError.FieldError(field: "from_step_id", message: refused.refusal.message)])
-            }
+        guard let (state, _) = try await runtime.runs.apply(event, to: id, in: try request.caller.workspaceID, origin: request.origin) else {
+            throw APIError.notFound("Run", id)
         }
+        return Self.json(action == .retry ? 202 : 200, RunJSON.run(id: id, state))
     }
 
     /// `{max_cost_usd?, token_budget?}`: a run already past the new budget fails at once.

@@ -52,10 +52,8 @@ struct WorkflowRoutes: RouteGroup {
             }
             return Self.json(201, record.json)
         })
-        let record = try await storing {
-            try await workflows.create(id: id, workspaceID: workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCapUSD,
-                                       at: clock.now, origin: origin)
-        }
+        let record = try await workflows.create(id: id, workspaceID: workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCapUSD,
+                                                at: clock.now, origin: origin)
         return Self.json(201, record.json)
     }
 
@@ -96,15 +94,14 @@ struct WorkflowRoutes: RouteGroup {
         }
         if let slug, slug != current.slug { body.problem("slug", "slug cannot change (it is \(current.slug)); create a new workflow instead.") }
         try body.finish()
-        let record = try await storing {
-            try await workflows.replace(workspaceID: workspaceID, idOrSlug: current.id, name: name, steps: steps, costCapUSD: costCap, at: clock.now)
-        }
+        let record = try await workflows.replace(workspaceID: workspaceID, idOrSlug: current.id, name: name, steps: steps, costCapUSD: costCap,
+                                                 at: clock.now, origin: request.origin)
         return Self.json(200, record.json)
     }
 
     private func deleteWorkflow(_ request: APIRequest) async throws -> HTTPResponse {
         try request.caller.require(.member, orScope: .workflowsWrite)
-        try await storing { try await workflows.delete(workspaceID: try request.caller.workspaceID, idOrSlug: request.parameter("id"), at: clock.now) }
+        try await workflows.delete(workspaceID: try request.caller.workspaceID, idOrSlug: request.parameter("id"), at: clock.now, origin: request.origin)
         return HTTPResponse(status: 204)
     }
 
@@ -170,18 +167,6 @@ struct WorkflowRoutes: RouteGroup {
             }
             for problem in list.problems { body.problem(problem.field, problem.message) }
             return []
-        }
-    }
-
-    /// Runs a store call, turning its refusals into API errors.
-    private func storing<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as WorkflowStoreError {
-            switch error.code {
-            case .notFound: throw APIError(.notFound, error.message)
-            case .slugTaken: throw APIError(.conflict, error.message)
-            }
         }
     }
 }

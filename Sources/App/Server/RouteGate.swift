@@ -78,22 +78,11 @@ struct RouteGate: Sendable {
     }
 
     private static func errorResponse(_ error: any Error, requestID: String, record: RouteRecord?) -> HTTPResponse {
-        switch error {
-        case let error as APIError:
-            return error.response(requestID: requestID)
-        case let error as ActorRuntimeError:
-            return apiError(for: error).response(requestID: requestID)
-        case let error as SQLiteError where error.kind == .overloaded:
-            // The writer's or a reader's queue is full: the client may retry, nothing was done.
-            var overloaded = APIError(.overloaded, "The server is busy; retry shortly.")
-            overloaded.retryAfterSeconds = 1
-            return overloaded.response(requestID: requestID)
-        default:
-            // A bug: logged with the request id, never shown to the client.
-            record?.info.withLock { $0.error = String(describing: error) }
-            return APIError(.internalError, "Something went wrong on our side; quote request \(requestID) to support.")
-                .response(requestID: requestID)
-        }
+        if let answer = (error as? any APIErrorConvertible)?.apiError { return answer.response(requestID: requestID) }
+        // A fault: logged with the request id, never shown to the client.
+        record?.info.withLock { $0.error = String(describing: error) }
+        return APIError(.internalError, "Something went wrong on our side; quote request \(requestID) to support.")
+            .response(requestID: requestID)
     }
 
     /// Admits the request under the workspace's limits (and the key's), counts it, and returns
@@ -127,19 +116,4 @@ struct RouteGate: Sendable {
         usage.countRequest(workspaceID: caller.workspaceID, at: clock.now)
         return headers
     }
-
-    static func apiError(for error: ActorRuntimeError) -> APIError {
-        switch error.code {
-        case .notFound:
-            return APIError(.notFound, "\(error.kind.capitalized) \(error.id) was not found.")
-        case .corruptSnapshot:
-            // Set aside and logged with its id; the client learns no more than that.
-            return APIError(.internalError, "The stored state of \(error.kind) \(error.id) cannot be read; it was set aside for an operator.")
-        case .overloaded, .quarantined:
-            var apiError = APIError(.overloaded, "The workspace is busy; retry shortly.")
-            apiError.retryAfterSeconds = max(1, (error.retryAfter ?? .seconds(1)).components.seconds)
-            return apiError
-        }
-    }
-
 }
