@@ -21,6 +21,10 @@ let usage = """
       workflow [--url …] [--runs 500] [--workers 16]
           ship-from-ticket runs driven end to end over HTTP by built-in workers and an approver:
           completed runs/s, durable step transitions/s, claim-to-complete latency
+      events [--server .build/release/troupe] [--port 18431] [--subscribers 10000] [--workspaces 100] [--fanout 1000] [--runs 100]
+          event streams against a `troupe serve` child process: its RSS per idle subscriber
+          (--subscribers over --workspaces), then the delay from each event's commit to its
+          arrival on --fanout streams of one workspace (p50, p99, max); 0 skips a part
       peer-server [--port 8080] [--host 127.0.0.1]
           the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
@@ -39,6 +43,8 @@ do {
         try await ServerBenchmark(command: arguments.command, arguments: arguments).run()
     case "workflow":
         try await WorkflowBenchmark(arguments: arguments).run()
+    case "events":
+        try await EventsBenchmark(arguments: arguments).run()
     case "peer-server":
         try await PeerServer(arguments: arguments).run()
     case "crash-writer":

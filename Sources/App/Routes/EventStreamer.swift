@@ -90,7 +90,7 @@ struct EventStreamer: Sendable {
     /// writer never emits a line break, so the object is one `data:` line.
     static func append(_ event: Event, to bytes: inout [UInt8]) {
         bytes.append(contentsOf: "id: \(event.seq)\nevent: \(event.type.rawValue)\ndata: ".utf8)
-        bytes.append(contentsOf: event.json.bytes)
+        bytes.append(contentsOf: event.encoded)
         bytes.append(contentsOf: "\n\n".utf8)
     }
 }

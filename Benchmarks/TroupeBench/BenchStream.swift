@@ -1,0 +1,174 @@
+import Foundation
+import Glibc
+import TroupeCore
+
+/// One `GET /v1/events/stream` held open by the events benchmark: a plain blocking socket,
+/// opened once the server says the stream is subscribed (its `: stream open` comment).
+final class BenchStream: @unchecked Sendable {
+    // @unchecked: a stream is used by one thread at a time (opened on the caller's, then read
+    // only by ``collectDelays(_:eventsEach:timeout:)``'s thread until it returns).
+    let fd: Int32
+    private var pending: [UInt8] = []
+    private(set) var received = 0
+
+    init(port: Int, token: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            throw BenchTarget.Failure(description: "connect: errno \(errno)")
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET /v1/events/stream HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var head: [UInt8] = []
+        let marker = Array(": stream open\n\n".utf8)
+        while !head.suffix(marker.count).elementsEqual(marker) {
+            var byte: UInt8 = 0
+            guard recv(fd, &byte, 1, 0) == 1 else {
+                Glibc.close(fd)
+                throw BenchTarget.Failure(description: "the stream did not open: \(String(decoding: head, as: UTF8.self))")
+            }
+            head.append(byte)
+        }
+        guard head.starts(with: Array("HTTP/1.1 200".utf8)) else { throw BenchTarget.Failure(description: "stream answered \(head.prefix(40))") }
+    }
+
+    func close() { Glibc.close(fd) }
+
+    /// Reads every stream until each has `eventsEach` events (or `timeout`); returns each
+    /// event's delay on each stream in milliseconds, from its `created_at` to its arrival.
+    static func collectDelays(_ streams: [BenchStream], eventsEach: Int, timeout: Duration) -> [Double] {
+        var delays: [Double] = []
+        delays.reserveCapacity(streams.count * eventsEach)
+        var polls = streams.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        let deadline = ContinuousClock.now + timeout
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while streams.contains(where: { $0.received < eventsEach }), ContinuousClock.now < deadline {
+            guard poll(&polls, nfds_t(polls.count), 100) > 0 else { continue }
+            let now = SystemClock().now
+            for index in polls.indices where polls[index].revents != 0 {
+                polls[index].revents = 0
+                let count = chunk.withUnsafeMutableBytes { recv(polls[index].fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                guard count > 0 else { continue }
+                streams[index].pending += chunk[0..<count]
+                delays += streams[index].takeDelays(now: now)
+            }
+        }
+        return delays
+    }
+
+    private static let createdAt = Array(#""created_at":""#.utf8)
+
+    /// Where `needle` starts in `bytes` at or after `start`: a byte scan, then `memcmp`.
+    private static func find(_ needle: [UInt8], in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress, bytes.count >= needle.count else { return nil }
+        let first = needle[0]
+        return needle.withUnsafeBytes { pattern -> Int? in
+            var index = start
+            while index <= bytes.count - needle.count {
+                if bytes[index] == first, let pattern = pattern.baseAddress, memcmp(base + index, pattern, needle.count) == 0 { return index }
+                index += 1
+            }
+            return nil
+        }
+    }
+
+    /// The delays of the events whole in ``pending`` (keeping a partial one), found with a
+    /// plain byte scan: the client must read a thousand streams faster than the server writes
+    /// them, or it measures itself.
+    private func takeDelays(now: Timestamp) -> [Double] {
+        var delays: [Double] = []
+        let consumed = pending.withUnsafeBytes { bytes -> Int in
+            guard bytes.baseAddress != nil else { return 0 }
+            var start = 0
+            while start < bytes.count {
+                guard let found = Self.find(Self.createdAt, in: bytes, from: start) else { break }
+                let valueStart = found + Self.createdAt.count
+                guard valueStart + 24 <= bytes.count else { break }
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<(valueStart + 24)]), as: UTF8.self)
+                if let created = Timestamp(rfc3339: text) {
+                    let delay = now - created
+                    delays.append(Double(delay.components.seconds) * 1000 + Double(delay.components.attoseconds) / 1e15)
+                }
+                start = valueStart + 24
+            }
+            return start
+        }
+        received += delays.count
+        pending.removeFirst(min(consumed, pending.count))
+        return delays
+    }
+}
+
+/// A `troupe serve` child process on a temporary database, for benchmarks that measure the
+/// server's own memory.
+final class BenchServerProcess: Sendable {
+    let process: Process
+    private let directory: String
+
+    init(binary: String, port: Int, config: String) throws {
+        directory = NSTemporaryDirectory() + "troupe-bench-serve-" + RandomID.make(prefix: "b")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", String(port), "--db", directory + "/troupe.db", "--config", directory + "/config.json"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        for _ in 0..<200 {
+            if Self.answers(port: port) { return }
+            usleep(50_000)
+        }
+        stop()
+        throw BenchTarget.Failure(description: "\(binary) serve did not answer on port \(port)")
+    }
+
+    /// The server's resident memory (`VmRSS`).
+    func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { throw BenchTarget.Failure(description: "no VmRSS in /proc/\(process.processIdentifier)/status") }
+        return kib * 1024
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private static func answers(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
+extension Thread {
+    /// Runs blocking `work` on a new thread (off Swift's cooperative pool) and awaits its result.
+    static func detachedResult<T: Sendable>(_ work: @escaping @Sendable () -> T) -> Task<T, Never> {
+        Task {
+            await withCheckedContinuation { continuation in
+                Thread.detachNewThread { continuation.resume(returning: work()) }
+            }
+        }
+    }
+}
