@@ -60,6 +60,15 @@ struct EventBusTests {
         #expect(bus.subscriberCount == 0)
     }
 
+    @Test func anEventsBytesAreItsJSON() throws {
+        for run in [nil, "run_\"quoted\\"] {
+            let event = Event(id: "evt_1", seq: 42, type: .stepFailed, workspaceID: "ws_a", runID: run,
+                              data: ["error": ["message": "line\nbreak \u{1F600}"]], createdAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456))
+            #expect(try JSON.parse(event.encoded) == event.json)
+            #expect(!event.encoded.contains(0x0A), "one data: line")
+        }
+    }
+
     @Test func subscribersPerWorkspaceAreBounded() {
         var configuration = EventBus.Configuration()
         configuration.maxSubscribersPerWorkspace = 3

@@ -4,23 +4,23 @@ import TroupePersistence
 /// The durable per-workspace event log: appended by the ``Journal`` in the transaction of the
 /// change that caused the events, read back by streams that resume or fell behind.
 ///
-/// A rowid table (appends land on its last leaf, see ``RowidTables``), unique on
-/// `(workspace_id, seq)`; a run's events are found through a partial index.
+/// Keyed by `(workspace_id, seq)` without a rowid: a workspace's events are appended at the
+/// end of its range, so the table is its own index and an append dirties one leaf; a run's
+/// events are found through a partial index on `(run_id, seq)`.
 public struct EventLog: Sendable {
     public static let migrations = [
         Migration("events-1", sql: """
             CREATE TABLE events (
-                position INTEGER PRIMARY KEY,
                 workspace_id TEXT NOT NULL,
                 seq INTEGER NOT NULL,
                 id TEXT NOT NULL,
                 type TEXT NOT NULL,
                 run_id TEXT,
                 data BLOB NOT NULL,
-                created_at INTEGER NOT NULL
-            );
-            CREATE UNIQUE INDEX events_by_seq ON events (workspace_id, seq);
-            CREATE INDEX events_by_run ON events (workspace_id, run_id, seq) WHERE run_id IS NOT NULL;
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, seq)
+            ) WITHOUT ROWID;
+            CREATE INDEX events_by_run ON events (run_id, seq) WHERE run_id IS NOT NULL;
             """),
     ]
 
@@ -59,12 +59,12 @@ public struct EventLog: Sendable {
         for draft in drafts {
             let seq = try next[draft.workspaceID] ?? (lastSeq(db, workspaceID: draft.workspaceID) + 1)
             next[draft.workspaceID] = seq + 1
-            let event = Event(id: RandomID.make(prefix: "evt"), seq: seq, type: draft.type, workspaceID: draft.workspaceID,
-                              runID: draft.runID, data: draft.data, createdAt: now)
+            let event = Event(id: draft.id, seq: seq, type: draft.type, workspaceID: draft.workspaceID, runID: draft.runID,
+                              data: draft.data, encodedData: draft.encodedData, createdAt: now)
             try db.execute("""
                 INSERT INTO events (workspace_id, seq, id, type, run_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, [.text(event.workspaceID), .integer(seq), .text(event.id), .text(event.type.rawValue),
-                      event.runID.map(SQLValue.text) ?? .null, .blob(event.data.bytes), .integer(now.microsecondsSinceEpoch)])
+                      event.runID.map(SQLValue.text) ?? .null, .blob(draft.encodedData), .integer(now.microsecondsSinceEpoch)])
             events.append(event)
         }
         return events
@@ -76,7 +76,7 @@ public struct EventLog: Sendable {
     ) throws -> (events: [Event], unreadable: [(Int64, String)]) {
         let sql = runID == nil
             ? "SELECT seq, id, type, run_id, data, created_at FROM events WHERE workspace_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-            : "SELECT seq, id, type, run_id, data, created_at FROM events WHERE workspace_id = ?1 AND run_id = ?4 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            : "SELECT seq, id, type, run_id, data, created_at FROM events WHERE run_id = ?4 AND workspace_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
         var values: [SQLValue] = [.text(workspaceID), .integer(seq), .integer(Int64(max(0, limit)))]
         if let runID { values.append(.text(runID)) }
         var unreadable: [(Int64, String)] = []
@@ -94,7 +94,7 @@ public struct EventLog: Sendable {
                 return nil
             }
             return Event(id: row.string(at: 1) ?? "", seq: seq, type: type, workspaceID: workspaceID, runID: row.string(at: 3),
-                         data: data, createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 5)))
+                         data: data, encodedData: row.blob(at: 4) ?? [], createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 5)))
         }
         return (rows.compactMap { $0 }, unreadable)
     }

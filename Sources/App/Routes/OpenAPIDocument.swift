@@ -4,7 +4,7 @@ import TroupeCore
 /// `GET /openapi.json`: an OpenAPI 3.1 description of every route built so far, with request
 /// and response schemas and the error responses each can give.
 enum OpenAPIDocument {
-    private struct Operation {
+    struct Operation {
         let method: String
         let path: String
         let summary: String
@@ -12,19 +12,23 @@ enum OpenAPIDocument {
         var request: JSON?
         let success: (status: String, schema: JSON?)
         var errors: [String]
+        /// The success body's media type.
+        var contentType = "application/json"
+        /// Header and query parameters beyond the path's.
+        var parameters: [JSON] = []
     }
 
-    private static func ref(_ name: String) -> JSON { ["$ref": .string("#/components/schemas/\(name)")] }
-    private static func object(_ properties: [(String, JSON)], required: [String] = []) -> JSON {
+    static func ref(_ name: String) -> JSON { ["$ref": .string("#/components/schemas/\(name)")] }
+    static func object(_ properties: [(String, JSON)], required: [String] = []) -> JSON {
         ["type": "object", "properties": .object(JSONObject(properties)), "required": .array(required.map(JSON.string))]
     }
-    private static let string: JSON = ["type": "string"]
+    static let string: JSON = ["type": "string"]
     private static let nullableString: JSON = ["type": ["string", "null"]]
     private static let nullableNumber: JSON = ["type": ["number", "null"], "minimum": 0]
     /// A run's budget: a cost cap up to 10^9 dollars, a whole token budget up to 10^18 (null: none).
     private static let budget = object([("max_cost_usd", ["type": ["number", "null"], "minimum": 0, "maximum": 1_000_000_000]),
                                         ("token_budget", ["type": ["integer", "null"], "minimum": 0, "maximum": 1_000_000_000_000_000_000])])
-    private static let time: JSON = ["type": "string", "format": "date-time"]
+    static let time: JSON = ["type": "string", "format": "date-time"]
     private static let limit: JSON = ["type": ["integer", "null"], "minimum": 1]
     private static func list(_ item: String) -> JSON {
         object([("data", ["type": "array", "items": ref(item)]), ("next_cursor", nullableString), ("has_more", ["type": "boolean"])],
@@ -214,7 +218,7 @@ enum OpenAPIDocument {
         ]
     }()
 
-    private static let components: JSON = [
+    static let components: JSON = [
         "schemas": [
             "Error": object([("error", object([("code", string), ("message", string), ("status", ["type": "integer"]),
                                                ("request_id", string), ("required_scope", string),
@@ -302,20 +306,21 @@ enum OpenAPIDocument {
     /// The document, serialized once.
     static let bytes: [UInt8] = {
         var paths = JSONObject()
-        for operation in operations {
+        for operation in operations + eventOperations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
             var parameters: [JSON] = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }.map {
                 ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]]
             }
             if operation.method == "post", createPaths.contains(operation.path) { parameters.append(idempotencyKey) }
+            parameters += operation.parameters
             if !parameters.isEmpty { entry["parameters"] = .array(parameters) }
             if let request = operation.request {
                 entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": request]]]
             }
             var responses = JSONObject()
             var success = JSONObject([("description", "Success")])
-            if let schema = operation.success.schema { success["content"] = ["application/json": ["schema": schema]] }
+            if let schema = operation.success.schema { success["content"] = .object(JSONObject([(operation.contentType, ["schema": schema])])) }
             responses[operation.success.status] = .object(success)
             for status in operation.errors + ["500"] {
                 responses[status] = ["description": .string(descriptions[status] ?? "internal_error"),
@@ -331,7 +336,7 @@ enum OpenAPIDocument {
             "openapi": "3.1.0",
             "info": ["title": "Troupe", "version": "0.1.0",
                      "description": "Self-hosted control plane for workflow runs. Lists are newest first: ?limit= (1-200) and ?cursor=."],
-            "paths": .object(paths), "components": components,
+            "paths": .object(paths), "components": componentsWithEvents,
         ]
         return document.bytes
     }()
