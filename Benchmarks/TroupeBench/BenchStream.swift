@@ -12,18 +12,8 @@ final class BenchStream: @unchecked Sendable {
     private(set) var received = 0
 
     init(port: Int, token: String) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            throw BenchTarget.Failure(description: "connect: errno \(errno)")
-        }
+        guard let fd = Self.connectLoopback(port: port) else { throw BenchTarget.Failure(description: "connect: errno \(errno)") }
+        self.fd = fd
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request = Array("GET /v1/events/stream HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
@@ -42,6 +32,23 @@ final class BenchStream: @unchecked Sendable {
     }
 
     func close() { Glibc.close(fd) }
+
+    /// A blocking TCP connection to 127.0.0.1:`port`, or nil (errno says why).
+    static func connectLoopback(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+        return fd
+    }
 
     /// Reads every stream until each has `eventsEach` events (or `timeout`); returns each
     /// event's delay on each stream in milliseconds, from its `created_at` to its arrival.
@@ -105,70 +112,5 @@ final class BenchStream: @unchecked Sendable {
         received += delays.count
         pending.removeFirst(min(consumed, pending.count))
         return delays
-    }
-}
-
-/// A `troupe serve` child process on a temporary database, for benchmarks that measure the
-/// server's own memory.
-final class BenchServerProcess: Sendable {
-    let process: Process
-    private let directory: String
-
-    init(binary: String, port: Int, config: String) throws {
-        directory = NSTemporaryDirectory() + "troupe-bench-serve-" + RandomID.make(prefix: "b")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", String(port), "--db", directory + "/troupe.db", "--config", directory + "/config.json"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        for _ in 0..<200 {
-            if Self.answers(port: port) { return }
-            usleep(50_000)
-        }
-        stop()
-        throw BenchTarget.Failure(description: "\(binary) serve did not answer on port \(port)")
-    }
-
-    /// The server's resident memory (`VmRSS`).
-    func residentBytes() throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { throw BenchTarget.Failure(description: "no VmRSS in /proc/\(process.processIdentifier)/status") }
-        return kib * 1024
-    }
-
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private static func answers(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { Glibc.close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-}
-
-extension Thread {
-    /// Runs blocking `work` on a new thread (off Swift's cooperative pool) and awaits its result.
-    static func detachedResult<T: Sendable>(_ work: @escaping @Sendable () -> T) -> Task<T, Never> {
-        Task {
-            await withCheckedContinuation { continuation in
-                Thread.detachNewThread { continuation.resume(returning: work()) }
-            }
-        }
     }
 }
