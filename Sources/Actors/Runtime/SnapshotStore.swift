@@ -52,6 +52,11 @@ public final class SnapshotStore: Sendable {
         events = EventLog(reader: reader, setAside: setAside)
     }
 
+    /// Throws unless the database answers a read (`/readyz`).
+    public func checkReadable() async throws {
+        _ = try await reader.read { db in try db.scalar("SELECT 1") }
+    }
+
     /// The writer's counters (for `/metrics`).
     public var writerStatistics: GroupCommitWriter.Statistics { writer.stats }
 

@@ -1,15 +1,6 @@
 import TroupeActors
 import TroupeCore
 
-/// A member's role in a workspace was set (joined, changed) or cleared (removed) at a time.
-struct MembershipChange: Sendable, Equatable {
-    let workspaceID: String
-    let userID: String
-    /// The role held from then on; nil once removed.
-    let role: Role?
-    let changedAt: Timestamp
-}
-
 /// Makes a change of membership take effect on the very next request, while session tokens are
 /// still checked without a database read.
 ///

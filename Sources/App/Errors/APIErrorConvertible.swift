@@ -74,3 +74,13 @@ extension RunRefusal: APIErrorConvertible {
         }
     }
 }
+
+extension AccountRefusal: APIErrorConvertible {
+    var apiError: APIError? {
+        switch code {
+        case .forbidden: APIError(.forbidden, message)
+        case .notFound: APIError(.notFound, message)
+        case .conflict: APIError(.conflict, message)
+        }
+    }
+}

@@ -63,7 +63,7 @@ struct APIKeyRoutes: RouteGroup {
         let workspaceID = try keyAdmin(request)
         let scope = "api-keys:\(workspaceID)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let items = try await keys.keys(workspaceID: workspaceID, after: page.cursor, limit: page.limit + 1)
+        let items = try await keys.keys(workspaceID: workspaceID, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
         return Self.json(200, ListPage.json(
             items, limit: page.limit, codec: cursors, scope: scope,
             cursor: { PageCursor(createdAt: $0.createdAt.microsecondsSinceEpoch, id: $0.id) },

@@ -58,7 +58,7 @@ struct LockRoutes: RouteGroup {
         let workspaceID = try request.caller.workspaceID
         let scope = "locks:\(workspaceID)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let items = try await locks.held(workspaceID: workspaceID, at: clock.now, after: page.cursor, limit: page.limit + 1)
+        let items = try await locks.held(workspaceID: workspaceID, at: clock.now, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
         return Self.json(200, ListPage.json(
             items, limit: page.limit, codec: cursors, scope: scope,
             cursor: { PageCursor(createdAt: $0.acquiredAt.microsecondsSinceEpoch, id: $0.key) }, render: \.json))

@@ -31,7 +31,7 @@ struct MemberRoutes: RouteGroup {
         try request.caller.require(.viewer, orScope: .membersRead)
         let scope = "members:\(workspaceID)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let items = try await members.members(workspaceID: workspaceID, after: page.cursor, limit: page.limit + 1)
+        let items = try await members.members(workspaceID: workspaceID, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
         return Self.json(200, ListPage.json(
             items, limit: page.limit, codec: cursors, scope: scope,
             cursor: { PageCursor(createdAt: $0.joinedAt.microsecondsSinceEpoch, id: $0.userID) }, render: \.json))

@@ -16,7 +16,7 @@ struct OperationsRoutes: RouteGroup {
         router.get("/readyz", gate.open("/readyz") { [self] _ in
             guard !isDraining() else { return Self.json(503, ["status": "draining"]) }
             do {
-                _ = try await runtime.store.reader.read { db in try db.scalar("SELECT 1") }
+                try await runtime.store.checkReadable()
                 return Self.json(200, ["status": "ready"])
             } catch {
                 return Self.json(503, ["status": "database unavailable"])

@@ -30,11 +30,7 @@ extension TroupeApp {
     /// `--dev`: on the first start only, a demo workspace and an all-scopes key for it, returned
     /// once to be printed; nil on later starts.
     func provisionDevDemo() async throws -> (workspaceID: String, apiKey: String)? {
-        let claimed = try await runtime.store.journal.commit(.system) { db in
-            try db.execute("INSERT OR IGNORE INTO server_settings (name, value) VALUES ('dev_demo', x'01')")
-            return db.changes == 1
-        }
-        guard claimed else { return nil }
+        guard try await accounts.claimDevDemo() else { return nil }
         let workspaceID = try await runtime.createTenant(name: "Demo", plan: .growth)
         return (workspaceID, try await createAllScopesKey(workspaceID: workspaceID, name: "dev demo"))
     }

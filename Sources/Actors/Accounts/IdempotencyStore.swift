@@ -1,35 +1,43 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// The first response given to an `Idempotency-Key` of a workspace.
-struct StoredResponse: Sendable, Equatable {
+public struct StoredResponse: Sendable, Equatable {
     /// SHA-256 of the method, target and body that produced it.
-    let requestHash: [UInt8]
+    public let requestHash: [UInt8]
     /// Who sent it (``Principal/identity``); nil for answers stored before it was kept.
-    let principal: String?
-    let status: Int
-    let contentType: String?
+    public let principal: String?
+    public let status: Int
+    public let contentType: String?
     /// The body, or (when `sealed`) the body in a ``SealedBox`` under a key derived from the
     /// Idempotency-Key and the server's secret.
-    let body: [UInt8]
-    let sealed: Bool
+    public let body: [UInt8]
+    public let sealed: Bool
+
+    public init(requestHash: [UInt8], principal: String?, status: Int, contentType: String?, body: [UInt8], sealed: Bool) {
+        self.requestHash = requestHash
+        self.principal = principal
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.sealed = sealed
+    }
 }
 
 /// `idempotency_keys`: one row per workspace and key — the key kept only as its SHA-256 —
 /// good for ``lifetime``; an older row is ignored and replaced, and ``prune(at:)`` deletes them.
-struct IdempotencyStore: Sendable {
-    static let lifetime = Duration.seconds(24 * 3600)
+public struct IdempotencyStore: Sendable {
+    public static let lifetime = Duration.seconds(24 * 3600)
     /// Fields of an answer that hold a secret shown once: such an answer is stored sealed.
-    static let secretFields = AccountSchema.secretAnswerFields
+    public static let secretFields = AccountSchema.secretAnswerFields
 
-    let store: SnapshotStore
+    public let store: SnapshotStore
 
     /// How a key is kept: hex SHA-256, so that the database never holds the key itself.
-    static func keyHash(_ key: String) -> String { AccountSchema.idempotencyKeyHash(key) }
+    public static func keyHash(_ key: String) -> String { AccountSchema.idempotencyKeyHash(key) }
 
     /// The response stored for the key hashed as `keyHash` within the last 24 hours, if any.
-    func response(workspaceID: String, keyHash: String, at now: Timestamp) async throws -> StoredResponse? {
+    public func response(workspaceID: String, keyHash: String, at now: Timestamp) async throws -> StoredResponse? {
         let since = (now + (.zero - Self.lifetime)).microsecondsSinceEpoch
         return try await store.reader.readStatement { db in
             try db.query("""
@@ -43,12 +51,12 @@ struct IdempotencyStore: Sendable {
     }
 
     /// Keeps `response` as the answer to the key hashed as `keyHash`.
-    func save(_ response: StoredResponse, workspaceID: String, keyHash: String, at now: Timestamp, origin: ChangeOrigin) async throws {
+    public func save(_ response: StoredResponse, workspaceID: String, keyHash: String, at now: Timestamp, origin: ChangeOrigin) async throws {
         try await store.journal.commit(origin, Self.saveChange(response, workspaceID: workspaceID, keyHash: keyHash, at: now))
     }
 
     /// The write that keeps `response` as the answer to `keyHash` (replacing an expired row).
-    static func saveChange(_ response: StoredResponse, workspaceID: String, keyHash: String, at now: Timestamp) -> @Sendable (Database) throws -> Void {
+    public static func saveChange(_ response: StoredResponse, workspaceID: String, keyHash: String, at now: Timestamp) -> @Sendable (Database) throws -> Void {
         { db in
             try db.execute("""
                 INSERT INTO idempotency_keys (workspace_id, key, request_hash, principal, status, content_type, body, sealed, created_at)
@@ -63,10 +71,14 @@ struct IdempotencyStore: Sendable {
     }
 
     /// Deletes the rows past their 24 hours.
-    func prune(at now: Timestamp) async throws {
+    public func prune(at now: Timestamp) async throws {
         let before = (now + (.zero - Self.lifetime)).microsecondsSinceEpoch
         try await store.journal.commit(.system) { db in
             try db.execute("DELETE FROM idempotency_keys WHERE created_at <= ?", [.integer(before)])
         }
+    }
+
+    public init(store: SnapshotStore) {
+        self.store = store
     }
 }

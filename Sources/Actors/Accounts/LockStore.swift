@@ -1,20 +1,27 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// A held lock, as the API shows it.
-struct LockRecord: Sendable {
-    let key: String
-    let owner: String
-    let fencingToken: Int64
-    let acquiredAt: Timestamp
-    let expiresAt: Timestamp
+public struct LockRecord: Sendable {
+    public let key: String
+    public let owner: String
+    public let fencingToken: Int64
+    public let acquiredAt: Timestamp
+    public let expiresAt: Timestamp
 
-    var json: JSON {
+    public var json: JSON {
         .object(JSONObject([
             ("key", .string(key)), ("owner", .string(owner)), ("fencing_token", .int(fencingToken)),
             ("acquired_at", .string(acquiredAt.rfc3339)), ("expires_at", .string(expiresAt.rfc3339)),
         ]))
+    }
+
+    public init(key: String, owner: String, fencingToken: Int64, acquiredAt: Timestamp, expiresAt: Timestamp) {
+        self.key = key
+        self.owner = owner
+        self.fencingToken = fencingToken
+        self.acquiredAt = acquiredAt
+        self.expiresAt = expiresAt
     }
 }
 
@@ -22,18 +29,18 @@ struct LockRecord: Sendable {
 /// lock as it is and decides, so two owners never both hold a key. A key's row outlives its
 /// release, keeping its last fencing token: the next acquisition gets a larger one, across
 /// restarts too.
-struct LockStore: Sendable {
-    let store: SnapshotStore
+public struct LockStore: Sendable {
+    public let store: SnapshotStore
 
     /// Acquires `key` for `owner` until `now + ttl`, with a new fencing token; an owner that
     /// holds it already keeps its token and gets the new expiry. 409 while another owner holds it.
-    func acquire(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp, origin: ChangeOrigin) async throws -> LockRecord {
+    public func acquire(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp, origin: ChangeOrigin) async throws -> LockRecord {
         try await store.journal.commit(origin) { db in
             let current = try Self.row(db, workspaceID: workspaceID, key: key)
             let expiresAt = now + ttl
             if let current, let holder = current.owner, now < current.expiresAt {
                 guard holder == owner else {
-                    throw APIError(.conflict, "Lock \(key) is held by another owner until \(current.expiresAt.rfc3339).")
+                    throw AccountRefusal(.conflict, "Lock \(key) is held by another owner until \(current.expiresAt.rfc3339).")
                 }
                 try Self.extend(db, workspaceID: workspaceID, key: key, to: expiresAt)
                 return LockRecord(key: key, owner: owner, fencingToken: current.token, acquiredAt: current.acquiredAt, expiresAt: expiresAt)
@@ -50,7 +57,7 @@ struct LockStore: Sendable {
     }
 
     /// Extends a lock `owner` holds; 409 otherwise (another owner, released, or expired).
-    func renew(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp, origin: ChangeOrigin) async throws -> LockRecord {
+    public func renew(workspaceID: String, key: String, owner: String, ttl: Duration, at now: Timestamp, origin: ChangeOrigin) async throws -> LockRecord {
         try await store.journal.commit(origin) { db in
             let current = try Self.held(db, workspaceID: workspaceID, key: key, by: owner, at: now)
             let expiresAt = now + ttl
@@ -60,7 +67,7 @@ struct LockStore: Sendable {
     }
 
     /// Releases a lock `owner` holds; 409 otherwise.
-    func release(workspaceID: String, key: String, owner: String, at now: Timestamp, origin: ChangeOrigin) async throws {
+    public func release(workspaceID: String, key: String, owner: String, at now: Timestamp, origin: ChangeOrigin) async throws {
         try await store.journal.commit(origin) { db in
             _ = try Self.held(db, workspaceID: workspaceID, key: key, by: owner, at: now)
             try db.execute("UPDATE locks SET owner = NULL WHERE workspace_id = ? AND key = ?", [.text(workspaceID), .text(key)])
@@ -68,7 +75,7 @@ struct LockStore: Sendable {
     }
 
     /// The locks held at `now`, newest first.
-    func held(workspaceID: String, at now: Timestamp, after cursor: PageCursor?, limit: Int) async throws -> [LockRecord] {
+    public func held(workspaceID: String, at now: Timestamp, after cursor: (createdAt: Int64, id: String)?, limit: Int) async throws -> [LockRecord] {
         try await store.reader.read { db in
             var sql = """
                 SELECT key, owner, fencing_token, acquired_at, expires_at FROM locks
@@ -104,7 +111,7 @@ struct LockStore: Sendable {
 
     private static func held(_ db: Database, workspaceID: String, key: String, by owner: String, at now: Timestamp) throws -> Row {
         guard let current = try row(db, workspaceID: workspaceID, key: key), current.owner == owner, now < current.expiresAt else {
-            throw APIError(.conflict, "Lock \(key) is not held by \(owner) (released, expired, or held by another owner).")
+            throw AccountRefusal(.conflict, "Lock \(key) is not held by \(owner) (released, expired, or held by another owner).")
         }
         return current
     }
@@ -112,5 +119,9 @@ struct LockStore: Sendable {
     private static func extend(_ db: Database, workspaceID: String, key: String, to expiresAt: Timestamp) throws {
         try db.execute("UPDATE locks SET expires_at = ? WHERE workspace_id = ? AND key = ?",
                        [.integer(expiresAt.microsecondsSinceEpoch), .text(workspaceID), .text(key)])
+    }
+
+    public init(store: SnapshotStore) {
+        self.store = store
     }
 }

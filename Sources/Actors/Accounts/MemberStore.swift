@@ -1,40 +1,57 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// A person's membership of a workspace, as the members list shows it.
-struct MemberRecord: Sendable {
-    let workspaceID: String
-    let userID: String
-    let email: String
-    let role: Role
-    let joinedAt: Timestamp
+public struct MemberRecord: Sendable {
+    public let workspaceID: String
+    public let userID: String
+    public let email: String
+    public let role: Role
+    public let joinedAt: Timestamp
 
-    var json: JSON {
+    public var json: JSON {
         ["user_id": .string(userID), "email": .string(email), "role": .string(role.rawValue), "joined_at": .string(joinedAt.rfc3339)]
+    }
+
+    public init(workspaceID: String, userID: String, email: String, role: Role, joinedAt: Timestamp) {
+        self.workspaceID = workspaceID
+        self.userID = userID
+        self.email = email
+        self.role = role
+        self.joinedAt = joinedAt
     }
 }
 
 /// An invitation to join a workspace; only the SHA-256 of its token is stored.
-struct InvitationRecord: Sendable {
-    let id: String
-    let workspaceID: String
-    let email: String
-    let role: Role
-    let tokenHash: [UInt8]
-    let expiresAt: Timestamp
-    let createdAt: Timestamp
+public struct InvitationRecord: Sendable {
+    public let id: String
+    public let workspaceID: String
+    public let email: String
+    public let role: Role
+    public let tokenHash: [UInt8]
+    public let expiresAt: Timestamp
+    public let createdAt: Timestamp
+
+    public init(id: String, workspaceID: String, email: String, role: Role, tokenHash: [UInt8], expiresAt: Timestamp, createdAt: Timestamp) {
+        self.id = id
+        self.workspaceID = workspaceID
+        self.email = email
+        self.role = role
+        self.tokenHash = tokenHash
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+    }
 }
 
 /// Members and invitations. Every change runs in one writer transaction that reads the roles
 /// as they are, applies ``MembershipRules``, writes, and records the change for
 /// ``SessionRevocations`` in `membership_changes` — so concurrent changes can never leave a
 /// workspace without an owner.
-struct MemberStore: Sendable {
-    let store: SnapshotStore
+public struct MemberStore: Sendable {
+    public let store: SnapshotStore
 
     /// A page of `workspaceID`'s members, newest first.
-    func members(workspaceID: String, after cursor: PageCursor?, limit: Int) async throws -> [MemberRecord] {
+    public func members(workspaceID: String, after cursor: (createdAt: Int64, id: String)?, limit: Int) async throws -> [MemberRecord] {
         try await store.reader.read { db in
             var sql = """
                 SELECT m.workspace_id, m.user_id, u.email, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id
@@ -51,13 +68,13 @@ struct MemberStore: Sendable {
 
     /// Stores an invitation, replacing any earlier pending one for the same email (whose token
     /// then stops working). `conflict` when that person is already a member.
-    func invite(_ invitation: InvitationRecord, by actor: Role, origin: ChangeOrigin) async throws {
+    public func invite(_ invitation: InvitationRecord, by actor: Role, origin: ChangeOrigin) async throws {
         try await store.journal.commit(origin) { db in
             try MembershipRules.checkInvite(by: actor, as: invitation.role)
             let isMember = try db.scalar("""
                 SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND u.email = ?
                 """, [.text(invitation.workspaceID), .text(invitation.email)]) != nil
-            if isMember { throw APIError(.conflict, "\(invitation.email) is already a member of this workspace.") }
+            if isMember { throw AccountRefusal(.conflict, "\(invitation.email) is already a member of this workspace.") }
             try db.execute("DELETE FROM invitations WHERE workspace_id = ? AND email = ? AND accepted_at IS NULL",
                            [.text(invitation.workspaceID), .text(invitation.email)])
             try db.execute("""
@@ -71,7 +88,7 @@ struct MemberStore: Sendable {
     /// Makes `userID` (whose address is `email`) a member through the invitation whose token
     /// hashes to `tokenHash`. 404 for an unknown, used or expired token, 403 for another
     /// person's invitation, 409 when already a member.
-    func accept(tokenHash: [UInt8], userID: String, email: String, at now: Timestamp, origin: ChangeOrigin) async throws -> (MemberRecord, MembershipChange) {
+    public func accept(tokenHash: [UInt8], userID: String, email: String, at now: Timestamp, origin: ChangeOrigin) async throws -> (MemberRecord, MembershipChange) {
         try await store.journal.commit(origin) { db in
             let found = try db.query("""
                 SELECT id, workspace_id, email, role FROM invitations
@@ -80,13 +97,13 @@ struct MemberStore: Sendable {
                 (row.string(at: 0) ?? "", row.string(at: 1) ?? "", row.string(at: 2) ?? "", Role(rawValue: row.string(at: 3) ?? ""))
             }.first
             guard let (id, workspaceID, invited, invitedRole) = found, let role = invitedRole else {
-                throw APIError(.notFound, "This invitation was not found, was already used, or has expired; ask for a new one.")
+                throw AccountRefusal(.notFound, "This invitation was not found, was already used, or has expired; ask for a new one.")
             }
             guard invited == email else {
-                throw APIError(.forbidden, "This invitation is for another email address; sign in with the invited account.")
+                throw AccountRefusal(.forbidden, "This invitation is for another email address; sign in with the invited account.")
             }
             if try Self.role(db, workspaceID: workspaceID, userID: userID) != nil {
-                throw APIError(.conflict, "You are already a member of this workspace.")
+                throw AccountRefusal(.conflict, "You are already a member of this workspace.")
             }
             try AccountStore.insertMembership(db, workspaceID: workspaceID, userID: userID, role: role, at: now)
             try db.execute("UPDATE invitations SET accepted_at = ? WHERE id = ?", [.integer(now.microsecondsSinceEpoch), .text(id)])
@@ -97,7 +114,7 @@ struct MemberStore: Sendable {
     }
 
     /// Gives `userID` the role `role`; the change is nil when the role was already that.
-    func changeRole(
+    public func changeRole(
         workspaceID: String, userID: String, to role: Role, by actor: Role, at now: Timestamp
     , origin: ChangeOrigin) async throws -> (MemberRecord, MembershipChange?) {
         try await store.journal.commit(origin) { db in
@@ -113,7 +130,7 @@ struct MemberStore: Sendable {
     }
 
     /// Removes `userID` from the workspace (`actorID` equal to it: leaving).
-    func remove(workspaceID: String, userID: String, by actor: (id: String, role: Role), at now: Timestamp, origin: ChangeOrigin) async throws -> MembershipChange {
+    public func remove(workspaceID: String, userID: String, by actor: (id: String, role: Role), at now: Timestamp, origin: ChangeOrigin) async throws -> MembershipChange {
         try await store.journal.commit(origin) { db in
             let member = try Self.existing(db, workspaceID: workspaceID, userID: userID)
             try MembershipRules.checkRemoval(by: actor.role, of: member.role, isSelf: actor.id == userID,
@@ -126,7 +143,7 @@ struct MemberStore: Sendable {
     }
 
     /// Changes made at or after `since`, to rebuild ``SessionRevocations`` at start.
-    func changes(since: Timestamp) async throws -> [MembershipChange] {
+    public func changes(since: Timestamp) async throws -> [MembershipChange] {
         try await store.reader.read { db in
             try db.query("SELECT workspace_id, user_id, role, changed_at FROM membership_changes WHERE changed_at >= ?",
                          [.integer(since.microsecondsSinceEpoch)]) { row in
@@ -147,7 +164,7 @@ struct MemberStore: Sendable {
             SELECT m.workspace_id, m.user_id, u.email, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id
             WHERE m.workspace_id = ? AND m.user_id = ?
             """, [.text(workspaceID), .text(userID)], row: member).first
-        guard let found else { throw APIError.notFound("Member", userID) }
+        guard let found else { throw AccountRefusal(.notFound, "Member \(userID) was not found.") }
         return found
     }
 
@@ -166,5 +183,9 @@ struct MemberStore: Sendable {
             ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role, changed_at = excluded.changed_at
             """, [.text(change.workspaceID), .text(change.userID), change.role.map { SQLValue.text($0.rawValue) } ?? SQLValue.null,
                   .integer(change.changedAt.microsecondsSinceEpoch)])
+    }
+
+    public init(store: SnapshotStore) {
+        self.store = store
     }
 }

@@ -1,36 +1,53 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// A person who can sign in.
-struct UserRecord: Sendable {
-    let id: String
-    let email: String
-    let name: String?
-    let passwordHash: [UInt8]
-    let passwordSalt: [UInt8]
-    let passwordIterations: Int
-    let createdAt: Timestamp
+public struct UserRecord: Sendable {
+    public let id: String
+    public let email: String
+    public let name: String?
+    public let passwordHash: [UInt8]
+    public let passwordSalt: [UInt8]
+    public let passwordIterations: Int
+    public let createdAt: Timestamp
+
+    public init(id: String, email: String, name: String?, passwordHash: [UInt8], passwordSalt: [UInt8], passwordIterations: Int, createdAt: Timestamp) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.passwordHash = passwordHash
+        self.passwordSalt = passwordSalt
+        self.passwordIterations = passwordIterations
+        self.createdAt = createdAt
+    }
 }
 
 /// A workspace as one of its members sees it in a list.
-struct MembershipRecord: Sendable {
-    let workspaceID: String
-    let workspaceName: String
-    let plan: Plan
-    let role: Role
-    let joinedAt: Timestamp
+public struct MembershipRecord: Sendable {
+    public let workspaceID: String
+    public let workspaceName: String
+    public let plan: Plan
+    public let role: Role
+    public let joinedAt: Timestamp
+
+    public init(workspaceID: String, workspaceName: String, plan: Plan, role: Role, joinedAt: Timestamp) {
+        self.workspaceID = workspaceID
+        self.workspaceName = workspaceName
+        self.plan = plan
+        self.role = role
+        self.joinedAt = joinedAt
+    }
 }
 
 /// People and memberships: SQL by hand, writes through the group-commit writer, reads through
 /// the read pool. Workspaces themselves are ``TenantActor`` snapshots; a membership row ties a
 /// person to one.
-struct AccountStore: Sendable {
-    let store: SnapshotStore
+public struct AccountStore: Sendable {
+    public let store: SnapshotStore
 
     /// Creates a person and their first workspace, owned by them, in one transaction.
     /// Throws `conflict` when the email is taken.
-    func signUp(user: UserRecord, workspaceID: String, workspace: TenantState, at now: Timestamp) async throws {
+    public func signUp(user: UserRecord, workspaceID: String, workspace: TenantState, at now: Timestamp) async throws {
         let saveWorkspace = SnapshotStore.saveChange(workspace, kind: TenantActor.kind, id: workspaceID, at: now)
         do {
             try await store.journal.commit(.system) { db in
@@ -42,12 +59,12 @@ struct AccountStore: Sendable {
                 try Self.insertMembership(db, workspaceID: workspaceID, userID: user.id, role: .owner, at: now)
             }
         } catch let error as SQLiteError where error.kind == .constraint {
-            throw APIError(.conflict, "An account with this email already exists; sign in instead.")
+            throw AccountRefusal(.conflict, "An account with this email already exists; sign in instead.")
         }
     }
 
     /// Creates a workspace owned by `userID`.
-    func createWorkspace(id: String, state: TenantState, owner userID: String, at now: Timestamp, origin: ChangeOrigin) async throws {
+    public func createWorkspace(id: String, state: TenantState, owner userID: String, at now: Timestamp, origin: ChangeOrigin) async throws {
         let saveWorkspace = SnapshotStore.saveChange(state, kind: TenantActor.kind, id: id, at: now)
         try await store.journal.commit(origin) { db in
             try saveWorkspace(db)
@@ -55,24 +72,24 @@ struct AccountStore: Sendable {
         }
     }
 
-    static func insertMembership(_ db: Database, workspaceID: String, userID: String, role: Role, at now: Timestamp) throws {
+    public static func insertMembership(_ db: Database, workspaceID: String, userID: String, role: Role, at now: Timestamp) throws {
         try db.execute("INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
                        [.text(workspaceID), .text(userID), .text(role.rawValue), .integer(now.microsecondsSinceEpoch)])
     }
 
     /// Replaces a user's password hash (a login rehashing under the configured iteration count).
-    func replacePasswordHash(userID: String, hash: [UInt8], salt: [UInt8], iterations: Int) async throws {
+    public func replacePasswordHash(userID: String, hash: [UInt8], salt: [UInt8], iterations: Int) async throws {
         try await store.journal.commit(.system) { db in
             try db.execute("UPDATE users SET password_hash = ?, password_salt = ?, password_iterations = ? WHERE id = ?",
                            [.blob(hash), .blob(salt), .integer(Int64(iterations)), .text(userID)])
         }
     }
 
-    func user(email: String) async throws -> UserRecord? {
+    public func user(email: String) async throws -> UserRecord? {
         try await store.reader.read { db in try Self.users(db, where: "email = ?", .text(email)).first }
     }
 
-    func user(id: String) async throws -> UserRecord? {
+    public func user(id: String) async throws -> UserRecord? {
         try await store.reader.read { db in try Self.users(db, where: "id = ?", .text(id)).first }
     }
 
@@ -88,7 +105,7 @@ struct AccountStore: Sendable {
     }
 
     /// Every workspace `userID` belongs to, oldest membership first.
-    func memberships(userID: String) async throws -> [MembershipRecord] {
+    public func memberships(userID: String) async throws -> [MembershipRecord] {
         let rows = try await store.reader.read { db in
             try db.query("""
                 SELECT m.workspace_id, m.role, m.joined_at, s.state, s.schema_version
@@ -108,15 +125,24 @@ struct AccountStore: Sendable {
     }
 
     /// `userID`'s role in `workspaceID`, or nil when not a member.
-    func role(userID: String, workspaceID: String) async throws -> Role? {
+    public func role(userID: String, workspaceID: String) async throws -> Role? {
         try await store.reader.read { db in
             try db.scalar("SELECT role FROM memberships WHERE workspace_id = ? AND user_id = ?",
                           [.text(workspaceID), .text(userID)])?.stringValue.flatMap(Role.init(rawValue:))
         }
     }
 
+    /// Whether this start is the first to provision `--dev`'s demo workspace (recorded, so
+    /// that later starts do not make another).
+    public func claimDevDemo() async throws -> Bool {
+        try await store.journal.commit(.system) { db in
+            try db.execute("INSERT OR IGNORE INTO server_settings (name, value) VALUES ('dev_demo', x'01')")
+            return db.changes == 1
+        }
+    }
+
     /// The server's signing secret: kept in the database, made once.
-    func signingSecret(generate: @escaping @Sendable () -> [UInt8]) async throws -> [UInt8] {
+    public func signingSecret(generate: @escaping @Sendable () -> [UInt8]) async throws -> [UInt8] {
         try await store.journal.commit(.system) { db in
             if let existing = try db.scalar("SELECT value FROM server_settings WHERE name = 'jwt_secret'")?.blobValue {
                 return existing
@@ -125,5 +151,9 @@ struct AccountStore: Sendable {
             try db.execute("INSERT INTO server_settings (name, value) VALUES ('jwt_secret', ?)", [.blob(secret)])
             return secret
         }
+    }
+
+    public init(store: SnapshotStore) {
+        self.store = store
     }
 }

@@ -1,10 +1,9 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// Requests counted per workspace and UTC day: counted in memory, added to `usage_daily` in
 /// one transaction per flush (about once a second), never a write per request.
-final class UsageStore: Sendable {
+public final class UsageStore: Sendable {
     /// A workspace and a UTC day as days since the epoch (formatted only when written or read).
     private struct Key: Hashable {
         let workspaceID: String
@@ -14,12 +13,12 @@ final class UsageStore: Sendable {
     private let store: SnapshotStore
     private let pending = LockedBox<[Key: Int]>([:])
 
-    init(store: SnapshotStore) {
+    public init(store: SnapshotStore) {
         self.store = store
     }
 
     /// `YYYY-MM-DD` of `time` in UTC.
-    static func day(_ time: Timestamp) -> String { String(time.rfc3339.prefix(10)) }
+    public static func day(_ time: Timestamp) -> String { String(time.rfc3339.prefix(10)) }
 
     private static func dayNumber(_ time: Timestamp) -> Int64 {
         let microsPerDay: Int64 = 86_400_000_000
@@ -30,12 +29,12 @@ final class UsageStore: Sendable {
     private static func day(number: Int64) -> String { day(Timestamp(microsecondsSinceEpoch: number * 86_400_000_000)) }
 
     /// Counts one request: a dictionary update under a lock, no formatting on the request path.
-    func countRequest(workspaceID: String, at time: Timestamp) {
+    public func countRequest(workspaceID: String, at time: Timestamp) {
         let key = Key(workspaceID: workspaceID, day: Self.dayNumber(time))
         pending.withLock { $0[key, default: 0] += 1 }
     }
 
-    func flush() async throws {
+    public func flush() async throws {
         let counts = pending.withLock { pending in
             defer { pending = [:] }
             return pending
@@ -57,7 +56,7 @@ final class UsageStore: Sendable {
     }
 
     /// Requests of `workspaceID` on the days from `from` to `to` (inclusive), written or not.
-    func requests(workspaceID: String, from: String, to: String) async throws -> Int {
+    public func requests(workspaceID: String, from: String, to: String) async throws -> Int {
         let stored = try await store.reader.read { db in
             try db.scalar("SELECT coalesce(sum(requests), 0) FROM usage_daily WHERE workspace_id = ? AND day >= ? AND day <= ?",
                           [.text(workspaceID), .text(from), .text(to)])?.integerValue ?? 0

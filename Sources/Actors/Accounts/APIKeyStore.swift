@@ -1,23 +1,22 @@
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 
 /// An API key's stored metadata; the raw key itself is never stored, only its SHA-256.
-struct APIKeyRecord: Sendable, Equatable {
-    let id: String
-    let workspaceID: String
-    var name: String
-    let prefix: String
-    let hash: [UInt8]
-    let scopes: [Scope]
-    let expiresAt: Timestamp?
-    var disabled: Bool
-    var revokedAt: Timestamp?
-    let createdAt: Timestamp
-    var lastUsedAt: Timestamp?
+public struct APIKeyRecord: Sendable, Equatable {
+    public let id: String
+    public let workspaceID: String
+    public var name: String
+    public let prefix: String
+    public let hash: [UInt8]
+    public let scopes: [Scope]
+    public let expiresAt: Timestamp?
+    public var disabled: Bool
+    public var revokedAt: Timestamp?
+    public let createdAt: Timestamp
+    public var lastUsedAt: Timestamp?
 
     /// The API's `api_key` object (never the key or its hash).
-    var json: JSON {
+    public var json: JSON {
         [
             "id": .string(id), "name": .string(name), "prefix": .string(prefix),
             "scopes": .array(scopes.map { .string($0.rawValue) }),
@@ -25,13 +24,27 @@ struct APIKeyRecord: Sendable, Equatable {
             "created_at": .string(createdAt.rfc3339), "last_used_at": lastUsedAt.map { .string($0.rfc3339) } ?? .null,
         ]
     }
+
+    public init(id: String, workspaceID: String, name: String, prefix: String, hash: [UInt8], scopes: [Scope], expiresAt: Timestamp?, disabled: Bool, revokedAt: Timestamp?, createdAt: Timestamp, lastUsedAt: Timestamp?) {
+        self.id = id
+        self.workspaceID = workspaceID
+        self.name = name
+        self.prefix = prefix
+        self.hash = hash
+        self.scopes = scopes
+        self.expiresAt = expiresAt
+        self.disabled = disabled
+        self.revokedAt = revokedAt
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+    }
 }
 
 /// API keys by workspace, and by hash for authentication.
-struct APIKeyStore: Sendable {
-    let store: SnapshotStore
+public struct APIKeyStore: Sendable {
+    public let store: SnapshotStore
 
-    func insert(_ key: APIKeyRecord, origin: ChangeOrigin) async throws {
+    public func insert(_ key: APIKeyRecord, origin: ChangeOrigin) async throws {
         try await store.journal.commit(origin) { db in
             try db.execute("""
                 INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, scopes, expires_at, disabled, revoked_at, created_at)
@@ -43,19 +56,19 @@ struct APIKeyStore: Sendable {
         }
     }
 
-    func key(hash: [UInt8]) async throws -> APIKeyRecord? {
+    public func key(hash: [UInt8]) async throws -> APIKeyRecord? {
         try await store.reader.readStatement { db in try Self.keys(db, where: "key_hash = ?", [.blob(hash)]).first }
     }
 
     /// One key of `workspaceID`, deleted ones excluded.
-    func key(id: String, workspaceID: String) async throws -> APIKeyRecord? {
+    public func key(id: String, workspaceID: String) async throws -> APIKeyRecord? {
         try await store.reader.read { db in
             try Self.keys(db, where: "id = ? AND workspace_id = ? AND revoked_at IS NULL", [.text(id), .text(workspaceID)]).first
         }
     }
 
     /// A page of `workspaceID`'s keys, newest first, after `cursor` (created_at, id).
-    func keys(workspaceID: String, after cursor: PageCursor?, limit: Int) async throws -> [APIKeyRecord] {
+    public func keys(workspaceID: String, after cursor: (createdAt: Int64, id: String)?, limit: Int) async throws -> [APIKeyRecord] {
         try await store.reader.read { db in
             if let cursor {
                 return try Self.keys(
@@ -68,7 +81,7 @@ struct APIKeyStore: Sendable {
     }
 
     /// Sets `disabled` on a live key; returns the key as it is now, or nil when there is none.
-    func setDisabled(_ disabled: Bool, id: String, workspaceID: String, origin: ChangeOrigin) async throws -> APIKeyRecord? {
+    public func setDisabled(_ disabled: Bool, id: String, workspaceID: String, origin: ChangeOrigin) async throws -> APIKeyRecord? {
         try await store.journal.commit(origin) { db in
             try db.execute("UPDATE api_keys SET disabled = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL",
                            [.integer(disabled ? 1 : 0), .text(id), .text(workspaceID)])
@@ -77,7 +90,7 @@ struct APIKeyStore: Sendable {
     }
 
     /// Revokes a live key (kept, so that using it says `key_revoked`); false when there is none.
-    func revoke(id: String, workspaceID: String, at now: Timestamp, origin: ChangeOrigin) async throws -> Bool {
+    public func revoke(id: String, workspaceID: String, at now: Timestamp, origin: ChangeOrigin) async throws -> Bool {
         try await store.journal.commit(origin) { db in
             try db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL",
                            [.integer(now.microsecondsSinceEpoch), .text(id), .text(workspaceID)])
@@ -86,7 +99,7 @@ struct APIKeyStore: Sendable {
     }
 
     /// Records when keys were last used, many at once.
-    func recordUse(_ uses: [String: Timestamp]) async throws {
+    public func recordUse(_ uses: [String: Timestamp]) async throws {
         try await store.journal.commit(.system) { db in
             for (id, at) in uses {
                 try db.execute("UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?",
@@ -110,5 +123,9 @@ struct APIKeyStore: Sendable {
                 createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 9)),
                 lastUsedAt: row.isNull(at: 10) ? nil : Timestamp(microsecondsSinceEpoch: row.int64(at: 10)))
         }
+    }
+
+    public init(store: SnapshotStore) {
+        self.store = store
     }
 }

@@ -1,0 +1,15 @@
+/// A change to accounts, members, keys or locks that the rules refuse: an answer, not a fault.
+/// The server shows it as API.md's 403, 404 or 409 with its message.
+public struct AccountRefusal: Error, Sendable, Equatable {
+    public enum Code: Sendable, Equatable {
+        case forbidden, notFound, conflict
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
