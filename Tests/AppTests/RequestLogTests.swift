@@ -16,7 +16,7 @@ struct RequestLogTests {
                                     route: "/v1/auth/me", status: 200, latency: .microseconds(1_234), error: nil))
         log.record(RequestLog.Entry(time: time, requestID: "req_2", workspaceID: nil, method: "POST", route: "unmatched",
                                     status: 500, latency: .nanoseconds(4_999), error: "line\nbreak"))
-        log.flush()
+        try log.flush()
         try handle.close()
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2)

@@ -20,7 +20,7 @@ enum BackgroundServices {
             PeriodicService("usage_flush", every: .seconds(1), failures: failures) {
                 try await app.authenticator.flushLastUsed()
                 try await app.usage.flush()
-                app.log.flush()
+                try app.log.flush()
             },
             PeriodicService("idempotency_pruning", every: .seconds(60), failures: failures) { try await app.idempotency.prune() },
             // Counted every 15 s, so that a scrape reads memory only.

@@ -56,13 +56,14 @@ final class RequestLog: Sendable {
         buffer.withLock { $0 += line.bytes }
     }
 
-    /// Writes the gathered lines.
-    func flush() {
+    /// Writes the gathered lines; throws what the write threw (the lines are then dropped: a
+    /// log that cannot be written is reported by the caller, not kept growing).
+    func flush() throws {
         let bytes = buffer.withLock { buffer in
             defer { buffer = [] }
             return buffer
         }
         guard let handle, !bytes.isEmpty else { return }
-        try? handle.write(contentsOf: Data(bytes))
+        try handle.write(contentsOf: Data(bytes))
     }
 }

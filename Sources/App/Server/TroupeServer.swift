@@ -106,10 +106,10 @@ public final class TroupeServer: Sendable {
         do {
             try await app.authenticator.flushLastUsed()
             try await app.usage.flush()
+            try app.log.flush()
         } catch {
             app.runtime.failures.record("final_flush", error)
         }
-        app.log.flush()
         app.passwords.close()
         await app.runtime.close()
     }
