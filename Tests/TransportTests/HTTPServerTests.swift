@@ -151,6 +151,14 @@ struct HTTPServerTests {
         await server.stop()
     }
 
+    @Test func aRequestCarriesItsClientsAddress() async throws {
+        let server = try TestServer.start()
+        let connection = try RawConnection(port: server.port)
+        connection.send("GET /peer HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await connection.readResponse()?.text == #"{"peer":"127.0.0.1"}"#)
+        await server.stop()
+    }
+
     /// An event stream never ends by itself: a drain stops it at once and ends its body with
     /// the last chunk, rather than leave it to the grace period's forced close.
     @Test func aDrainEndsAnOpenStreamAtOnceWithItsLastChunk() async throws {

@@ -29,6 +29,9 @@ struct TestServer {
                 for word in ["one ", "two ", "three"] { try await writer.write(Array(word.utf8)) }
             })
         }
+        router.get("/peer") { request, _ in
+            .json(200, Array("{\"peer\":\"\(request.remoteAddress ?? "unknown")\"}".utf8))
+        }
         router.get("/forever") { _, _ in
             HTTPResponse(status: 200, headers: ["Content-Type": "text/event-stream"], body: .stream { writer in
                 try await writer.write(Array(": started\n\n".utf8))

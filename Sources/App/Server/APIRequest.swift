@@ -16,7 +16,7 @@ struct APIRequest: Sendable {
 
     /// Who asks for the changes this request makes (``ChangeOrigin``), with no answer to keep.
     var origin: ChangeOrigin {
-        ChangeOrigin(principal: principal, requestID: requestID, ip: nil)
+        ChangeOrigin(principal: principal, requestID: requestID, ip: http.remoteAddress)
     }
 
     /// The origin of the change that creates what this request answers with `response`: under

@@ -32,6 +32,7 @@ struct HTTPConnection {
     func run() async {
         let origin = ContinuousClock.now
         func now() -> Duration { ContinuousClock.now - origin }
+        let peer = SocketAddress.peerHost(of: fd)
         var parser = HTTPRequestParser(limits: configuration.limits)
         var machine = ConnectionStateMachine(timeouts: configuration.timeouts, now: .zero)
         var output: [UInt8] = []
@@ -73,7 +74,7 @@ struct HTTPConnection {
                         bodyBuffers.release(reserved)
                         reserved = 0
                         machine.requestReceived()
-                        let response = await responder.respond(to: HTTPRequest(head: requestHead, body: body))
+                        let response = await responder.respond(to: HTTPRequest(head: requestHead, body: body, remoteAddress: peer))
                         if isDraining() { _ = machine.drainRequested() }
                         let keepAlive = requestHead.keepAlive
                             && !(response.headers["Connection"]?.equalsIgnoringASCIICase("close") ?? false)
