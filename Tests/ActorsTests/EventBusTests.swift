@@ -84,23 +84,29 @@ struct EventBusTests {
     @Test func oneClaimerIsWokenPerQueuedJobTheLongestWaitingFirst() async throws {
         let claimers = JobClaimers(maxWaitersPerWorkspace: 3)
         let order = LockedBox<[Int]>([])
-        let tasks = (0..<3).map { index in
-            Task {
+        var tasks: [Task<Void, Never>] = []
+        for index in 0..<3 {
+            // One at a time, so that the waiters' order is known.
+            tasks.append(Task {
                 await claimers.wait(workspaceID: "ws_a", queues: ["q"], timeout: .seconds(30))
                 order.withLock { $0.append(index) }
-            }
+            })
+            while claimers.count(workspaceID: "ws_a") < index + 1 { try await Task.sleep(for: .milliseconds(5)) }
         }
-        while claimers.count(workspaceID: "ws_a") < 3 { try await Task.sleep(for: .milliseconds(5)) }
         let started = ContinuousClock.now
         await claimers.wait(workspaceID: "ws_a", queues: ["q"], timeout: .seconds(30))
         #expect(ContinuousClock.now - started < .seconds(5), "past the bound a claim does not wait")
         claimers.jobsQueued([("ws_a", "other")])
         claimers.jobsQueued([("ws_a", "q")])
         await tasks[0].value
-        #expect(order.value == [0], "one job wakes one waiter")
+        #expect(order.value == [0], "one job wakes one waiter, the longest waiting")
         #expect(claimers.count(workspaceID: "ws_a") == 2)
-        claimers.jobsQueued([("ws_a", "q"), ("ws_a", "q")])
-        for task in tasks { await task.value }
+        claimers.jobsQueued([("ws_a", "q")])
+        await tasks[1].value
+        #expect(order.value == [0, 1])
+        claimers.jobsQueued([("ws_a", "q")])
+        await tasks[2].value
         #expect(order.value == [0, 1, 2])
+        #expect(claimers.count(workspaceID: "ws_a") == 0)
     }
 }

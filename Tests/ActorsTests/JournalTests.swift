@@ -9,7 +9,7 @@ struct JournalTests {
     private struct Refused: Error {}
 
     private func draft(_ workspace: String, _ type: EventType = .runCreated) -> EventDraft {
-        EventDraft(type, workspaceID: workspace, runID: nil, data: [:])
+        EventDraft(type, workspaceID: workspace, runID: nil, runCreatedAt: nil, data: [:])
     }
 
     private func storedSeqs(_ runtime: TroupeRuntime, _ workspace: String) async throws -> [Int64] {
@@ -120,7 +120,7 @@ struct JournalTests {
             queued = try await runtime.runs.jobFinished(done)?.queuedJobs ?? []
         }
         _ = try await runtime.runs.apply(.approve(role: .owner, note: nil), to: id)
-        let events = try await runtime.store.events.events(workspaceID: "ws_a", runID: id, after: 0, limit: 100)
+        let events = try await runtime.store.events.events(workspaceID: "ws_a", run: EventLog.RunKey(id: id, createdAt: state.createdAt), after: 0, limit: 100)
         var expected: [EventType] = [.runCreated, .runStarted, .stepStarted]
         for _ in 0..<3 { expected += [.stepSucceeded, .stepStarted] }
         expected += [.stepSucceeded, .stepStarted, .runAwaitingApproval, .runApproved, .stepSucceeded, .runSucceeded]

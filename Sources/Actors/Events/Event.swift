@@ -68,14 +68,18 @@ public struct EventDraft: Sendable, Equatable {
     public let type: EventType
     public let workspaceID: String
     public let runID: String?
+    /// When the run of `runID` was created: a run's events are indexed under it, so that a new
+    /// run's entries append at the end of the index instead of landing on a random page.
+    public let runCreatedAt: Timestamp?
     public let data: JSON
     let encodedData: [UInt8]
 
-    public init(_ type: EventType, workspaceID: String, runID: String?, data: JSON) {
+    public init(_ type: EventType, workspaceID: String, runID: String?, runCreatedAt: Timestamp?, data: JSON) {
         id = RandomID.make(prefix: "evt")
         self.type = type
         self.workspaceID = workspaceID
         self.runID = runID
+        self.runCreatedAt = runCreatedAt
         self.data = data
         encodedData = data.bytes
     }

@@ -5,8 +5,11 @@ import TroupePersistence
 /// change that caused the events, read back by streams that resume or fell behind.
 ///
 /// Keyed by `(workspace_id, seq)` without a rowid: a workspace's events are appended at the
-/// end of its range, so the table is its own index and an append dirties one leaf; a run's
-/// events are found through a partial index on `(run_id, seq)`.
+/// end of its range, so the table is its own index and an append dirties one leaf. A run's
+/// events are found through a partial index on `(workspace_id, run_created_at, run_id, seq)`:
+/// keyed by its random id alone, every new run's entries landed on a random page of the index,
+/// which cost run creation about a quarter of its throughput (README, Benchmark); under its
+/// creation time, a new run's entries append at the end.
 public struct EventLog: Sendable {
     public static let migrations = [
         Migration("events-1", sql: """
@@ -16,11 +19,12 @@ public struct EventLog: Sendable {
                 id TEXT NOT NULL,
                 type TEXT NOT NULL,
                 run_id TEXT,
+                run_created_at INTEGER,
                 data BLOB NOT NULL,
                 created_at INTEGER NOT NULL,
                 PRIMARY KEY (workspace_id, seq)
             ) WITHOUT ROWID;
-            CREATE INDEX events_by_run ON events (run_id, seq) WHERE run_id IS NOT NULL;
+            CREATE INDEX events_by_run ON events (workspace_id, run_created_at, run_id, seq) WHERE run_id IS NOT NULL;
             """),
     ]
 
@@ -32,11 +36,22 @@ public struct EventLog: Sendable {
         self.setAside = setAside
     }
 
-    /// The workspace's events after `seq`, oldest first, at most `limit`; with `runID`, that
+    /// A run, as its events are indexed: its id and when it was created.
+    public struct RunKey: Sendable, Equatable {
+        public let id: String
+        public let createdAt: Timestamp
+
+        public init(id: String, createdAt: Timestamp) {
+            self.id = id
+            self.createdAt = createdAt
+        }
+    }
+
+    /// The workspace's events after `seq`, oldest first, at most `limit`; with `run`, that
     /// run's only.
-    public func events(workspaceID: String, runID: String? = nil, after seq: Int64, limit: Int) async throws -> [Event] {
+    public func events(workspaceID: String, run: RunKey? = nil, after seq: Int64, limit: Int) async throws -> [Event] {
         let (events, unreadable) = try await reader.read { db in
-            try Self.events(db, workspaceID: workspaceID, runID: runID, after: seq, limit: limit)
+            try Self.events(db, workspaceID: workspaceID, run: run, after: seq, limit: limit)
         }
         for (seq, reason) in unreadable { setAside.record(kind: "event", id: "\(workspaceID)/\(seq)", reason: reason) }
         return events
@@ -62,9 +77,10 @@ public struct EventLog: Sendable {
             let event = Event(id: draft.id, seq: seq, type: draft.type, workspaceID: draft.workspaceID, runID: draft.runID,
                               data: draft.data, encodedData: draft.encodedData, createdAt: now)
             try db.execute("""
-                INSERT INTO events (workspace_id, seq, id, type, run_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO events (workspace_id, seq, id, type, run_id, run_created_at, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(event.workspaceID), .integer(seq), .text(event.id), .text(event.type.rawValue),
-                      event.runID.map(SQLValue.text) ?? .null, .blob(draft.encodedData), .integer(now.microsecondsSinceEpoch)])
+                      event.runID.map(SQLValue.text) ?? .null, draft.runCreatedAt.map { .integer($0.microsecondsSinceEpoch) } ?? .null,
+                      .blob(draft.encodedData), .integer(now.microsecondsSinceEpoch)])
             events.append(event)
         }
         return events
@@ -72,13 +88,14 @@ public struct EventLog: Sendable {
 
     /// Rows that do not decode are returned apart (seq and why), so a stream skips them.
     private static func events(
-        _ db: Database, workspaceID: String, runID: String?, after seq: Int64, limit: Int
+        _ db: Database, workspaceID: String, run: RunKey?, after seq: Int64, limit: Int
     ) throws -> (events: [Event], unreadable: [(Int64, String)]) {
-        let sql = runID == nil
-            ? "SELECT seq, id, type, run_id, data, created_at FROM events WHERE workspace_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-            : "SELECT seq, id, type, run_id, data, created_at FROM events WHERE run_id = ?4 AND workspace_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        let columns = "SELECT seq, id, type, run_id, data, created_at FROM events"
+        let sql = run == nil
+            ? columns + " WHERE workspace_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            : columns + " WHERE workspace_id = ?1 AND run_created_at = ?5 AND run_id = ?4 AND seq > ?2 ORDER BY seq LIMIT ?3"
         var values: [SQLValue] = [.text(workspaceID), .integer(seq), .integer(Int64(max(0, limit)))]
-        if let runID { values.append(.text(runID)) }
+        if let run { values += [.text(run.id), .integer(run.createdAt.microsecondsSinceEpoch)] }
         var unreadable: [(Int64, String)] = []
         let rows = try db.query(sql, values) { row -> Event? in
             let seq = row.int64(at: 0)

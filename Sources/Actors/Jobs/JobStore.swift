@@ -130,18 +130,22 @@ public struct JobStore: Sendable {
             }
             job.updatedAt = now
             try Self.write(db, job, inserting: false)
-            if !wasDead { Self.emitIfDead(job, on: transaction) }
+            if !wasDead { try Self.emitIfDead(job, on: transaction) }
             Self.signalIfClaimable(job, at: now, on: transaction)
             return job
         })
     }
 
-    /// `job.dead` for a job that just died.
-    private static func emitIfDead(_ job: JobRecord, on transaction: JournalTransaction) {
+    /// `job.dead` for a job that just died (a run's job is indexed with its run's events).
+    private static func emitIfDead(_ job: JobRecord, on transaction: JournalTransaction) throws {
         guard job.machine.status == .dead else { return }
-        transaction.emit(.jobDead, workspaceID: job.workspaceID, runID: job.runID, data: [
-            "job_id": .string(job.id), "queue": .string(job.queue), "step_id": job.stepID.map(JSON.string) ?? .null,
-            "attempts": .int(Int64(job.machine.attempts)), "last_error": job.machine.lastError ?? .null,
+        let runCreatedAt = try job.runID.flatMap { runID in
+            try transaction.db.scalar("SELECT created_at FROM snapshots WHERE kind = 'run' AND id = ?", [.text(runID)])?.integerValue
+        }.map(Timestamp.init(microsecondsSinceEpoch:))
+        transaction.emit(.jobDead, workspaceID: job.workspaceID, runID: runCreatedAt == nil ? nil : job.runID, runCreatedAt: runCreatedAt, data: [
+            "job_id": .string(job.id), "queue": .string(job.queue), "run_id": job.runID.map(JSON.string) ?? .null,
+            "step_id": job.stepID.map(JSON.string) ?? .null, "attempts": .int(Int64(job.machine.attempts)),
+            "last_error": job.machine.lastError ?? .null,
         ])
     }
 
@@ -198,7 +202,7 @@ public struct JobStore: Sendable {
                 _ = job.machine.expireLease(at: now, jitter: Double.random(in: 0..<1))
                 job.updatedAt = now
                 try Self.write(db, job, inserting: false)
-                Self.emitIfDead(job, on: transaction)
+                try Self.emitIfDead(job, on: transaction)
                 return job
             }
         })

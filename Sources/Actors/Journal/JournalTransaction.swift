@@ -24,7 +24,7 @@ public final class JournalTransaction {
         queuedJobs.append((workspaceID, queue))
     }
 
-    public func emit(_ type: EventType, workspaceID: String, runID: String?, data: JSON) {
-        events.append(EventDraft(type, workspaceID: workspaceID, runID: runID, data: data))
+    public func emit(_ type: EventType, workspaceID: String, runID: String?, runCreatedAt: Timestamp?, data: JSON) {
+        events.append(EventDraft(type, workspaceID: workspaceID, runID: runID, runCreatedAt: runCreatedAt, data: data))
     }
 }

@@ -65,6 +65,6 @@ enum RunEvents {
     }
 
     private static func draft(_ type: EventType, runID: String, _ state: RunState, _ data: JSON) -> EventDraft {
-        EventDraft(type, workspaceID: state.workspace, runID: runID, data: data)
+        EventDraft(type, workspaceID: state.workspace, runID: runID, runCreatedAt: state.createdAt, data: data)
     }
 }

@@ -30,10 +30,10 @@ struct EventRoutes: RouteGroup {
         try request.caller.require(.viewer, orScope: .eventsRead)
         let workspaceID = try request.caller.workspaceID
         let id = request.parameter("id")
-        guard try await runs.state(of: id, workspaceID: workspaceID) != nil else { throw APIError.notFound("Run", id) }
+        guard let state = try await runs.state(of: id, workspaceID: workspaceID) else { throw APIError.notFound("Run", id) }
         let after = try Self.resumePoint(request) ?? 0
         try admit(workspaceID)
-        let run = EventStreamer.RunFollowed(id: id) { [runs] in try await runs.state(of: id, workspaceID: workspaceID)?.machine.status.isFinished ?? true }
+        let run = EventStreamer.RunFollowed(key: EventLog.RunKey(id: id, createdAt: state.createdAt)) { [runs] in try await runs.state(of: id, workspaceID: workspaceID)?.machine.status.isFinished ?? true }
         return Self.eventStream(EventStreamer(events: events, bus: bus, workspaceID: workspaceID, run: run, after: after))
     }
 

@@ -9,8 +9,10 @@ import TroupeTransport
 struct EventStreamer: Sendable {
     /// The run a run's stream follows, and how to tell it has finished.
     struct RunFollowed: Sendable {
-        let id: String
+        let key: EventLog.RunKey
         let isFinished: @Sendable () async throws -> Bool
+
+        var id: String { key.id }
     }
 
     /// Events read from the log at a time.
@@ -64,7 +66,7 @@ struct EventStreamer: Sendable {
     /// Writes the log's events after `last`; true when the run's stream has ended.
     private func catchUp(from last: inout Int64, _ writer: any HTTPBodyWriter) async throws -> Bool {
         while true {
-            let page = try await events.events(workspaceID: workspaceID, runID: run?.id, after: last, limit: Self.pageSize)
+            let page = try await events.events(workspaceID: workspaceID, run: run?.key, after: last, limit: Self.pageSize)
             if try await send(page, after: &last, writer) { return true }
             if page.count < Self.pageSize { return false }
         }
