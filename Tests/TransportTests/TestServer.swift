@@ -35,7 +35,7 @@ struct TestServer {
         router.get("/forever") { _, _ in
             HTTPResponse(status: 200, headers: ["Content-Type": "text/event-stream"], body: .stream { writer in
                 try await writer.write(Array(": started\n\n".utf8))
-                try await Task.sleep(for: .seconds(3_600))
+                await withCheckedContinuation { (stopped: CheckedContinuation<Void, Never>) in writer.onStop { stopped.resume() } }
             })
         }
         router.get("/stream") { _, _ in

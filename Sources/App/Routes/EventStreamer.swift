@@ -33,6 +33,7 @@ struct EventStreamer: Sendable {
             return try await writer.write(Array(": too many event streams in this workspace\n\n".utf8))
         }
         defer { subscription.cancel() }
+        writer.onStop { subscription.cancel() }  // a drain: the next wait returns .closed
         var last: Int64
         if let after {
             last = after

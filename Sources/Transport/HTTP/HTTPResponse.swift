@@ -53,6 +53,10 @@ public protocol HTTPBodyWriter: Sendable {
     /// Sends `bytes` now. Throws `CancellationError` when the client has gone away or stopped
     /// reading past the write timeout.
     func write(_ bytes: [UInt8]) async throws
+
+    /// Registers how to end the producer when the server ends the stream (a drain): `stop` is
+    /// called once — at once if the server drains already — and the producer should then return.
+    func onStop(_ stop: @escaping @Sendable () -> Void)
 }
 
 /// Request IDs for responses the transport answers itself (API.md: echo a client's

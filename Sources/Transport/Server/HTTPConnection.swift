@@ -166,21 +166,15 @@ struct HTTPConnection {
         }
     }
 
-    /// Runs a streaming body's producer to its end, or until a drain stops it (``OpenStreams``),
-    /// then ends the body with the last chunk. A producer that failed (the client went away)
-    /// leaves the body unended: the connection then closes.
+    /// Runs a streaming body's producer to its end, or until a drain stops it (the stop it
+    /// registered with ``OpenStreams``), then ends the body with the last chunk. It runs in this
+    /// connection's task: an idle event stream costs no task of its own. A producer that failed
+    /// (the client went away) leaves the body unended: the connection then closes.
     private func stream(_ produce: @escaping @Sendable (HTTPBodyWriter) async throws -> Void, machine: inout ConnectionStateMachine) async throws {
         machine.streamStarted()
-        let writer = ChunkedBodyWriter(socket: socket)
-        let producer = Task(executorPreference: loop) { try await produce(writer) }
-        if !streams.begin(fd, stop: { producer.cancel() }) { producer.cancel() }
         defer { streams.end(fd) }
         do {
-            try await withTaskCancellationHandler {
-                try await producer.value
-            } onCancel: {
-                producer.cancel()
-            }
+            try await produce(ChunkedBodyWriter(socket: socket, streams: streams))
         } catch is CancellationError where isDraining() {
             // Stopped by the drain: the body still ends properly.
         }

@@ -1,8 +1,8 @@
 import Synchronization
 
-/// The server's streaming responses in progress, each with a way to stop its producer: a
-/// drain ends them at once (an event stream never finishes by itself) instead of leaving them
-/// to the grace period's forced close.
+/// The server's streaming responses in progress, each with the stop its producer registered
+/// (``HTTPBodyWriter/onStop(_:)``): a drain ends them at once (an event stream never finishes
+/// by itself) instead of leaving them to the grace period's forced close.
 final class OpenStreams: Sendable {
     private struct State {
         var draining = false

@@ -48,6 +48,11 @@ struct SocketWriter: Sendable {
 /// throws `CancellationError`, so a producer (an event stream) stops as it would on cancellation.
 struct ChunkedBodyWriter: HTTPBodyWriter {
     let socket: SocketWriter
+    let streams: OpenStreams
+
+    func onStop(_ stop: @escaping @Sendable () -> Void) {
+        if !streams.begin(socket.fd, stop: stop) { stop() }
+    }
 
     static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
 
