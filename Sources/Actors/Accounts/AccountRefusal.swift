@@ -1,6 +1,7 @@
 /// A change to accounts, members, keys or locks that the rules refuse: an answer, not a fault.
 /// The server shows it as API.md's 403, 404 or 409 with its message.
 public struct AccountRefusal: Error, Sendable, Equatable {
+    /// Which of API.md's answers it is: 403, 404 or 409.
     public enum Code: Sendable, Equatable {
         case forbidden, notFound, conflict
     }

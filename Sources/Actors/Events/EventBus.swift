@@ -9,6 +9,7 @@ import Synchronization
 /// ``EventLog`` from its last seq — no event is lost and no slow client grows the server's memory.
 /// Subscribers per workspace are bounded too.
 public final class EventBus: Sendable {
+    /// The bus's bounds.
     public struct Configuration: Sendable {
         /// Events one subscriber may hold unread before it is cut back to the log.
         public var bufferCapacity = 512

@@ -2,6 +2,7 @@
 /// (with its scopes). The server resolves it from a request's token; a change the server makes
 /// by itself (a timer, a lease expiry) has none (``ChangeOrigin/system``).
 public struct Principal: Sendable, Equatable {
+    /// A person or a key.
     public enum Kind: Sendable, Equatable {
         /// A person with a session token, and their role in the workspace.
         case user(id: String, role: Role)

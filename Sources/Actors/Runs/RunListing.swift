@@ -7,6 +7,7 @@ public struct RunListing: Sendable {
     /// A page's position: the last run of the page before, by creation time then id.
     public typealias Position = (createdAt: Int64, id: String)
 
+    /// What a list keeps: a status, a workflow (id or slug), a creation window; nil keeps all.
     public struct Filter: Sendable {
         public var status: RunStatus?
         public var workflow: String?

@@ -11,6 +11,7 @@ public struct WorkloadUsage: Sendable {
         self.store = store
     }
 
+    /// The sums of one period.
     public struct Totals: Sendable {
         public var runsCreated: Int64 = 0
         public var jobsCompleted: Int64 = 0

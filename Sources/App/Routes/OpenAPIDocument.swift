@@ -4,6 +4,7 @@ import TroupeCore
 /// `GET /openapi.json`: an OpenAPI 3.1 description of every route built so far, with request
 /// and response schemas and the error responses each can give.
 enum OpenAPIDocument {
+    /// One route as the document describes it.
     struct Operation {
         let method: String
         let path: String
