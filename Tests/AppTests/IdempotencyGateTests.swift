@@ -53,7 +53,7 @@ struct IdempotencyGateTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/troupe.db"
-        let before = Migrator(TroupeRuntime.migrations.migrations.filter { $0.name != AccountSchema.idempotencyKeyHashing.name })
+        let before = Migrator(TroupeRuntime.migrations.migrations.filter { $0.name != IdempotencyStore.migration.name })
         let old = try Database(path: path)
         try before.migrate(old)
         let request = HTTPRequest(head: HTTPRequestHead(method: "POST", target: "/v1/jobs", headers: [:]), body: Array("{}".utf8))

@@ -17,6 +17,27 @@ import TroupePersistence
         return try #require(job?["id"]?.stringValue)
     }
 
+    /// A workspace whose snapshot cannot be read is left out of its members' workspace lists,
+    /// set aside and counted, and their other workspaces are listed.
+    @Test func aDamagedWorkspaceIsSetAsideFromItsMembersLists() async throws {
+        var server = try await TestServer.start()
+        let ada = try await server.signUp()
+        let created = try await server.send("POST", "/v1/workspaces", token: ada.token, json: #"{"name":"Second"}"#)
+        let second = try #require(created.json["id"]?.stringValue)
+        await server.stopKeepingDatabase()
+        let db = try Database(path: server.databasePath)
+        try db.execute("UPDATE snapshots SET state = X'00FF00' WHERE kind = 'tenant' AND id = ?", [.text(second)])
+        db.close()
+
+        server = try await server.startAgain()
+        let me = try await server.send("GET", "/v1/auth/me", token: ada.token)
+        #expect(me.status == 200)
+        #expect(me.json["workspaces"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [ada.workspaceID])
+        let metrics = try await server.send("GET", "/metrics").text
+        #expect(metrics.contains(#"troupe_records_set_aside_total{kind="tenant"} 1"#), "\(metrics)")
+        await server.stop()
+    }
+
     @Test func aDamagedRunOrJobIsSetAsideAndEveryOtherRunIsServed() async throws {
         let log = MemoryLogSink()
         var server = try await TestServer.start(eventLog: log)

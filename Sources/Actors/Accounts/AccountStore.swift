@@ -115,10 +115,19 @@ public struct AccountStore: Sendable {
                 (row.string(at: 0) ?? "", row.string(at: 1) ?? "", row.int64(at: 2), row.blob(at: 3) ?? [], Int(row.int64(at: 4)))
             }
         }
+        // A membership whose workspace cannot be read is set aside (logged, counted), not shown.
         return rows.compactMap { workspaceID, role, joinedAt, blob, version in
-            guard let role = Role(rawValue: role), let json = try? JSON.parse(blob),
-                let state = try? TenantState(decoding: json, schemaVersion: version)
-            else { return nil }
+            let state: TenantState
+            do {
+                state = try TenantState(decoding: try JSON.parse(blob), schemaVersion: version)
+            } catch {
+                store.setAside.record(kind: TenantActor.kind, id: workspaceID, reason: "its snapshot does not decode: \(error)")
+                return nil
+            }
+            guard let role = Role(rawValue: role) else {
+                store.setAside.record(kind: "membership", id: "\(workspaceID)/\(userID)", reason: "its role \(role) is unknown")
+                return nil
+            }
             return MembershipRecord(workspaceID: workspaceID, workspaceName: state.name, plan: state.plan, role: role,
                                     joinedAt: Timestamp(microsecondsSinceEpoch: joinedAt))
         }

@@ -29,12 +29,37 @@ public struct StoredResponse: Sendable, Equatable {
 public struct IdempotencyStore: Sendable {
     public static let lifetime = Duration.seconds(24 * 3600)
     /// Fields of an answer that hold a secret shown once: such an answer is stored sealed.
-    public static let secretFields = AccountSchema.secretAnswerFields
+    public static let secretFields: Set<String> = ["raw_key", "invite_token", "secret"]
+
+    /// Keys stored as their hash, with who sent them and whether the answer is sealed. Answers
+    /// stored in the clear before this that hold a secret are deleted: kept, they would leave a
+    /// raw API key or invitation token readable in a copy of the database.
+    public static let migration = Migration("idempotency-2") { db in
+        try db.execute("ALTER TABLE idempotency_keys ADD COLUMN principal TEXT")
+        try db.execute("ALTER TABLE idempotency_keys ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
+        let rows = try db.query("SELECT workspace_id, key, body FROM idempotency_keys") { row in
+            (row.string(at: 0) ?? "", row.string(at: 1) ?? "", row.blob(at: 2) ?? [])
+        }
+        for (workspaceID, key, body) in rows {
+            let holdsSecret: Bool
+            do {
+                holdsSecret = try JSON.parse(body).objectValue?.keys.contains(where: secretFields.contains) ?? false
+            } catch {
+                holdsSecret = false
+            }
+            if holdsSecret {
+                try db.execute("DELETE FROM idempotency_keys WHERE workspace_id = ? AND key = ?", [.text(workspaceID), .text(key)])
+            } else {
+                try db.execute("UPDATE idempotency_keys SET key = ? WHERE workspace_id = ? AND key = ?",
+                               [.text(keyHash(key)), .text(workspaceID), .text(key)])
+            }
+        }
+    }
 
     public let store: SnapshotStore
 
     /// How a key is kept: hex SHA-256, so that the database never holds the key itself.
-    public static func keyHash(_ key: String) -> String { AccountSchema.idempotencyKeyHash(key) }
+    public static func keyHash(_ key: String) -> String { Hex.encode(SHA256.hash(key)) }
 
     /// The response stored for the key hashed as `keyHash` within the last 24 hours, if any.
     public func response(workspaceID: String, keyHash: String, at now: Timestamp) async throws -> StoredResponse? {

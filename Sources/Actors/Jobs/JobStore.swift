@@ -142,11 +142,11 @@ public struct JobStore: Sendable {
         let runCreatedAt = try job.runID.flatMap { runID in
             try transaction.db.scalar("SELECT created_at FROM snapshots WHERE kind = 'run' AND id = ?", [.text(runID)])?.integerValue
         }.map(Timestamp.init(microsecondsSinceEpoch:))
-        transaction.emit(.jobDead, workspaceID: job.workspaceID, runID: runCreatedAt == nil ? nil : job.runID, runCreatedAt: runCreatedAt, data: [
+        transaction.emit(EventDraft(.jobDead, workspaceID: job.workspaceID, runID: runCreatedAt == nil ? nil : job.runID, runCreatedAt: runCreatedAt, data: [
             "job_id": .string(job.id), "queue": .string(job.queue), "run_id": job.runID.map(JSON.string) ?? .null,
             "step_id": job.stepID.map(JSON.string) ?? .null, "attempts": .int(Int64(job.machine.attempts)),
             "last_error": job.machine.lastError ?? .null,
-        ])
+        ]))
     }
 
     /// The insert of a new job, to commit with its run's snapshot.

@@ -5,7 +5,8 @@ import TroupePersistence
 /// ``Change`` committed here, in one savepoint of the group commit, with its events (numbered
 /// per workspace, no gap, in commit order) and the idempotent answer its request carried —
 /// all of it commits or none of it does. After the commit, on the writer's thread and so in
-/// commit order, the events go to the ``EventBus``; only then does the caller resume.
+/// commit order, the events go to the ``EventBus`` and the jobs it made claimable wake their
+/// ``JobClaimers``; only then does the caller resume.
 ///
 /// No other code submits to the writer to change state; stores keep their queries and hand
 /// their writes to the journal as closures.

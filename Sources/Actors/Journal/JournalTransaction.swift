@@ -1,4 +1,3 @@
-import TroupeCore
 import TroupePersistence
 
 /// The open transaction a ``Change`` writes its rows in, on the writer's thread: the
@@ -22,9 +21,5 @@ public final class JournalTransaction {
     /// its queue is woken (``JobClaimers``).
     public func jobQueued(workspaceID: String, queue: String) {
         queuedJobs.append((workspaceID, queue))
-    }
-
-    public func emit(_ type: EventType, workspaceID: String, runID: String?, runCreatedAt: Timestamp?, data: JSON) {
-        events.append(EventDraft(type, workspaceID: workspaceID, runID: runID, runCreatedAt: runCreatedAt, data: data))
     }
 }

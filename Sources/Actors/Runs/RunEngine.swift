@@ -126,12 +126,21 @@ public final class RunEngine: Sendable {
     /// in the background with back-off (the job's outcome is committed already: the run will
     /// take it in). A run that can never take it (its snapshot does not decode) sets it aside.
     public func handOver(_ job: JobRecord, origin: ChangeOrigin = .system) async {
+        if await attemptHandOver(job, origin: origin) == nil { retryInBackground(job, origin: origin) }
+    }
+
+    /// One attempt: whether a run took the job in (false: no run to take it, or it was set
+    /// aside for good), or nil when it failed in a way a later attempt may not (reported).
+    private func attemptHandOver(_ job: JobRecord, origin: ChangeOrigin) async -> Bool? {
         do {
-            _ = try await jobFinished(job, origin: origin)
+            return try await jobFinished(job, origin: origin) != nil
         } catch {
-            guard Self.isTransient(error) else { return setAside(job, error) }
+            guard Self.isTransient(error) else {
+                context.store.setAside.record(kind: "job_handover", id: job.id, reason: "its run \(job.runID ?? "") cannot take it in: \(error)")
+                return false
+            }
             failures.record("job_handover", error)
-            retryInBackground(job, origin: origin)
+            return nil
         }
     }
 
@@ -143,22 +152,11 @@ public final class RunEngine: Sendable {
             timers.retrying[generation] = Task {
                 defer { _ = self.timers.withLock { $0.retrying.removeValue(forKey: generation) } }
                 var backoff = Backoff()
-                while true {
+                repeat {
                     do { try await Task.sleep(for: backoff.failed()) } catch { return }  // the engine stops
-                    do {
-                        _ = try await self.jobFinished(job, origin: origin)
-                        return
-                    } catch {
-                        guard Self.isTransient(error) else { return self.setAside(job, error) }
-                        self.failures.record("job_handover", error)
-                    }
-                }
+                } while await self.attemptHandOver(job, origin: origin) == nil
             }
         }
-    }
-
-    private func setAside(_ job: JobRecord, _ error: any Error) {
-        context.store.setAside.record(kind: "job_handover", id: job.id, reason: "its run \(job.runID ?? "") cannot take it in: \(error)")
     }
 
     /// Whether trying again later may succeed: anything but a run whose state cannot be read.
@@ -194,15 +192,10 @@ public final class RunEngine: Sendable {
         }
         var handed = 0
         for job in try await jobs.unnotifiedRunJobs(limit: 10_000) {
-            do {
-                if try await jobFinished(job) != nil { handed += 1 }
-            } catch {
-                guard Self.isTransient(error) else {
-                    setAside(job, error)
-                    continue
-                }
-                failures.record("job_handover", error)
-                retryInBackground(job, origin: .system)
+            switch await attemptHandOver(job, origin: .system) {
+            case true?: handed += 1
+            case false?: break
+            case nil: retryInBackground(job, origin: .system)
             }
         }
         return (armed, handed)

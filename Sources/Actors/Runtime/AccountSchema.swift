@@ -1,4 +1,3 @@
-import TroupeCore
 import TroupePersistence
 
 /// The server's tables beside the actors' snapshots: people, memberships, invitations, API
@@ -98,35 +97,4 @@ public enum AccountSchema {
             CREATE INDEX locks_held ON locks (workspace_id, acquired_at, key) WHERE owner IS NOT NULL;
             """),
     ]
-
-    /// Fields of an idempotent answer that hold a secret shown once: such an answer is stored sealed.
-    public static let secretAnswerFields: Set<String> = ["raw_key", "invite_token", "secret"]
-
-    /// How an `Idempotency-Key` is kept: hex SHA-256, so that the database never holds the key itself.
-    public static func idempotencyKeyHash(_ key: String) -> String { Hex.encode(SHA256.hash(key)) }
-
-    /// Keys stored as their hash, with who sent them and whether the answer is sealed. Answers
-    /// stored in the clear before this that hold a secret are deleted: kept, they would leave a
-    /// raw API key or invitation token readable in a copy of the database.
-    public static let idempotencyKeyHashing = Migration("idempotency-2") { db in
-        try db.execute("ALTER TABLE idempotency_keys ADD COLUMN principal TEXT")
-        try db.execute("ALTER TABLE idempotency_keys ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
-        let rows = try db.query("SELECT workspace_id, key, body FROM idempotency_keys") { row in
-            (row.string(at: 0) ?? "", row.string(at: 1) ?? "", row.blob(at: 2) ?? [])
-        }
-        for (workspaceID, key, body) in rows {
-            let holdsSecret: Bool
-            do {
-                holdsSecret = try JSON.parse(body).objectValue?.keys.contains(where: secretAnswerFields.contains) ?? false
-            } catch {
-                holdsSecret = false
-            }
-            if holdsSecret {
-                try db.execute("DELETE FROM idempotency_keys WHERE workspace_id = ? AND key = ?", [.text(workspaceID), .text(key)])
-            } else {
-                try db.execute("UPDATE idempotency_keys SET key = ? WHERE workspace_id = ? AND key = ?",
-                               [.text(idempotencyKeyHash(key)), .text(workspaceID), .text(key)])
-            }
-        }
-    }
 }

@@ -115,13 +115,6 @@ public final class ActorRegistry<A: ManagedActor>: Sendable {
         return count
     }
 
-    /// Passivates idle actors every `interval` until the task is cancelled.
-    public func runPassivation(every interval: Duration = .seconds(10)) async {
-        while (try? await context.clock.sleep(for: interval)) != nil {
-            passivateIdle()
-        }
-    }
-
     /// Whether `id` is resident now.
     public func isResident(_ id: String) -> Bool { table.contains(id) }
 

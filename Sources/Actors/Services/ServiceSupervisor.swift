@@ -46,7 +46,4 @@ public final class ServiceSupervisor: Sendable {
             await task.value
         }
     }
-
-    /// The services' names, in start order.
-    public var names: [String] { services.map(\.name) }
 }

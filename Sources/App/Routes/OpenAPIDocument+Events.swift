@@ -23,15 +23,10 @@ extension OpenAPIDocument {
                   contentType: "text/event-stream", parameters: resume),
     ]
 
-    /// The components, with the event's schema.
-    static var componentsWithEvents: JSON {
-        guard var all = components.objectValue, var schemas = all["schemas"]?.objectValue else { return components }
-        schemas["Event"] = object([
-            ("id", string), ("seq", ["type": "integer", "minimum": 1]),
-            ("type", ["type": "string", "enum": .array(EventType.allCases.map { .string($0.rawValue) })]),
-            ("workspace_id", string), ("run_id", ["type": ["string", "null"]]), ("data", ["type": "object"]), ("created_at", time),
-        ], required: ["id", "seq", "type", "workspace_id", "run_id", "data", "created_at"])
-        all["schemas"] = .object(schemas)
-        return .object(all)
-    }
+    /// An event as the streams send it in `data:`.
+    static let eventSchema = object([
+        ("id", string), ("seq", ["type": "integer", "minimum": 1]),
+        ("type", ["type": "string", "enum": .array(EventType.allCases.map { .string($0.rawValue) })]),
+        ("workspace_id", string), ("run_id", ["type": ["string", "null"]]), ("data", ["type": "object"]), ("created_at", time),
+    ], required: ["id", "seq", "type", "workspace_id", "run_id", "data", "created_at"])
 }

@@ -219,13 +219,14 @@ enum OpenAPIDocument {
         ]
     }()
 
-    static let components: JSON = [
+    private static let components: JSON = [
         "schemas": [
             "Error": object([("error", object([("code", string), ("message", string), ("status", ["type": "integer"]),
                                                ("request_id", string), ("required_scope", string),
                                                ("field_errors", ["type": "array", "items": object([("field", string), ("message", string)])])],
                                               required: ["code", "message", "status", "request_id"]))], required: ["error"]),
             "Plan": ["type": "string", "enum": ["starter", "growth", "enterprise"]],
+            "Event": eventSchema,
             "Scope": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
             "Role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
             "Limits": object([("requests_per_minute", limit), ("requests_per_day", limit), ("active_runs", limit), ("sandboxes", limit)]),
@@ -337,7 +338,7 @@ enum OpenAPIDocument {
             "openapi": "3.1.0",
             "info": ["title": "Troupe", "version": "0.1.0",
                      "description": "Self-hosted control plane for workflow runs. Lists are newest first: ?limit= (1-200) and ?cursor=."],
-            "paths": .object(paths), "components": componentsWithEvents,
+            "paths": .object(paths), "components": components,
         ]
         return document.bytes
     }()

@@ -1,5 +1,4 @@
 import TroupeActors
-import TroupeActors
 import TroupePersistence
 import TroupeTransport
 

@@ -1,5 +1,4 @@
 import TroupeActors
-import TroupeActors
 import TroupeCore
 import TroupePersistence
 import TroupeTransport

@@ -92,7 +92,9 @@ final class Metrics: Sendable {
         gauge("troupe_commit_batch_size_mean", "Mean changes per transaction.", "gauge", "\(writer.meanBatchSize)")
         out += "# HELP troupe_records_set_aside_total Stored records that could not be read or applied, left as they are.\n"
         out += "# TYPE troupe_records_set_aside_total counter\n"
-        for kind in ["run", "job", "job_handover"] {
+        // Kinds are the code's own names (run, job, job_handover, tenant, timer, event, …), never
+        // input: every kind met is listed, the usual ones always.
+        for kind in Set(["run", "job", "job_handover"]).union(setAside.keys).sorted() {
             out += "troupe_records_set_aside_total{kind=\"\(kind)\"} \(setAside[kind] ?? 0)\n"
         }
         out += writer.commitLatency.prometheus(

@@ -34,6 +34,4 @@ final class OpenStreams: Sendable {
         }
         for stop in stops { stop() }
     }
-
-    var count: Int { state.withLock { $0.stops.count } }
 }
