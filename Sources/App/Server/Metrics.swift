@@ -88,6 +88,9 @@ final class Metrics: Sendable {
         out += registry.activationLatency.prometheus(name: "troupe_actor_activation_seconds", help: "Activation latency.")
         gauge("troupe_commit_transactions_total", "Group-commit transactions.", "counter", "\(writer.transactions)")
         gauge("troupe_commit_changes_total", "Changes committed.", "counter", "\(writer.committedChanges)")
+        gauge("troupe_commit_replayed_changes_total", "Changes run again because a later change of their batch failed.", "counter",
+              "\(writer.replayedChanges)")
+        gauge("troupe_wal_frames_total", "Pages appended to the write-ahead log by commits.", "counter", "\(writer.walFrames)")
         gauge("troupe_commit_failed_changes_total", "Changes that failed or whose transaction failed.", "counter", "\(writer.failedChanges)")
         gauge("troupe_commit_batch_size_mean", "Mean changes per transaction.", "gauge", "\(writer.meanBatchSize)")
         out += "# HELP troupe_records_set_aside_total Stored records that could not be read or applied, left as they are.\n"

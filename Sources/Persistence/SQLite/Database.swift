@@ -81,6 +81,7 @@ public final class Database {
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=\(options.durability == .full ? "FULL" : "NORMAL")")
         try execute("PRAGMA foreign_keys=ON")
+        try execute("PRAGMA temp_store=MEMORY")
     }
 
     /// Closes the connection; later calls throw ``SQLiteError/Kind/misuse``. Safe to repeat.

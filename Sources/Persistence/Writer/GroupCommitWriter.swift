@@ -56,6 +56,9 @@ public final class GroupCommitWriter: Sendable {
         public var failedChanges = 0
         /// Changes run again after SQLite aborted their transaction.
         public var retriedChanges = 0
+        /// Changes run again because a later change of their batch failed outside a savepoint
+        /// (``CommitLoop``).
+        public var replayedChanges = 0
         /// Changes refused because the queue was full.
         public var overloadRejections = 0
         /// Background checkpoints run; those that gave way to another connection holding the
@@ -64,6 +67,8 @@ public final class GroupCommitWriter: Sendable {
         public var checkpoints = 0
         public var checkpointsBusy = 0
         public var checkpointFailures = 0
+        /// Pages appended to the WAL by commits (a page each time a commit changed it).
+        public var walFrames = 0
         /// Time from `BEGIN` to the end of `COMMIT` of each committed transaction.
         public var commitLatency = LatencyBuckets()
 
@@ -96,13 +101,17 @@ public final class GroupCommitWriter: Sendable {
         let exited = try await ConnectionThread.start(name: "troupe-writer") {
             let db = try Database(path: path, options: options)
             try prepare(db)
+            var lastWALPages = 0
             try db.onWALCommit { walPages in
+                // After a checkpoint SQLite starts the WAL again from its first frame.
+                statistics.withLock { $0.walFrames += walPages > lastWALPages ? walPages - lastWALPages : walPages }
+                lastWALPages = walPages
                 if walPages >= configuration.checkpointPages { _ = checkpointRequests.push(walPages) }
                 return walPages >= configuration.inlineCheckpointPages
             }
             return db
         } serve: { db in
-            let loop = CommitLoop(db: db, queue: queue, statistics: statistics)
+            var loop = CommitLoop(db: db, queue: queue, statistics: statistics)
             while let batch = queue.takeBatch(max: configuration.maxBatchSize) {
                 loop.commit(batch)
             }
@@ -131,9 +140,9 @@ public final class GroupCommitWriter: Sendable {
         _ change: @escaping @Sendable (Database) throws -> T, afterCommit: (@Sendable (T) -> Void)? = nil
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let pending = PendingChange { db in
+            let pending = PendingChange { db, isolated in
                 do {
-                    let value = try db.withSavepoint { db in try change(db) }
+                    let value = try isolated ? db.withSavepoint { db in try change(db) } : change(db)
                     return .applied { commitError in
                         if let commitError {
                             continuation.resume(throwing: commitError)
@@ -176,18 +185,18 @@ public final class GroupCommitWriter: Sendable {
     public var queueDepth: Int { queue.count }
 }
 
-/// A submitted change, type-erased: applying it runs the caller's closure in a savepoint and
-/// says how to resume the caller once the transaction's fate is known.
+/// A submitted change, type-erased: applying it runs the caller's closure (in a savepoint when
+/// asked to) and says how to resume the caller once the transaction's fate is known.
 struct PendingChange: Sendable {
     enum Outcome {
         /// Applied; call with the commit's error (nil when it committed).
         case applied(@Sendable ((any Error)?) -> Void)
-        /// The change threw and was rolled back; resumes its caller with that error.
+        /// The change threw (and, in a savepoint, was rolled back); resumes its caller with that error.
         case failed(@Sendable () -> Void)
     }
 
-    /// Runs the change in a savepoint of the open transaction.
-    let apply: @Sendable (Database) -> Outcome
+    /// Runs the change in the open transaction, in a savepoint of its own when the flag is set.
+    let apply: @Sendable (Database, _ isolated: Bool) -> Outcome
     /// Resumes the caller with an error without running the change (the batch never began).
     let reject: @Sendable (any Error) -> Void
 }
