@@ -48,7 +48,7 @@ import TroupeTransport
     private func lastSeq(_ server: TestServer, _ workspaceID: String) throws -> Int64 {
         let db = try Database(path: server.databasePath, options: DatabaseOptions(readOnly: true))
         defer { db.close() }
-        return try db.scalar("SELECT coalesce(max(seq), 0) FROM events WHERE workspace_id = ?", [.text(workspaceID)])?.integerValue ?? 0
+        return try db.scalar("SELECT coalesce(max(last_seq), 0) FROM event_rows WHERE workspace_id = ?", [.text(workspaceID)])?.integerValue ?? 0
     }
 
     @Test func aRunsStreamReplaysItFromItsStartAndEndsAfterItsTerminalEvent() async throws {

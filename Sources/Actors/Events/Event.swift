@@ -75,7 +75,9 @@ public struct EventDraft: Sendable, Equatable {
     let encodedData: [UInt8]
 
     public init(_ type: EventType, workspaceID: String, runID: String?, runCreatedAt: Timestamp?, data: JSON) {
-        id = RandomID.make(prefix: "evt")
+        // An event is found by its workspace and seq; its id names it to clients and grants
+        // nothing, so it is made as request ids are, without a call into the kernel's CSPRNG.
+        id = CorrelationID.make(prefix: "evt")
         self.type = type
         self.workspaceID = workspaceID
         self.runID = runID

@@ -61,12 +61,19 @@ public final class EventBus: Sendable {
 
     /// Hands just-committed `events` (in seq order per workspace) to their subscribers.
     func publish(_ events: [Event]) {
+        guard let first = events.first else { return }
+        if events.allSatisfy({ $0.workspaceID == first.workspaceID }) {  // as a change's events are
+            deliver(events, of: first.workspaceID)
+            return
+        }
         var byWorkspace: [String: [Event]] = [:]
         for event in events { byWorkspace[event.workspaceID, default: []].append(event) }
-        for (workspaceID, events) in byWorkspace {
-            let followers = subscribers.withLock { table in table[workspaceID].map { Array($0.values) } ?? [] }
-            for follower in followers { follower.deliver(events) }
-        }
+        for (workspaceID, events) in byWorkspace { deliver(events, of: workspaceID) }
+    }
+
+    private func deliver(_ events: [Event], of workspaceID: String) {
+        let followers = subscribers.withLock { table in table[workspaceID].map { Array($0.values) } ?? [] }
+        for follower in followers { follower.deliver(events) }
     }
 
     /// Wakes every subscriber with ``EventSubscription/Delivery/heartbeat`` (a stream then

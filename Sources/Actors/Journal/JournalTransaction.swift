@@ -17,6 +17,11 @@ public final class JournalTransaction {
         events.append(event)
     }
 
+    /// Records that the change causes `events`, in this order.
+    public func emit(_ events: [EventDraft]) {
+        self.events += events
+    }
+
     /// Records that the change makes a job claimable now: once committed, a worker waiting on
     /// its queue is woken (``JobClaimers``).
     public func jobQueued(workspaceID: String, queue: String) {

@@ -51,7 +51,7 @@ public actor RunActor: ManagedActor {
             }
             try save(db)
             for change in changes { try change(db) }
-            for event in events { transaction.emit(event) }
+            transaction.emit(events)
             for job in queued { JobStore.signalIfClaimable(job, at: job.createdAt, on: transaction) }
         })
         return (state, Outcome(actions: actions, queuedJobs: queued))
@@ -126,7 +126,7 @@ public actor RunActor: ManagedActor {
         try await context.store.journal.commit(Change(origin) { transaction in
             try save(transaction.db)
             for change in changes { try change(transaction.db) }
-            for event in events { transaction.emit(event) }
+            transaction.emit(events)
             for job in queued { JobStore.signalIfClaimable(job, at: now, on: transaction) }
         })
         return Outcome(actions: actions, queuedJobs: queued)
