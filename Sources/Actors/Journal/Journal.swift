@@ -2,7 +2,7 @@ import TroupeCore
 import TroupePersistence
 
 /// The one write path (DESIGN.md, "One write path: the journal"): every change of state is a
-/// ``Change`` committed here, in one savepoint of the group commit, with its events (numbered
+/// ``Change`` committed here, in one transaction of the group commit, with its events (numbered
 /// per workspace, no gap, in commit order) and the idempotent answer its request carried —
 /// all of it commits or none of it does. After the commit, on the writer's thread and so in
 /// commit order, the events go to the ``EventBus`` and the jobs it made claimable wake their

@@ -2,7 +2,7 @@ import TroupePersistence
 
 /// The open transaction a ``Change`` writes its rows in, on the writer's thread: the
 /// connection, and the events the change records as it goes (numbered and stored by the
-/// journal after the writes, in the same savepoint).
+/// journal after the writes, as part of the same change).
 public final class JournalTransaction {
     public let db: Database
     private(set) var events: [EventDraft] = []

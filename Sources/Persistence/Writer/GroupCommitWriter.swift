@@ -134,7 +134,7 @@ public final class GroupCommitWriter: Sendable {
     /// `afterCommit`, when given, runs on the writer's thread right after the commit and before
     /// the caller resumes, in commit order: what it publishes (events) is seen in that order.
     ///
-    /// Throws what `change` threw (its savepoint rolled back), the commit's ``SQLiteError``,
+    /// Throws what `change` threw (its writes rolled back, ``CommitLoop``), the commit's ``SQLiteError``,
     /// `overloaded` when the queue is full, or `misuse` after ``close()``.
     public func submit<T: Sendable>(
         _ change: @escaping @Sendable (Database) throws -> T, afterCommit: (@Sendable (T) -> Void)? = nil
