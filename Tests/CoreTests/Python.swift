@@ -1,0 +1,24 @@
+import Foundation
+
+/// Runs `script` with `python3 -c` (arguments after it, `input` on its standard input) and
+/// returns its exit status and output, for interop tests against Python's independent
+/// implementations (PyJWT, rfc8785). Status -1 when python3 could not be started.
+func runPython(_ script: String, arguments: [String] = [], input: [UInt8] = []) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script] + arguments
+    let output = Pipe()
+    let standardInput = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    process.standardInput = standardInput
+    do { try process.run() } catch { return (-1, "\(error)") }
+    let writer = Thread {
+        standardInput.fileHandleForWriting.write(Data(input))
+        try? standardInput.fileHandleForWriting.close()
+    }
+    writer.start()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
