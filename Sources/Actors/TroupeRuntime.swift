@@ -30,7 +30,8 @@ public final class TroupeRuntime: Sendable {
     /// tables, then each later step in the order it was written. New steps are only appended.
     public static let migrations = Migrator(
         SnapshotStore.migrations + AccountSchema.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations
-            + RowidTables.migrations + [JobStore.requeueFailedMigration, IdempotencyStore.migration] + EventLog.migrations)
+            + RowidTables.migrations + [JobStore.requeueFailedMigration, IdempotencyStore.migration] + EventLog.migrations
+            + AuditLog.migrations)
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
     /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own

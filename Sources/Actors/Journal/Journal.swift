@@ -3,8 +3,9 @@ import TroupePersistence
 
 /// The one write path (DESIGN.md, "One write path: the journal"): every change of state is a
 /// ``Change`` committed here, in one transaction of the group commit, with its events (numbered
-/// per workspace, no gap, in commit order) and the idempotent answer its request carried —
-/// all of it commits or none of it does. After the commit, on the writer's thread and so in
+/// per workspace, no gap, in commit order), its audit entries (chained per workspace, in
+/// commit order) and the idempotent answer its request carried — all of it commits or none
+/// of it does. After the commit, on the writer's thread and so in
 /// commit order, the events go to the ``EventBus`` and the jobs it made claimable wake their
 /// ``JobClaimers``; only then does the caller resume.
 ///
@@ -25,6 +26,8 @@ public final class Journal: Sendable {
     @discardableResult
     public func commit<T: Sendable>(_ change: Change<T>) async throws -> T {
         let answer = change.origin.answer.flatMap { $0.take() ? $0 : nil }  // nil unless this change took it
+        let intent = change.origin.audit
+        let audit = intent?.take()  // likewise
         let write = change.write
         let clock = clock
         let bus = bus
@@ -33,16 +36,21 @@ public final class Journal: Sendable {
                 let transaction = JournalTransaction(db: db)
                 let value = try write(transaction)
                 try answer?.write(db)
-                let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: clock.now)
+                let now = clock.now
+                let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: now)
+                let entries = (audit.map { [$0] } ?? []) + transaction.auditDrafts
+                if !entries.isEmpty { _ = try AuditLog.append(entries, on: db, at: now) }
                 return Committed(value: value, events: events, queuedJobs: transaction.queuedJobs)
             }, afterCommit: { committed in
                 answer?.markCommitted()
+                if audit != nil { intent?.markCommitted() }
                 if !committed.events.isEmpty { bus.publish(committed.events) }
                 if !committed.queuedJobs.isEmpty { bus.claimers.jobsQueued(committed.queuedJobs) }
             })
             return committed.value
         } catch {
             answer?.release()
+            if audit != nil { intent?.release() }
             throw error
         }
     }
@@ -52,6 +60,14 @@ public final class Journal: Sendable {
         let value: T
         let events: [Event]
         let queuedJobs: [(workspaceID: String, queue: String)]
+    }
+
+    /// Commits the origin's audit entry on its own: for a request that changed nothing (it was
+    /// refused, or its answer needed no write) but is to be on the record. Nothing when a
+    /// change already carried it.
+    public func commitAudit(_ origin: ChangeOrigin) async throws {
+        guard let intent = origin.audit, !intent.committed else { return }
+        try await commit(Change(origin) { _ in })
     }
 
     /// Commits the writes of `write` with no events of their own (the origin still counts: it

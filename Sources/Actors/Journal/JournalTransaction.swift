@@ -1,12 +1,13 @@
 import TroupePersistence
 
 /// The open transaction a ``Change`` writes its rows in, on the writer's thread: the
-/// connection, and the events the change records as it goes (numbered and stored by the
-/// journal after the writes, as part of the same change).
+/// connection, and the events and audit entries the change records as it goes (numbered,
+/// chained and stored by the journal after the writes, as part of the same change).
 public final class JournalTransaction {
     public let db: Database
     private(set) var events: [EventDraft] = []
     private(set) var queuedJobs: [(workspaceID: String, queue: String)] = []
+    private(set) var auditDrafts: [AuditDraft] = []
 
     init(db: Database) {
         self.db = db
@@ -20,6 +21,12 @@ public final class JournalTransaction {
     /// Records that the change causes `events`, in this order.
     public func emit(_ events: [EventDraft]) {
         self.events += events
+    }
+
+    /// Records an audit entry besides the origin's (a failed login, written to each of the
+    /// user's workspaces).
+    public func audit(_ draft: AuditDraft) {
+        auditDrafts.append(draft)
     }
 
     /// Records that the change makes a job claimable now: once committed, a worker waiting on

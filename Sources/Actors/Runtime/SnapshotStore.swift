@@ -38,6 +38,7 @@ public final class SnapshotStore: Sendable {
     public let journal: Journal
     public let reader: ReadPool
     public let events: EventLog
+    public let audit: AuditLog
     /// Where every store over this database reports a record it cannot read or apply.
     public let setAside: SetAsideRecords
     /// Only the journal submits changes; the runtime closes it.
@@ -50,6 +51,7 @@ public final class SnapshotStore: Sendable {
         self.setAside = setAside
         journal = Journal(writer: writer, clock: clock, bus: bus)
         events = EventLog(reader: reader, setAside: setAside)
+        audit = AuditLog(reader: reader)
     }
 
     /// Throws unless the database answers a read (`/readyz`).

@@ -3,13 +3,14 @@ import TroupeActors
 import TroupeCore
 import TroupePersistence
 
-/// `troupe serve | bootstrap | backup`: API.md's command line. Returns the exit status.
+/// `troupe serve | bootstrap | backup | verify-audit`: API.md's command line. Returns the exit status.
 public enum TroupeCommand {
     static let usage = """
         usage:
           troupe serve [--host 127.0.0.1] [--port 8080] [--db ./troupe.db] [--config FILE] [--dev]
           troupe bootstrap --db PATH --email E --password P --workspace NAME [--plan PLAN]
           troupe backup --db PATH --to PATH
+          troupe verify-audit --db PATH [--workspace ID]
         """
 
     public static func main(_ arguments: [String]) async -> Int32 {
@@ -20,6 +21,7 @@ public enum TroupeCommand {
             case "serve": return try await serve(flags)
             case "bootstrap": return try await bootstrap(flags)
             case "backup": return try backup(flags)
+            case "verify-audit": return try verifyAudit(flags)
             case "-h", "--help", "help":
                 print(usage)
                 return 0
@@ -116,5 +118,24 @@ public enum TroupeCommand {
         try db.backup(to: destination)
         say("backed up \(source) to \(destination)")
         return 0
+    }
+
+    /// Checks every workspace's audit chain (or one's) on the file, without a server: one JSON
+    /// line each; 0 when all are valid, 1 otherwise. Reads only; a running server may keep writing.
+    private static func verifyAudit(_ flags: CommandFlags) throws -> Int32 {
+        try flags.allow(["db", "workspace"])
+        guard let path = flags.value("db") else { throw CommandFlags.Error(message: "verify-audit needs --db") }
+        guard FileManager.default.fileExists(atPath: path) else { throw CommandFlags.Error(message: "no database at \(path)") }
+        let db = try Database(path: path, options: DatabaseOptions(readOnly: true))
+        defer { db.close() }
+        var allValid = true
+        for workspaceID in try flags.value("workspace").map({ [$0] }) ?? AuditLog.workspaces(db) {
+            let result = try AuditLog.verify(db, workspaceID: workspaceID)
+            allValid = allValid && result.valid
+            guard case .object(let fields) = result.json else { continue }
+            let line = JSONObject([("workspace_id", .string(workspaceID))] + fields.members.map { ($0.key, $0.value) })
+            say(JSON.object(line).text)
+        }
+        return allValid ? 0 : 1
     }
 }

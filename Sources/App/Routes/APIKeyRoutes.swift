@@ -51,7 +51,9 @@ struct APIKeyRoutes: RouteGroup {
         try body.finish()
         guard let name else { throw APIError(.internalError, "validated fields missing") }
         let raw = Authenticator.keyPrefix + SecretGenerator.alphanumeric(40)
-        let record = APIKeyRecord(id: RandomID.make(prefix: "key"), workspaceID: workspaceID, name: name,
+        let keyID = RandomID.make(prefix: "key")
+        request.audit?.setTarget(keyID)
+        let record = APIKeyRecord(id: keyID, workspaceID: workspaceID, name: name,
                                   prefix: String(raw.prefix(12)), hash: SHA256.hash(raw), scopes: scopes, expiresAt: expiresAt,
                                   disabled: false, revokedAt: nil, createdAt: now, lastUsedAt: nil)
         let response = Self.json(201, ["api_key": record.json, "raw_key": .string(raw)])

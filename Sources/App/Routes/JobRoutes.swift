@@ -47,7 +47,9 @@ struct JobRoutes: RouteGroup {
         if queue?.isEmpty == true { body.problem("queue", "queue must not be empty.") }
         try body.finish()
         guard let queue else { throw APIError(.internalError, "validated fields missing") }
-        let job = JobRecord(id: RandomID.make(prefix: "job"), workspaceID: workspaceID, queue: queue, runID: nil, stepID: nil, input: input,
+        let jobID = RandomID.make(prefix: "job")
+        request.audit?.setTarget(jobID)
+        let job = JobRecord(id: jobID, workspaceID: workspaceID, queue: queue, runID: nil, stepID: nil, input: input,
                             maxAttempts: Int(attempts), timeoutMilliseconds: timeout, at: clock.now)
         let response = Self.json(201, job.json())
         try await jobs.insert(job, origin: request.origin(answering: response))

@@ -24,6 +24,7 @@ struct LockRoutes: RouteGroup {
         try request.caller.require(.member, orScope: .jobsWork)
         var body = try JSONBody(request.http, allowed: withTTL ? ["key", "owner", "ttl_ms"] : ["key", "owner"])
         let key = try body.string("key", required: true, maxLength: 255)
+        if let key { request.audit?.setTarget(key) }
         let owner = try body.string("owner", required: true, maxLength: 255)
         let ttl = withTTL ? try body.integer("ttl_ms", in: 1...Self.maxLockTTLMilliseconds, required: true) : 0
         if key?.isEmpty == true { body.problem("key", "key must not be empty.") }

@@ -48,8 +48,10 @@ struct MemberRoutes: RouteGroup {
         guard let email, let role else { throw APIError(.internalError, "validated fields missing") }
         let token = Self.invitationTokenPrefix + SecretGenerator.alphanumeric(40)
         let now = clock.now
+        let invitationID = RandomID.make(prefix: "inv")
+        request.audit?.setTarget(invitationID)
         let invitation = InvitationRecord(
-            id: RandomID.make(prefix: "inv"), workspaceID: workspaceID, email: email.lowercased(), role: role,
+            id: invitationID, workspaceID: workspaceID, email: email.lowercased(), role: role,
             tokenHash: SHA256.hash(token), expiresAt: now + Self.invitationLifetime, createdAt: now)
         let response = Self.json(201, .object(JSONObject([
             ("id", .string(invitation.id)), ("workspace_id", .string(workspaceID)), ("email", .string(invitation.email)),
@@ -83,6 +85,7 @@ struct MemberRoutes: RouteGroup {
 
     private func acceptInvitation(_ request: APIRequest) async throws -> HTTPResponse {
         let (userID, _) = try request.caller.requireUser(.viewer)
+        request.audit?.setTarget(userID)
         var body = try JSONBody(request.http, allowed: ["invite_token"])
         let token = try body.string("invite_token", required: true, maxLength: 256)
         try body.finish()

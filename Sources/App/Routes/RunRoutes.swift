@@ -72,6 +72,7 @@ struct RunRoutes: RouteGroup {
         if let budget { state.setBudget(budget, default: workflow.costCapUSD) }
         let cap = try await runtime.tenants.call(workspaceID) { $0.limits.activeRuns }
         let id = RandomID.make(prefix: "run")
+        request.audit?.setTarget(id)
         // The answer is the run as created, `queued` (or `planned`): it starts right after, in
         // the same transaction, so a GET shows it running. Under an Idempotency-Key that answer
         // commits with the run.
@@ -121,6 +122,7 @@ struct RunRoutes: RouteGroup {
         case .approve, .reject:
             var body = try JSONBody(request.http, allowed: ["note"])
             let note = try body.string("note", maxLength: 4096)
+            request.audit?.setNote(note)
             try body.finish()
             // A key approves as a member: approval steps are for people unless they list member.
             let role: Role = if case .user(_, let role) = try request.caller.kind { role } else { .member }

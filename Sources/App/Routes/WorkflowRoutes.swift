@@ -46,6 +46,7 @@ struct WorkflowRoutes: RouteGroup {
         for request: APIRequest, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?
     ) async throws -> HTTPResponse {
         let id = RandomID.make(prefix: "wf")
+        request.audit?.setTarget(id)
         let origin = request.origin(answering: { db in
             guard let record = try WorkflowStore.live(db, workspaceID: workspaceID, idOrSlug: id) else {
                 throw APIError(.internalError, "the new workflow was not stored")

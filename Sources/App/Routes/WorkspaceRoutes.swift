@@ -36,6 +36,7 @@ struct WorkspaceRoutes: RouteGroup {
         guard let name else { throw APIError(.internalError, "validated fields missing") }
         let now = clock.now
         let id = RandomID.make(prefix: "ws")
+        request.audit?.setTarget(id)
         let state = TenantState(name: name, plan: plan, createdAt: now)
         var json = workspaceView.json(id: id, state: state)
         if case .object(var object) = json {

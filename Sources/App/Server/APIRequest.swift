@@ -12,10 +12,12 @@ struct APIRequest: Sendable {
     let query: QueryParameters
     /// Set while the request runs under an `Idempotency-Key` (``IdempotencyGate``).
     var idempotency: IdempotencyGate.Pending?
+    /// The audit entry of a change route, set by the gate; a handler names the target it creates.
+    var audit: AuditIntent?
 
     /// Who asks for the changes this request makes (``ChangeOrigin``), with no answer to keep.
     var origin: ChangeOrigin {
-        ChangeOrigin(principal: principal, requestID: requestID, ip: http.remoteAddress)
+        ChangeOrigin(principal: principal, requestID: requestID, ip: http.remoteAddress, audit: audit)
     }
 
     /// The origin of the change that creates what this request answers with `response`: under

@@ -1,11 +1,13 @@
 import TroupeActors
 import TroupeCore
 import TroupePersistence
+import Synchronization
 import TroupeTransport
 
 /// What every route goes through before its handler: authentication, the workspace's limits
-/// and quota, `Idempotency-Key` on create routes, and the mapping of errors to API.md's error
-/// shape. Route groups get one and wrap their handlers with ``open(_:_:)`` or
+/// and quota, `Idempotency-Key` on create routes, the audit entry of a change route (carried
+/// by the request's change, or written for a refusal: ``AuditedRoute``), and the mapping of
+/// errors to API.md's error shape. Route groups get one and wrap their handlers with ``open(_:_:)`` or
 /// ``authenticated(_:creates:_:)``.
 struct RouteGate: Sendable {
     typealias Handler = @Sendable (APIRequest) async throws -> HTTPResponse
@@ -14,6 +16,7 @@ struct RouteGate: Sendable {
     let idempotency: IdempotencyGate
     let tenants: ActorRegistry<TenantActor>
     let usage: UsageStore
+    let journal: Journal
     let clock: any WallClock
 
     /// A route open to anyone (signup, login, plans, operations).
@@ -43,8 +46,15 @@ struct RouteGate: Sendable {
                     rateHeaders = try await admit(caller)
                     principal = caller
                 }
-                let apiRequest = APIRequest(http: request, parameters: parameters, requestID: requestID, principal: principal,
+                var apiRequest = APIRequest(http: request, parameters: parameters, requestID: requestID, principal: principal,
                                             query: QueryParameters(request.query))
+                let audited = AuditedRoute.of(request.method, pattern)
+                if let audited, let principal {
+                    apiRequest.audit = AuditIntent(AuditDraft(
+                        workspaceID: principal.workspaceID, actor: AuditActor(principal), event: audited.event, targetType: audited.targetType,
+                        targetID: audited.targetParameter.flatMap { parameters[$0] }, requestID: requestID, ip: request.remoteAddress))
+                }
+                let handled = Atomic<Bool>(false)
                 if let creation, let principal, let key = try IdempotencyGate.key(of: request) {
                     // Authenticated and admitted above; the role or scope is checked here, so
                     // that nobody is replayed an answer they may not ask for.
@@ -55,16 +65,47 @@ struct RouteGate: Sendable {
                     ) { pending in
                         var keyed = apiRequest
                         keyed.idempotency = pending
+                        handled.store(true, ordering: .relaxed)
                         return await respond(to: keyed, with: body, record: record)
                     }
                 } else {
+                    handled.store(true, ordering: .relaxed)
                     response = await respond(to: apiRequest, with: body, record: record)
+                }
+                // A replayed answer is no new change: only a request that ran is recorded.
+                if handled.load(ordering: .relaxed), audited != nil {
+                    await recordAudit(of: apiRequest, pattern: pattern, status: response.status, record: record)
                 }
             } catch {
                 response = Self.errorResponse(error, requestID: requestID, record: record)
             }
             for field in rateHeaders where !response.headers.contains(field.name) { response.headers.set(field.name, field.value) }
             return response
+        }
+    }
+
+    /// Writes what the request's changes did not carry: the entry of a change route that
+    /// succeeded without committing it, or of an attempt refused with 403 or 404 (the same
+    /// entry whether the target is absent or another workspace's). A failure to write is a
+    /// fault of the request, logged with it; the answer stands.
+    private func recordAudit(of request: APIRequest, pattern: String, status: Int, record: RouteRecord?) async {
+        guard let intent = request.audit else { return }
+        var origin = request.origin
+        switch status {
+        case 200..<300:
+            break
+        case 403, 404:
+            let attempted = intent.draft
+            origin.audit = AuditIntent(AuditDraft(
+                workspaceID: attempted.workspaceID, actor: attempted.actor, event: AuditedRoute.deniedEvent, targetType: attempted.targetType,
+                targetID: attempted.targetID, note: "\(request.http.method) \(pattern) \(status)", requestID: attempted.requestID, ip: attempted.ip))
+        default:
+            return
+        }
+        do {
+            try await journal.commitAudit(origin)
+        } catch {
+            record?.info.withLock { $0.error = "audit entry not written: \(error)" }
         }
     }
 

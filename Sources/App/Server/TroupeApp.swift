@@ -57,7 +57,8 @@ public final class TroupeApp: Sendable {
 
     /// The routes of API.md built so far, group by group.
     func makeRouter() -> Router {
-        let gate = RouteGate(authenticator: authenticator, idempotency: idempotency, tenants: runtime.tenants, usage: usage, clock: clock)
+        let gate = RouteGate(authenticator: authenticator, idempotency: idempotency, tenants: runtime.tenants, usage: usage,
+                             journal: runtime.store.journal, clock: clock)
         let workspaceView = WorkspaceJSON(plans: config.plans)
         let draining: @Sendable () -> Bool = { [self] in isDraining }
         let groups: [any RouteGroup] = [
@@ -75,6 +76,7 @@ public final class TroupeApp: Sendable {
             RunRoutes(gate: gate, runtime: runtime, workflows: workflows, jobs: jobs, usage: usage, cursors: cursors, clock: clock),
             EventRoutes(gate: gate, events: runtime.store.events, bus: runtime.store.journal.bus, runs: runtime.runs),
             PlanRoutes(gate: gate, runtime: runtime, members: members, usage: usage, config: config, clock: clock),
+            AuditRoutes(gate: gate, audit: runtime.store.audit, cursors: cursors),
         ]
         var router = Router()
         for group in groups { group.add(to: &router) }
