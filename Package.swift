@@ -47,10 +47,12 @@ let package = Package(
         .testTarget(
             name: "TroupeAppTests",
             // troupe is a dependency so that `swift test` builds the binary the restart tests start.
-            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors", "TroupeApp", "troupe"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors", "TroupeApp", "troupe", "TroupeTestSupport"],
             path: "Tests/AppTests"
         ),
-        .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore"], path: "Tests/CoreTests"),
+        // Helpers the test targets share (running Python's independent implementations).
+        .target(name: "TroupeTestSupport", path: "Tests/Support"),
+        .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore", "TroupeTestSupport"], path: "Tests/CoreTests"),
         .testTarget(
             name: "TroupeActorsTests",
             dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors"],

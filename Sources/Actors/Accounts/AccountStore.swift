@@ -47,10 +47,10 @@ public struct AccountStore: Sendable {
 
     /// Creates a person and their first workspace, owned by them, in one transaction.
     /// Throws `conflict` when the email is taken.
-    public func signUp(user: UserRecord, workspaceID: String, workspace: TenantState, at now: Timestamp) async throws {
+    public func signUp(user: UserRecord, workspaceID: String, workspace: TenantState, at now: Timestamp, origin: ChangeOrigin = .system) async throws {
         let saveWorkspace = SnapshotStore.saveChange(workspace, kind: TenantActor.kind, id: workspaceID, at: now)
         do {
-            try await store.journal.commit(.system) { db in
+            try await store.journal.commit(origin) { db in
                 try db.execute(
                     "INSERT INTO users (id, email, name, password_hash, password_salt, password_iterations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [.text(user.id), .text(user.email), user.name.map(SQLValue.text) ?? .null, .blob(user.passwordHash),

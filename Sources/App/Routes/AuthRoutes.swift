@@ -41,7 +41,12 @@ struct AuthRoutes: RouteGroup {
                               passwordSalt: salt, passwordIterations: passwords.iterations, createdAt: now)
         let workspaceID = RandomID.make(prefix: "ws")
         let workspace = TenantState(name: workspaceName, plan: .starter, createdAt: now)
-        try await accounts.signUp(user: user, workspaceID: workspaceID, workspace: workspace, at: now)
+        // The new workspace's chain starts with its owner's sign-up.
+        var origin = request.origin
+        origin.audit = AuditIntent(AuditDraft(workspaceID: workspaceID, actor: AuditActor(type: AuditActor.user, id: user.id, email: user.email),
+                                              event: "user.signed_up", targetType: "user", targetID: user.id,
+                                              requestID: request.requestID, ip: request.http.remoteAddress))
+        try await accounts.signUp(user: user, workspaceID: workspaceID, workspace: workspace, at: now, origin: origin)
         let token = authenticator.issueToken(userID: user.id, workspaceID: workspaceID, role: .owner)
         return Self.json(201, ["token": .string(token), "user": Self.userJSON(user),
                                "workspace": workspaceView.json(id: workspaceID, state: workspace)])
@@ -71,6 +76,7 @@ struct AuthRoutes: RouteGroup {
         }
         guard try await passwords.verify(password, hash: user.passwordHash, salt: user.passwordSalt, iterations: user.passwordIterations) else {
             loginThrottle.recordFailure(email: address, at: clock.now)
+            try await recordFailedLogin(of: user, request)
             throw refused
         }
         loginThrottle.recordSuccess(email: address)
@@ -95,6 +101,20 @@ struct AuthRoutes: RouteGroup {
         }
         let token = authenticator.issueToken(userID: user.id, workspaceID: workspaceID, role: role)
         return Self.json(200, ["token": .string(token), "user": Self.userJSON(user)])
+    }
+
+    /// A wrong password for a known email goes on the record of each of the user's workspaces,
+    /// and nowhere else (an unknown email has no workspace to tell).
+    private func recordFailedLogin(of user: UserRecord, _ request: APIRequest) async throws {
+        let drafts = try await accounts.memberships(userID: user.id).map { membership in
+            AuditDraft(workspaceID: membership.workspaceID, actor: AuditActor(type: AuditActor.user, id: user.id, email: user.email),
+                       event: "auth.login_failed", targetType: "user", targetID: user.id, requestID: request.requestID,
+                       ip: request.http.remoteAddress)
+        }
+        guard !drafts.isEmpty else { return }
+        try await gate.journal.commit(Change(request.origin) { transaction in
+            for draft in drafts { transaction.audit(draft) }
+        })
     }
 
     private func me(_ request: APIRequest) async throws -> HTTPResponse {

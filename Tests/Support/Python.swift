@@ -3,7 +3,7 @@ import Foundation
 /// Runs `script` with `python3 -c` (arguments after it, `input` on its standard input) and
 /// returns its exit status and output, for interop tests against Python's independent
 /// implementations (PyJWT, rfc8785). Status -1 when python3 could not be started.
-func runPython(_ script: String, arguments: [String] = [], input: [UInt8] = []) -> (status: Int32, output: String) {
+public func runPython(_ script: String, arguments: [String] = [], input: [UInt8] = []) -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script] + arguments

@@ -1,0 +1,100 @@
+import Testing
+import TroupeCore
+import TroupePersistence
+
+@testable import TroupeActors
+
+/// The audit chain as the journal writes it and verify reads it: per workspace, in commit
+/// order, carried by the change it records, and broken at the right seq by any edit.
+struct AuditLogTests {
+    private struct Refused: Error {}
+
+    private func intent(_ workspace: String, _ event: String, target: String? = nil, note: String? = nil) -> AuditIntent {
+        AuditIntent(AuditDraft(workspaceID: workspace, actor: AuditActor(type: AuditActor.apiKey, id: "key_1"), event: event,
+                               targetType: "run", targetID: target, note: note, requestID: "req_1", ip: "127.0.0.1"))
+    }
+
+    private func record(_ runtime: TroupeRuntime, _ workspace: String, _ event: String, note: String? = nil) async throws {
+        let origin = ChangeOrigin(principal: nil, requestID: "req_1", ip: "127.0.0.1", audit: intent(workspace, event, note: note))
+        try await runtime.store.journal.commit(Change(origin) { _ in })
+    }
+
+    private func edit(_ runtime: TroupeRuntime, _ sql: String) throws {
+        let db = try Database(path: runtime.path)
+        defer { db.close() }
+        try db.execute(sql)
+    }
+
+    @Test func eachWorkspaceChainsItsEntriesInCommitOrderAndAFailedChangeLeavesNone() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<60 {
+                group.addTask { try await record(runtime, index % 3 == 0 ? "ws_b" : "ws_a", "run.created") }
+            }
+            try await group.waitForAll()
+        }
+        // A change that fails takes its entry with it; the request's next change carries it.
+        let carried = intent("ws_a", "run.approved", note: "ship it")
+        let origin = ChangeOrigin(principal: nil, requestID: "req_2", ip: nil, audit: carried)
+        await #expect(throws: Refused.self) { try await runtime.store.journal.commit(Change(origin) { _ in throw Refused() }) }
+        #expect(!carried.committed)
+        try await runtime.store.journal.commit(Change(origin) { _ in })
+        try await runtime.store.journal.commitAudit(origin)  // already carried: nothing more
+        #expect(carried.committed)
+
+        let a = try await runtime.store.audit.entries(workspaceID: "ws_a", filter: .init(), limit: 100)
+        #expect(a.map(\.seq) == Array((1...41).reversed()))
+        #expect(a.first?.event == "run.approved" && a.first?.note == "ship it")
+        for (newer, older) in zip(a, a.dropFirst()) { #expect(newer.prevHash == older.hash) }
+        #expect(a.last?.prevHash == AuditEntry.genesisHash)
+        #expect(try await runtime.store.audit.verify(workspaceID: "ws_a") == AuditLog.Verification(checkedCount: 41, firstInvalidSeq: nil))
+        #expect(try await runtime.store.audit.verify(workspaceID: "ws_b").checkedCount == 20)
+        // Filters and the cursor's seq.
+        var filter = AuditLog.Filter()
+        filter.event = "run.approved"
+        #expect(try await runtime.store.audit.entries(workspaceID: "ws_a", filter: filter, limit: 10).map(\.seq) == [41])
+        filter = AuditLog.Filter()
+        filter.beforeSeq = 3
+        #expect(try await runtime.store.audit.entries(workspaceID: "ws_a", filter: filter, limit: 10).map(\.seq) == [2, 1])
+        await runtime.close()
+    }
+
+    @Test func anEditADeletionAndAMoveEachBreakTheChainWhereTheyAreAndAppendingDoesNotRepairIt() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        for _ in 0..<6 { try await record(runtime, "ws_a", "run.created") }
+        let audit = runtime.store.audit
+        try edit(runtime, "UPDATE audit_entries SET note = 'nothing to see' WHERE seq = 3")
+        #expect(try await audit.verify(workspaceID: "ws_a") == AuditLog.Verification(checkedCount: 3, firstInvalidSeq: 3))
+        // The server appends after the last entry and the break stays reported.
+        try await record(runtime, "ws_a", "run.cancelled")
+        #expect(try await audit.verify(workspaceID: "ws_a").firstInvalidSeq == 3)
+        try edit(runtime, "UPDATE audit_entries SET note = NULL WHERE seq = 3")
+        #expect(try await audit.verify(workspaceID: "ws_a") == AuditLog.Verification(checkedCount: 7, firstInvalidSeq: nil))
+        // A deleted entry: the break is at the next one.
+        try edit(runtime, "DELETE FROM audit_entries WHERE seq = 5")
+        #expect(try await audit.verify(workspaceID: "ws_a").firstInvalidSeq == 6)
+        await runtime.close()
+
+        let moved = try await TroupeRuntime.temporary()
+        for _ in 0..<4 { try await record(moved, "ws_a", "run.created") }
+        // Two entries swapped, seqs and all: the first out of place is at seq 2.
+        try edit(moved, "UPDATE audit_entries SET seq = -2 WHERE seq = 2")
+        try edit(moved, "UPDATE audit_entries SET seq = 2 WHERE seq = 3")
+        try edit(moved, "UPDATE audit_entries SET seq = 3 WHERE seq = -2")
+        #expect(try await moved.store.audit.verify(workspaceID: "ws_a").firstInvalidSeq == 2)
+        // An entry moved below the first seq.
+        try edit(moved, "UPDATE audit_entries SET seq = 0 WHERE seq = 4")
+        #expect(try await moved.store.audit.verify(workspaceID: "ws_a").firstInvalidSeq == 0)
+        await moved.close()
+    }
+
+    @Test func verifyReadsTheChainInPagesAndAnEmptyChainIsValid() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        for _ in 0..<7 { try await record(runtime, "ws_a", "run.created") }
+        let db = try Database(path: runtime.path, options: DatabaseOptions(readOnly: true))
+        #expect(try AuditLog.verify(db, workspaceID: "ws_a", pageSize: 2) == AuditLog.Verification(checkedCount: 7, firstInvalidSeq: nil))
+        #expect(try AuditLog.verify(db, workspaceID: "ws_none") == AuditLog.Verification(checkedCount: 0, firstInvalidSeq: nil))
+        db.close()
+        await runtime.close()
+    }
+}
