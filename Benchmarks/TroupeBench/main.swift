@@ -25,6 +25,9 @@ let usage = """
           event streams against a `troupe serve` child process: its RSS per idle subscriber
           (--subscribers over --workspaces), then the delay from each event's commit to its
           arrival on --fanout streams of one workspace (p50, p99, max); 0 skips a part
+      audit-verify [--server .build/release/troupe] [--entries 1000000] [--per-change 1000]
+          an audit chain of --entries entries written through the journal, then
+          `troupe verify-audit` on the file: its wall time and peak RSS
       peer-server [--port 8080] [--host 127.0.0.1]
           the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
@@ -45,6 +48,8 @@ do {
         try await WorkflowBenchmark(arguments: arguments).run()
     case "events":
         try await EventsBenchmark(arguments: arguments).run()
+    case "audit-verify":
+        try await AuditVerifyBenchmark(arguments: arguments).run()
     case "peer-server":
         try await PeerServer(arguments: arguments).run()
     case "crash-writer":

@@ -57,6 +57,8 @@ import TroupeCore
         #expect(document.status == 200)
         #expect(document.json["openapi"] == "3.1.0")
         #expect(document.json["paths"]?["/v1/api-keys/{id}"]?["delete"] != nil)
+        #expect(document.json["paths"]?["/v1/audit/verify"]?["get"] != nil)
+        #expect(document.json["components"]?["schemas"]?["AuditEntry"]?["required"]?.arrayValue?.count == 12)
         let path = server.directory + "/openapi.json"
         try Data(document.body).write(to: URL(fileURLWithPath: path))
         let process = Process()

@@ -31,7 +31,7 @@ enum OpenAPIDocument {
                                         ("token_budget", ["type": ["integer", "null"], "minimum": 0, "maximum": 1_000_000_000_000_000_000])])
     static let time: JSON = ["type": "string", "format": "date-time"]
     private static let limit: JSON = ["type": ["integer", "null"], "minimum": 1]
-    private static func list(_ item: String) -> JSON {
+    static func list(_ item: String) -> JSON {
         object([("data", ["type": "array", "items": ref(item)]), ("next_cursor", nullableString), ("has_more", ["type": "boolean"])],
                required: ["data", "next_cursor", "has_more"])
     }
@@ -227,6 +227,8 @@ enum OpenAPIDocument {
                                               required: ["code", "message", "status", "request_id"]))], required: ["error"]),
             "Plan": ["type": "string", "enum": ["starter", "growth", "enterprise"]],
             "Event": eventSchema,
+            "AuditEntry": auditEntrySchema,
+            "AuditVerification": auditVerificationSchema,
             "Scope": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
             "Role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
             "Limits": object([("requests_per_minute", limit), ("requests_per_day", limit), ("active_runs", limit), ("sandboxes", limit)]),
@@ -308,7 +310,7 @@ enum OpenAPIDocument {
     /// The document, serialized once.
     static let bytes: [UInt8] = {
         var paths = JSONObject()
-        for operation in operations + eventOperations {
+        for operation in operations + eventOperations + auditOperations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
             var parameters: [JSON] = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }.map {
