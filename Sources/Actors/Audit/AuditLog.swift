@@ -125,26 +125,23 @@ public struct AuditLog: Sendable {
         }
     }
 
-    /// Chains `drafts` after each workspace's last entry and inserts them; on the writer's thread.
-    static func append(_ drafts: [AuditDraft], on db: Database, at now: Timestamp) throws -> [AuditEntry] {
+    /// Chains `records` after each workspace's last entry and inserts them; on the writer's thread.
+    static func append(_ records: [PreparedAudit], on db: Database, at now: Timestamp) throws {
         var heads: [String: (seq: Int64, hash: String)] = [:]
-        var entries: [AuditEntry] = []
-        for draft in drafts {
-            let head = try heads[draft.workspaceID] ?? head(db, workspaceID: draft.workspaceID)
-            // Audit ids name entries and grant nothing: made as request ids are.
-            let entry = try AuditEntry(draft: draft, id: CorrelationID.make(prefix: "aud"), seq: head.seq + 1, at: now, prevHash: head.hash)
-            heads[draft.workspaceID] = (entry.seq, entry.hash)
+        for record in records {
+            let workspaceID = record.draft.workspaceID
+            let head = try heads[workspaceID] ?? head(db, workspaceID: workspaceID)
+            let entry = record.entry(seq: head.seq + 1, prevHash: head.hash, at: now)
+            heads[workspaceID] = (entry.seq, entry.hash)
             try db.execute("""
                 INSERT INTO audit_entries (workspace_id, seq, id, created_at, actor_type, actor_id, actor_email, event, target_type, target_id,
                                            note, request_id, ip, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(draft.workspaceID), .integer(entry.seq), .text(entry.id), .integer(now.microsecondsSinceEpoch),
+                """, [.text(workspaceID), .integer(entry.seq), .text(entry.id), .integer(now.microsecondsSinceEpoch),
                       .text(entry.actor.type), .text(entry.actor.id), optional(entry.actor.email), .text(entry.event),
                       .text(entry.targetType), optional(entry.targetID), optional(entry.note), optional(entry.requestID), optional(entry.ip),
                       .text(entry.prevHash), .text(entry.hash)])
-            entries.append(entry)
         }
-        return entries
     }
 
     /// The workspace's last entry's seq and hash (0 and the genesis hash before its first):

@@ -27,7 +27,7 @@ public final class Journal: Sendable {
     public func commit<T: Sendable>(_ change: Change<T>) async throws -> T {
         let answer = change.origin.answer.flatMap { $0.take() ? $0 : nil }  // nil unless this change took it
         let intent = change.origin.audit
-        let audit = intent?.take()  // likewise
+        let audit = intent?.take().map(PreparedAudit.init)  // likewise; its canonical form made here, off the writer
         let write = change.write
         let clock = clock
         let bus = bus
@@ -38,8 +38,8 @@ public final class Journal: Sendable {
                 try answer?.write(db)
                 let now = clock.now
                 let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: now)
-                let entries = (audit.map { [$0] } ?? []) + transaction.auditDrafts
-                if !entries.isEmpty { _ = try AuditLog.append(entries, on: db, at: now) }
+                let entries = (audit.map { [$0] } ?? []) + transaction.auditDrafts.map(PreparedAudit.init)
+                if !entries.isEmpty { try AuditLog.append(entries, on: db, at: now) }
                 return Committed(value: value, events: events, queuedJobs: transaction.queuedJobs)
             }, afterCommit: { committed in
                 answer?.markCommitted()
