@@ -110,7 +110,7 @@ struct AuditLogTests {
                 : AuditActor(type: AuditActor.apiKey, id: pick() ?? "key_1")
             let draft = AuditDraft(workspaceID: "ws_a", actor: actor, event: pick() ?? "run.created", targetType: pick() ?? "run",
                                    targetID: pick(), note: pick(), requestID: pick(), ip: pick())
-            let entry = PreparedAudit(draft).entry(seq: Int64.random(in: 1...Int64(1) << 53, using: &generator), prevHash: AuditEntry.genesisHash,
+            let (entry, _) = PreparedAudit(draft).entry(seq: Int64.random(in: 1...Int64(1) << 53, using: &generator), prevHash: AuditEntry.genesisHash,
                                                    at: Timestamp(microsecondsSinceEpoch: Int64.random(in: 0...4_000_000_000_000_000, using: &generator)))
             #expect(entry.hash == (try entry.expectedHash()), "\(draft)")
         }

@@ -182,8 +182,8 @@ struct PreparedAudit: Sendable {
         tail = writer.bytes
     }
 
-    /// The entry at `seq` after `prevHash`, stamped `timestamp`, with its hash.
-    func entry(seq: Int64, prevHash: String, at timestamp: Timestamp) -> AuditEntry {
+    /// The entry at `seq` after `prevHash`, stamped `timestamp`, with its hash (also as bytes).
+    func entry(seq: Int64, prevHash: String, at timestamp: Timestamp) -> (entry: AuditEntry, digest: [UInt8]) {
         var message: [UInt8] = []
         message.reserveCapacity(prevHash.utf8.count * 2 + head.count + middle.count + tail.count + 48)
         message += prevHash.utf8
@@ -195,8 +195,9 @@ struct PreparedAudit: Sendable {
         message += tail
         timestamp.appendRFC3339(to: &message)
         message += "\"}".utf8
-        return AuditEntry(id: id, seq: seq, timestamp: timestamp, actor: draft.actor, event: draft.event, targetType: draft.targetType,
-                          targetID: draft.targetID, note: draft.note, requestID: draft.requestID, ip: draft.ip, prevHash: prevHash,
-                          hash: Hex.encode(SHA256.hash(message)))
+        let digest = SHA256.hash(message)
+        return (AuditEntry(id: id, seq: seq, timestamp: timestamp, actor: draft.actor, event: draft.event, targetType: draft.targetType,
+                           targetID: draft.targetID, note: draft.note, requestID: draft.requestID, ip: draft.ip, prevHash: prevHash,
+                           hash: Hex.encode(digest)), digest)
     }
 }

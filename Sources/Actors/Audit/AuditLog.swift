@@ -7,7 +7,9 @@ import TroupePersistence
 /// `troupe verify-audit` on the file, with the same code.
 ///
 /// The entry's fields are columns, and its hash is checked against them: editing any field,
-/// deleting an entry (a seq gap) or moving one breaks the chain at that seq. The server never
+/// deleting an entry (a seq gap) or moving one breaks the chain at that seq. An entry's
+/// `prev_hash` is not stored: it is the hash of the entry before it, read from that row, so a
+/// row costs 32 bytes of hash, not 128 of hex. The server never
 /// repairs a broken chain: it appends after the last entry, and verify keeps reporting the break.
 public struct AuditLog: Sendable {
     public static let migrations = [
@@ -26,8 +28,7 @@ public struct AuditLog: Sendable {
                 note TEXT,
                 request_id TEXT,
                 ip TEXT,
-                prev_hash TEXT NOT NULL,
-                hash TEXT NOT NULL,
+                hash BLOB NOT NULL,
                 PRIMARY KEY (workspace_id, seq)
             ) WITHOUT ROWID;
             """),
@@ -66,7 +67,7 @@ public struct AuditLog: Sendable {
     }
 
     private static let columns = """
-        SELECT seq, id, created_at, actor_type, actor_id, actor_email, event, target_type, target_id, note, request_id, ip, prev_hash, hash
+        SELECT seq, id, created_at, actor_type, actor_id, actor_email, event, target_type, target_id, note, request_id, ip, hash
         FROM audit_entries
         """
 
@@ -83,7 +84,29 @@ public struct AuditLog: Sendable {
         values.append(.integer(Int64(max(0, limit))))
         let query = sql
         let bound = values
-        return try await reader.readStatement { db in try db.query(query, bound, row: Self.entry) }
+        return try await reader.read { db in
+            try Self.withPrevHashes(db, workspaceID: workspaceID, try db.query(query, bound, row: Self.row))
+        }
+    }
+
+    /// Entries of `rows` (newest first), each given the hash of the entry before it: the next
+    /// row when that is it, else read.
+    private static func withPrevHashes(_ db: Database, workspaceID: String, _ rows: [StoredRow]) throws -> [AuditEntry] {
+        var entries: [AuditEntry] = []
+        entries.reserveCapacity(rows.count)
+        for (index, row) in rows.enumerated() {
+            let prevHash: String
+            if index + 1 < rows.count, rows[index + 1].seq == row.seq - 1 {
+                prevHash = rows[index + 1].hash
+            } else if row.seq <= 1 {
+                prevHash = AuditEntry.genesisHash
+            } else {
+                prevHash = try db.query("SELECT hash FROM audit_entries WHERE workspace_id = ? AND seq = ?",
+                                        [.text(workspaceID), .integer(row.seq - 1)]) { Hex.encode($0.blob(at: 0) ?? []) }.first ?? ""
+            }
+            entries.append(row.entry(prevHash: prevHash))
+        }
+        return entries
     }
 
     /// Verifies the workspace's whole chain, reading it in pages.
@@ -104,10 +127,11 @@ public struct AuditLog: Sendable {
         }
         while true {
             let page = try db.query(columns + " WHERE workspace_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
-                                    [.text(workspaceID), .integer(expectedSeq), .integer(Int64(pageSize))], row: entry)
-            for entry in page {
+                                    [.text(workspaceID), .integer(expectedSeq), .integer(Int64(pageSize))], row: row)
+            for row in page {
                 result.checkedCount += 1
-                guard entry.seq == expectedSeq, entry.prevHash == prevHash, try entry.expectedHash() == entry.hash else {
+                let entry = row.entry(prevHash: prevHash)
+                guard entry.seq == expectedSeq, try entry.expectedHash() == entry.hash else {
                     result.firstInvalidSeq = entry.seq
                     return result
                 }
@@ -131,16 +155,16 @@ public struct AuditLog: Sendable {
         for record in records {
             let workspaceID = record.draft.workspaceID
             let head = try heads[workspaceID] ?? head(db, workspaceID: workspaceID)
-            let entry = record.entry(seq: head.seq + 1, prevHash: head.hash, at: now)
+            let (entry, digest) = record.entry(seq: head.seq + 1, prevHash: head.hash, at: now)
             heads[workspaceID] = (entry.seq, entry.hash)
             try db.execute("""
                 INSERT INTO audit_entries (workspace_id, seq, id, created_at, actor_type, actor_id, actor_email, event, target_type, target_id,
-                                           note, request_id, ip, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           note, request_id, ip, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(workspaceID), .integer(entry.seq), .text(entry.id), .integer(now.microsecondsSinceEpoch),
                       .text(entry.actor.type), .text(entry.actor.id), optional(entry.actor.email), .text(entry.event),
                       .text(entry.targetType), optional(entry.targetID), optional(entry.note), optional(entry.requestID), optional(entry.ip),
-                      .text(entry.prevHash), .text(entry.hash)])
+                      .blob(digest)])
         }
     }
 
@@ -148,17 +172,32 @@ public struct AuditLog: Sendable {
     /// appending continues there, whatever an edit did to the entries before.
     private static func head(_ db: Database, workspaceID: String) throws -> (seq: Int64, hash: String) {
         try db.query("SELECT seq, hash FROM audit_entries WHERE workspace_id = ? ORDER BY seq DESC LIMIT 1", [.text(workspaceID)]) { row in
-            (row.int64(at: 0), row.string(at: 1) ?? "")
+            (row.int64(at: 0), Hex.encode(row.blob(at: 1) ?? []))
         }.first ?? (0, AuditEntry.genesisHash)
     }
 
     private static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
 
     /// A row as stored, whatever it holds: a field edited to anything fails its hash.
-    private static func entry(_ row: Statement) -> AuditEntry {
-        AuditEntry(id: row.string(at: 1) ?? "", seq: row.int64(at: 0), timestamp: Timestamp(microsecondsSinceEpoch: row.int64(at: 2)),
-                   actor: AuditActor(type: row.string(at: 3) ?? "", id: row.string(at: 4) ?? "", email: row.string(at: 5)),
-                   event: row.string(at: 6) ?? "", targetType: row.string(at: 7) ?? "", targetID: row.string(at: 8), note: row.string(at: 9),
-                   requestID: row.string(at: 10), ip: row.string(at: 11), prevHash: row.string(at: 12) ?? "", hash: row.string(at: 13) ?? "")
+    private struct StoredRow {
+        let seq: Int64
+        let fields: (id: String, createdAt: Int64, actor: AuditActor, event: String, targetType: String, targetID: String?, note: String?,
+                     requestID: String?, ip: String?)
+        let hash: String
+
+        func entry(prevHash: String) -> AuditEntry {
+            AuditEntry(id: fields.id, seq: seq, timestamp: Timestamp(microsecondsSinceEpoch: fields.createdAt), actor: fields.actor,
+                       event: fields.event, targetType: fields.targetType, targetID: fields.targetID, note: fields.note,
+                       requestID: fields.requestID, ip: fields.ip, prevHash: prevHash, hash: hash)
+        }
+    }
+
+    private static func row(_ row: Statement) -> StoredRow {
+        StoredRow(seq: row.int64(at: 0),
+                  fields: (row.string(at: 1) ?? "", row.int64(at: 2),
+                           AuditActor(type: row.string(at: 3) ?? "", id: row.string(at: 4) ?? "", email: row.string(at: 5)),
+                           row.string(at: 6) ?? "", row.string(at: 7) ?? "", row.string(at: 8), row.string(at: 9), row.string(at: 10),
+                           row.string(at: 11)),
+                  hash: Hex.encode(row.blob(at: 12) ?? []))
     }
 }

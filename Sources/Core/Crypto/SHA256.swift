@@ -50,6 +50,18 @@ public struct SHA256: Sendable {
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: some Collection<UInt8>) {
         length &+= UInt64(bytes.count)
+        // With nothing pending, whole blocks are read where they are; only the rest is copied.
+        if pending.isEmpty, let rest = bytes.withContiguousStorageIfAvailable({ buffer -> ArraySlice<UInt8> in
+            let whole = buffer.count - buffer.count % Self.blockSize
+            let raw = UnsafeRawBufferPointer(buffer)
+            for offset in stride(from: 0, to: whole, by: Self.blockSize) {
+                Self.compress(&words, UnsafeRawBufferPointer(rebasing: raw[offset..<offset + Self.blockSize]))
+            }
+            return ArraySlice(buffer[whole...])
+        }) {
+            pending.append(contentsOf: rest)
+            return
+        }
         pending.append(contentsOf: bytes)
         guard pending.count >= Self.blockSize else { return }
         let whole = pending.count - pending.count % Self.blockSize
@@ -136,10 +148,15 @@ extension UInt32 {
 
 /// Lowercase hexadecimal.
 public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        for byte in bytes { out += [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]] }
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 }
