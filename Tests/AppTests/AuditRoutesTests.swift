@@ -125,6 +125,10 @@ import TroupeCore
         #expect(try await server.send("GET", "/v1/audit/logs?limit=2&cursor=\(cursor)", token: ada.token).status == 400, "a cursor is bound to its filter")
         #expect(try await server.send("GET", "/v1/audit/logs?since=yesterday", token: ada.token).status == 400)
         #expect(try await entries(server, ada.token, "&since=2999-01-01T00:00:00Z").isEmpty)
+        // A plan change says so, in the same transaction as the change.
+        #expect(try await server.send("PATCH", "/v1/workspaces/\(ada.workspaceID)", token: ada.token, json: #"{"plan":"growth"}"#).status == 200)
+        let planned = try await entries(server, ada.token, "&event=workspace.plan_changed")
+        #expect(planned.first?["note"] == "plan: growth" && planned.first?["target_id"] == .string(ada.workspaceID))
         let runsOnly = try await server.createKey(ada, scopes: ["runs:read"])
         #expect(try await server.send("GET", "/v1/audit/logs", token: runsOnly.raw).status == 403)
         #expect(try await server.send("GET", "/v1/audit/verify", token: runsOnly.raw).status == 403)

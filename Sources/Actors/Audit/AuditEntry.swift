@@ -93,7 +93,7 @@ public struct AuditActor: Sendable, Equatable {
 public struct AuditDraft: Sendable, Equatable {
     public let workspaceID: String
     public let actor: AuditActor
-    public let event: String
+    public var event: String
     public let targetType: String
     public var targetID: String?
     public var note: String?

@@ -27,6 +27,9 @@ public final class AuditIntent: Sendable {
     /// Names the change's target (the id of what the request creates).
     public func setTarget(_ id: String) { state.withLock { $0.draft.targetID = id } }
 
+    /// Names what the request turned out to be (a workspace update that changes its plan).
+    public func setEvent(_ event: String) { state.withLock { $0.draft.event = event } }
+
     /// Sets the entry's note.
     public func setNote(_ note: String?) { state.withLock { $0.draft.note = note } }
 

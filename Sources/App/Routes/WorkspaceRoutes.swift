@@ -85,8 +85,13 @@ struct WorkspaceRoutes: RouteGroup {
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
         try body.finish()
         _ = try request.caller.requireUser(plan == nil ? .admin : .owner)
+        if let plan {
+            request.audit?.setEvent("workspace.plan_changed")
+            request.audit?.setNote("plan: \(plan.rawValue)")
+        }
+        let origin = request.origin
         let (newName, newPlan, createdAt) = try await runtime.tenants.call(id) { tenant in
-            try await tenant.update(name: name, plan: plan)
+            try await tenant.update(name: name, plan: plan, origin: origin)
             return (tenant.name, tenant.plan, tenant.createdAt)
         }
         return Self.json(200, workspaceView.json(id: id, name: newName, plan: newPlan, createdAt: createdAt))
