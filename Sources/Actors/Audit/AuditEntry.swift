@@ -13,15 +13,18 @@ public struct AuditEntry: Sendable, Equatable {
     public let id: String
     public let seq: Int64
     public let timestamp: Timestamp
-    public let actor: AuditActor
-    public let event: String
-    public let targetType: String
-    public let targetID: String?
-    public let note: String?
-    public let requestID: String?
-    public let ip: String?
+    /// Who did what to which target, from which request (its `workspaceID` is the chain's).
+    public let record: AuditDraft
     public let prevHash: String
     public let hash: String
+
+    public var actor: AuditActor { record.actor }
+    public var event: String { record.event }
+    public var targetType: String { record.targetType }
+    public var targetID: String? { record.targetID }
+    public var note: String? { record.note }
+    public var requestID: String? { record.requestID }
+    public var ip: String? { record.ip }
 
     /// The entry as the API shows it; without `hash`, what the hash is computed over.
     public func json(includingHash: Bool = true) -> JSON {
@@ -47,157 +50,13 @@ public struct AuditEntry: Sendable, Equatable {
         return Hex.encode(digest.finalize())
     }
 
-    public init(id: String, seq: Int64, timestamp: Timestamp, actor: AuditActor, event: String, targetType: String, targetID: String?,
-                note: String?, requestID: String?, ip: String?, prevHash: String, hash: String) {
+    public init(id: String, seq: Int64, timestamp: Timestamp, record: AuditDraft, prevHash: String, hash: String) {
         self.id = id
         self.seq = seq
         self.timestamp = timestamp
-        self.actor = actor
-        self.event = event
-        self.targetType = targetType
-        self.targetID = targetID
-        self.note = note
-        self.requestID = requestID
-        self.ip = ip
+        self.record = record
         self.prevHash = prevHash
         self.hash = hash
     }
 }
 
-/// Who an audit entry names: a person (with their email when known) or an API key.
-public struct AuditActor: Sendable, Equatable {
-    public static let user = "user"
-    public static let apiKey = "api_key"
-
-    /// ``user`` or ``apiKey`` (kept as the text stored, so that a stored entry reads back as it is).
-    public let type: String
-    public let id: String
-    public let email: String?
-
-    public init(type: String, id: String, email: String? = nil) {
-        self.type = type
-        self.id = id
-        self.email = email
-    }
-
-    /// The actor of a principal.
-    public init(_ principal: Principal, email: String? = nil) {
-        switch principal.kind {
-        case .user(let id, _): self.init(type: Self.user, id: id, email: email)
-        case .apiKey(let id, _): self.init(type: Self.apiKey, id: id)
-        }
-    }
-}
-
-/// An entry before the journal chains it: everything but its id, seq, time and hashes.
-public struct AuditDraft: Sendable, Equatable {
-    public let workspaceID: String
-    public let actor: AuditActor
-    public var event: String
-    public let targetType: String
-    public var targetID: String?
-    public var note: String?
-    public let requestID: String?
-    public let ip: String?
-
-    public init(workspaceID: String, actor: AuditActor, event: String, targetType: String, targetID: String?, note: String? = nil,
-                requestID: String?, ip: String?) {
-        self.workspaceID = workspaceID
-        self.actor = actor
-        self.event = event
-        self.targetType = targetType
-        self.targetID = targetID
-        self.note = note
-        self.requestID = requestID
-        self.ip = ip
-    }
-}
-
-/// A draft made ready to chain, off the writer's thread: its id, and its canonical form (RFC
-/// 8785, keys sorted) cut where the writer puts what only it knows — `prev_hash`, `seq` and
-/// `timestamp` — so that chaining it costs the writer a concatenation and one SHA-256, not a
-/// JSON tree sorted and written. ``AuditEntry/expectedHash()`` computes the same bytes the
-/// general way; verify uses that, so the two can never disagree unnoticed.
-struct PreparedAudit: Sendable {
-    let draft: AuditDraft
-    let id: String
-    /// `{"actor":{…},"event":…,"id":…,"ip":…,"note":…,"prev_hash":"`
-    let head: [UInt8]
-    /// `","request_id":…,"seq":`
-    let middle: [UInt8]
-    /// `,"target_id":…,"target_type":…,"timestamp":"`
-    let tail: [UInt8]
-
-    init(_ draft: AuditDraft) {
-        self.draft = draft
-        // Audit ids name entries and grant nothing: made as request ids are.
-        id = CorrelationID.make(prefix: "aud")
-        var writer = JSONWriter(capacity: 256)
-        func key(_ name: String, first: Bool = false) {
-            writer.writeRaw((first ? "\"" : ",\"").utf8)
-            writer.writeRaw(name.utf8)
-            writer.writeRaw("\":".utf8)
-        }
-        func value(_ text: String?) {
-            if let text { writer.writeString(text) } else { writer.writeNull() }
-        }
-        writer.writeRaw("{".utf8)
-        key("actor", first: true)
-        writer.writeRaw("{".utf8)
-        if let email = draft.actor.email {
-            key("email", first: true)
-            value(email)
-            key("id")
-        } else {
-            key("id", first: true)
-        }
-        value(draft.actor.id)
-        key("type")
-        value(draft.actor.type)
-        writer.writeRaw("}".utf8)
-        key("event")
-        value(draft.event)
-        key("id")
-        value(id)
-        key("ip")
-        value(draft.ip)
-        key("note")
-        value(draft.note)
-        key("prev_hash")
-        writer.writeRaw("\"".utf8)
-        head = writer.bytes
-        writer = JSONWriter(capacity: 64)
-        writer.writeRaw("\"".utf8)
-        key("request_id")
-        value(draft.requestID)
-        key("seq")
-        middle = writer.bytes
-        writer = JSONWriter(capacity: 128)
-        key("target_id")
-        value(draft.targetID)
-        key("target_type")
-        value(draft.targetType)
-        key("timestamp")
-        writer.writeRaw("\"".utf8)
-        tail = writer.bytes
-    }
-
-    /// The entry at `seq` after `prevHash`, stamped `timestamp`, with its hash (also as bytes).
-    func entry(seq: Int64, prevHash: String, at timestamp: Timestamp) -> (entry: AuditEntry, digest: [UInt8]) {
-        var message: [UInt8] = []
-        message.reserveCapacity(prevHash.utf8.count * 2 + head.count + middle.count + tail.count + 48)
-        message += prevHash.utf8
-        message.append(UInt8(ascii: "\n"))
-        message += head
-        message += prevHash.utf8
-        message += middle
-        message += String(seq).utf8
-        message += tail
-        timestamp.appendRFC3339(to: &message)
-        message += "\"}".utf8
-        let digest = SHA256.hash(message)
-        return (AuditEntry(id: id, seq: seq, timestamp: timestamp, actor: draft.actor, event: draft.event, targetType: draft.targetType,
-                           targetID: draft.targetID, note: draft.note, requestID: draft.requestID, ip: draft.ip, prevHash: prevHash,
-                           hash: Hex.encode(digest)), digest)
-    }
-}

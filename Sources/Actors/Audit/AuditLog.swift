@@ -85,7 +85,7 @@ public struct AuditLog: Sendable {
         let query = sql
         let bound = values
         return try await reader.read { db in
-            try Self.withPrevHashes(db, workspaceID: workspaceID, try db.query(query, bound, row: Self.row))
+            try Self.withPrevHashes(db, workspaceID: workspaceID, try db.query(query, bound) { Self.row($0, of: workspaceID) })
         }
     }
 
@@ -127,7 +127,7 @@ public struct AuditLog: Sendable {
         }
         while true {
             let page = try db.query(columns + " WHERE workspace_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
-                                    [.text(workspaceID), .integer(expectedSeq), .integer(Int64(pageSize))], row: row)
+                                    [.text(workspaceID), .integer(expectedSeq), .integer(Int64(pageSize))]) { row($0, of: workspaceID) }
             for row in page {
                 result.checkedCount += 1
                 let entry = row.entry(prevHash: prevHash)
@@ -181,23 +181,21 @@ public struct AuditLog: Sendable {
     /// A row as stored, whatever it holds: a field edited to anything fails its hash.
     private struct StoredRow {
         let seq: Int64
-        let fields: (id: String, createdAt: Int64, actor: AuditActor, event: String, targetType: String, targetID: String?, note: String?,
-                     requestID: String?, ip: String?)
+        let id: String
+        let createdAt: Int64
+        let record: AuditDraft
         let hash: String
 
         func entry(prevHash: String) -> AuditEntry {
-            AuditEntry(id: fields.id, seq: seq, timestamp: Timestamp(microsecondsSinceEpoch: fields.createdAt), actor: fields.actor,
-                       event: fields.event, targetType: fields.targetType, targetID: fields.targetID, note: fields.note,
-                       requestID: fields.requestID, ip: fields.ip, prevHash: prevHash, hash: hash)
+            AuditEntry(id: id, seq: seq, timestamp: Timestamp(microsecondsSinceEpoch: createdAt), record: record, prevHash: prevHash, hash: hash)
         }
     }
 
-    private static func row(_ row: Statement) -> StoredRow {
-        StoredRow(seq: row.int64(at: 0),
-                  fields: (row.string(at: 1) ?? "", row.int64(at: 2),
-                           AuditActor(type: row.string(at: 3) ?? "", id: row.string(at: 4) ?? "", email: row.string(at: 5)),
-                           row.string(at: 6) ?? "", row.string(at: 7) ?? "", row.string(at: 8), row.string(at: 9), row.string(at: 10),
-                           row.string(at: 11)),
+    private static func row(_ row: Statement, of workspaceID: String) -> StoredRow {
+        StoredRow(seq: row.int64(at: 0), id: row.string(at: 1) ?? "", createdAt: row.int64(at: 2),
+                  record: AuditDraft(workspaceID: workspaceID, actor: AuditActor(type: row.string(at: 3) ?? "", id: row.string(at: 4) ?? "", email: row.string(at: 5)),
+                                     event: row.string(at: 6) ?? "", targetType: row.string(at: 7) ?? "", targetID: row.string(at: 8),
+                                     note: row.string(at: 9), requestID: row.string(at: 10), ip: row.string(at: 11)),
                   hash: Hex.encode(row.blob(at: 12) ?? []))
     }
 }
