@@ -100,6 +100,10 @@ import TroupeCore
             #expect(!failed.description.contains("not the password"))
         }
         #expect(try await entries(server, bystander.token, "&event=auth.login_failed").isEmpty)
+        // Ada's joining is on Grace's workspace's record, the workspace she joined.
+        let joined = try await entries(server, grace.token, "&event=member.joined")
+        #expect(joined.first?["target_id"] == .string(ada.userID) && joined.first?["actor"]?["id"] == .string(ada.userID))
+        #expect(try await entries(server, ada.token, "&event=member.joined").isEmpty)
         await server.stop()
     }
 
@@ -114,7 +118,14 @@ import TroupeCore
             #expect(try await server.send("POST", "/v1/workspaces", token: ada.token, json: #"{"name":"Second"}"#,
                                           headers: ["Idempotency-Key": "once"]).status == 201)
         }
-        #expect(try await entries(server, ada.token, "&event=workspace.created").count == 1)
+        // A new workspace's chain starts with its creation (once).
+        let created = try await server.send("GET", "/v1/workspaces", token: ada.token).json["data"]?.arrayValue?
+            .first { $0["name"] == "Second" }?["id"]?.stringValue ?? ""
+        let createdToken = try await server.send("POST", "/v1/workspaces/\(created)/switch", token: ada.token).json["token"]?.stringValue ?? ""
+        let createdLog = try await entries(server, createdToken)
+        #expect(createdLog.map { $0["event"]?.stringValue ?? "" } == ["workspace.created"])
+        #expect(createdLog.first?["seq"] == 1 && createdLog.first?["target_id"] == .string(created))
+        #expect(try await entries(server, ada.token, "&event=workspace.created").isEmpty)
         let locks = try await entries(server, ada.token, "&event=lock.acquired&actor=\(ada.userID)")
         #expect(locks.map { $0["target_id"]?.stringValue ?? "" } == ["k4", "k3", "k2", "k1", "k0"])
         let first = try await server.send("GET", "/v1/audit/logs?limit=2&event=lock.acquired", token: ada.token)
@@ -132,6 +143,27 @@ import TroupeCore
         let runsOnly = try await server.createKey(ada, scopes: ["runs:read"])
         #expect(try await server.send("GET", "/v1/audit/logs", token: runsOnly.raw).status == 403)
         #expect(try await server.send("GET", "/v1/audit/verify", token: runsOnly.raw).status == 403)
+        await server.stop()
+    }
+
+    @Test func aJobsLifeIsRecordedAndAFailureThatDeadLettersItSaysSo() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        let created = try await server.send("POST", "/v1/jobs", token: ada.token, json: #"{"queue":"q","input":{},"max_attempts":1}"#)
+        let id = created.json["id"]?.stringValue ?? ""
+        let claimed = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["q"],"worker_id":"w","wait_ms":0}"#)
+        let lease = claimed.json["lease_token"]?.stringValue ?? ""
+        #expect(try await server.send("POST", "/v1/jobs/\(id)/fail", token: ada.token,
+                                      json: #"{"lease_token":"\#(lease)","error":{"code":"x","message":"no"}}"#).json["status"] == "dead")
+        #expect(try await server.send("POST", "/v1/dlq/\(id)/retry", token: ada.token).status == 200)
+        let again = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["q"],"worker_id":"w","wait_ms":0}"#)
+        #expect(try await server.send("POST", "/v1/jobs/\(id)/fail", token: ada.token,
+                                      json: #"{"lease_token":"\#(again.json["lease_token"]?.stringValue ?? "")","error":{"code":"x","message":"no"},"retryable":false}"#).status == 200)
+        #expect(try await server.send("DELETE", "/v1/dlq/\(id)", token: ada.token).status == 204)
+        let log = try await entries(server, ada.token).filter { $0["target_type"] == "job" }
+        #expect(log.map { $0["event"]?.stringValue ?? "" } == ["job.deleted", "job.dead_lettered", "job.retried", "job.dead_lettered", "job.created"])
+        #expect(log.allSatisfy { $0["target_id"] == .string(id) })
+        #expect(try await server.send("GET", "/v1/audit/verify", token: ada.token).json["valid"] == true)
         await server.stop()
     }
 }

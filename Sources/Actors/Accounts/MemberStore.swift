@@ -89,7 +89,8 @@ public struct MemberStore: Sendable {
     /// hashes to `tokenHash`. 404 for an unknown, used or expired token, 403 for another
     /// person's invitation, 409 when already a member.
     public func accept(tokenHash: [UInt8], userID: String, email: String, at now: Timestamp, origin: ChangeOrigin) async throws -> (MemberRecord, MembershipChange) {
-        try await store.journal.commit(origin) { db in
+        try await store.journal.commit(Change(origin) { transaction in
+            let db = transaction.db
             let found = try db.query("""
                 SELECT id, workspace_id, email, role FROM invitations
                 WHERE token_hash = ? AND accepted_at IS NULL AND expires_at > ?
@@ -109,8 +110,9 @@ public struct MemberStore: Sendable {
             try db.execute("UPDATE invitations SET accepted_at = ? WHERE id = ?", [.integer(now.microsecondsSinceEpoch), .text(id)])
             let change = MembershipChange(workspaceID: workspaceID, userID: userID, role: role, changedAt: now)
             try Self.record(db, change)
+            transaction.fileAudit(in: workspaceID)  // the joined workspace's record, not the caller's current one
             return (MemberRecord(workspaceID: workspaceID, userID: userID, email: email, role: role, joinedAt: now), change)
-        }
+        })
     }
 
     /// Gives `userID` the role `role`; the change is nil when the role was already that.

@@ -1,6 +1,7 @@
 /// An entry before the journal chains it: everything but its id, seq, time and hashes.
 public struct AuditDraft: Sendable, Equatable {
-    public let workspaceID: String
+    /// Whose chain the entry joins.
+    public var workspaceID: String
     public let actor: AuditActor
     public var event: String
     public let targetType: String

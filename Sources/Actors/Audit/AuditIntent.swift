@@ -30,6 +30,9 @@ public final class AuditIntent: Sendable {
     /// Names what the request turned out to be (a workspace update that changes its plan).
     public func setEvent(_ event: String) { state.withLock { $0.draft.event = event } }
 
+    /// Files the entry in another workspace's chain (a workspace the request creates).
+    public func setWorkspace(_ workspaceID: String) { state.withLock { $0.draft.workspaceID = workspaceID } }
+
     /// Sets the entry's note.
     public func setNote(_ note: String?) { state.withLock { $0.draft.note = note } }
 

@@ -6,7 +6,8 @@ import TroupeCore
 /// JSON tree sorted and written. ``AuditEntry/expectedHash()`` computes the same bytes the
 /// general way; verify uses that, so the two can never disagree unnoticed.
 struct PreparedAudit: Sendable {
-    let draft: AuditDraft
+    /// The workspace is not in the canonical form: only which chain the entry joins.
+    var draft: AuditDraft
     let id: String
     /// `{"actor":{…},"event":…,"id":…,"ip":…,"note":…,"prev_hash":"`
     let head: [UInt8]

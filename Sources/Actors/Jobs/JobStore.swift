@@ -139,6 +139,7 @@ public struct JobStore: Sendable {
     /// `job.dead` for a job that just died (a run's job is indexed with its run's events).
     private static func emitIfDead(_ job: JobRecord, on transaction: JournalTransaction) throws {
         guard job.machine.status == .dead else { return }
+        transaction.renameAudit("job.dead_lettered")  // a failure that ends the job
         let runCreatedAt = try job.runID.flatMap { runID in
             try transaction.db.scalar("SELECT created_at FROM snapshots WHERE kind = 'run' AND id = ?", [.text(runID)])?.integerValue
         }.map(Timestamp.init(microsecondsSinceEpoch:))

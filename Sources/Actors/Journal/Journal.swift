@@ -38,7 +38,13 @@ public final class Journal: Sendable {
                 try answer?.write(db)
                 let now = clock.now
                 let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: now)
-                let entries = (audit.map { [$0] } ?? []) + transaction.auditDrafts.map(PreparedAudit.init)
+                var own = audit
+                if let workspaceID = transaction.auditWorkspaceID { own?.draft.workspaceID = workspaceID }
+                if let event = transaction.auditEvent, var draft = own?.draft {
+                    draft.event = event
+                    own = PreparedAudit(draft)  // its canonical form names the event: made again, on this rare path
+                }
+                let entries = (own.map { [$0] } ?? []) + transaction.auditDrafts.map(PreparedAudit.init)
                 if !entries.isEmpty { try AuditLog.append(entries, on: db, at: now) }
                 return Committed(value: value, events: events, queuedJobs: transaction.queuedJobs)
             }, afterCommit: { committed in

@@ -8,6 +8,9 @@ public final class JournalTransaction {
     private(set) var events: [EventDraft] = []
     private(set) var queuedJobs: [(workspaceID: String, queue: String)] = []
     private(set) var auditDrafts: [AuditDraft] = []
+    /// Set by ``fileAudit(in:)`` and ``renameAudit(_:)``.
+    private(set) var auditWorkspaceID: String?
+    private(set) var auditEvent: String?
 
     init(db: Database) {
         self.db = db
@@ -27,6 +30,18 @@ public final class JournalTransaction {
     /// user's workspaces).
     public func audit(_ draft: AuditDraft) {
         auditDrafts.append(draft)
+    }
+
+    /// Files the origin's audit entry in `workspaceID`'s chain: for a change that learns only
+    /// as it runs which workspace it changes (an invitation accepted).
+    public func fileAudit(in workspaceID: String) {
+        auditWorkspaceID = workspaceID
+    }
+
+    /// Names the origin's audit entry after what the change turned out to do (a failure that
+    /// dead-letters its job), when the origin has one.
+    public func renameAudit(_ event: String) {
+        auditEvent = event
     }
 
     /// Records that the change makes a job claimable now: once committed, a worker waiting on

@@ -37,6 +37,7 @@ struct WorkspaceRoutes: RouteGroup {
         let now = clock.now
         let id = RandomID.make(prefix: "ws")
         request.audit?.setTarget(id)
+        request.audit?.setWorkspace(id)  // the new workspace's chain starts with its creation
         let state = TenantState(name: name, plan: plan, createdAt: now)
         var json = workspaceView.json(id: id, state: state)
         if case .object(var object) = json {
