@@ -45,8 +45,14 @@ final class Authenticator: Sendable {
     }
 
     /// The principal behind `Authorization: Bearer …` or `X-API-Key`.
+    /// The WebSocket subprotocol a browser names beside `bearer.<token>` (API.md).
+    static let webSocketProtocol = "troupe.v1"
+
     func authenticate(_ headers: HTTPHeaders) async throws -> Principal {
         if let key = headers["X-API-Key"] { return try await apiKey(key) }
+        if headers["Authorization"] == nil, let token = Self.webSocketToken(headers) {
+            return token.hasPrefix(Self.keyPrefix) ? try await apiKey(token) : try session(token[...])
+        }
         guard let authorization = headers["Authorization"] else {
             throw APIError(.unauthorized, "Send a session token or API key as Authorization: Bearer <token>.")
         }
@@ -57,6 +63,15 @@ final class Authenticator: Sendable {
         let token = parts[1].trimmingSpaces
         if token.hasPrefix(Self.keyPrefix) { return try await apiKey(String(token)) }
         return try session(token)
+    }
+
+    /// The token of `Sec-WebSocket-Protocol: troupe.v1, bearer.<token>`, when both are offered.
+    private static func webSocketToken(_ headers: HTTPHeaders) -> String? {
+        guard let offered = headers["Sec-WebSocket-Protocol"]?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }),
+            offered.contains(webSocketProtocol), let bearer = offered.first(where: { $0.hasPrefix("bearer.") })
+        else { return nil }
+        let token = String(bearer.dropFirst("bearer.".count))
+        return token.isEmpty ? nil : token
     }
 
     private func session(_ token: Substring) throws(APIError) -> Principal {

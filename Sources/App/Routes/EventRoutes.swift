@@ -13,6 +13,31 @@ struct EventRoutes: RouteGroup {
     func add(to router: inout Router) {
         router.get("/v1/events/stream", gate.authenticated("/v1/events/stream") { [self] request in try await workspaceStream(request) })
         router.get("/v1/runs/{id}/events", gate.authenticated("/v1/runs/{id}/events") { [self] request in try await runStream(request) })
+        router.get("/v1/events/ws", gate.authenticated("/v1/events/ws") { [self] request in try await webSocket(request) })
+    }
+
+    /// The workspace's events over a WebSocket (RFC 6455): the same events, order and resume
+    /// (`?after=`) as the SSE stream, one JSON text frame each. A browser, which cannot set
+    /// headers on a WebSocket, sends its token as the subprotocols `troupe.v1, bearer.<token>`;
+    /// the answer then names `troupe.v1`.
+    private func webSocket(_ request: APIRequest) async throws -> HTTPResponse {
+        try request.caller.require(.viewer, orScope: .eventsRead)
+        let workspaceID = try request.caller.workspaceID
+        let key: String
+        do {
+            key = try WebSocketHandshake.key(of: request.http)
+        } catch {
+            var refusal = APIError(.invalidRequest, error.message)
+            if error.status == 426 { refusal.headers = ["Sec-WebSocket-Version": "13"] }
+            throw refusal
+        }
+        let after = try Self.resumePoint(request)
+        try admit(workspaceID)
+        var headers: HTTPHeaders = ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": WebSocketHandshake.accept(key: key)]
+        let offered = request.http.headers["Sec-WebSocket-Protocol"]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+        if offered.contains(Authenticator.webSocketProtocol) { headers.set("Sec-WebSocket-Protocol", Authenticator.webSocketProtocol) }
+        let stream = WebSocketEventStream(streamer: EventStreamer(events: events, bus: bus, workspaceID: workspaceID, run: nil, after: after))
+        return HTTPResponse(status: 101, headers: headers, body: .upgrade { connection in await stream.run(connection) })
     }
 
     /// The workspace's events: live from now, or after the seq a client resumes from.
@@ -61,6 +86,6 @@ struct EventRoutes: RouteGroup {
     private static func eventStream(_ streamer: EventStreamer) -> HTTPResponse {
         HTTPResponse(status: 200, headers: [
             "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-        ], body: .stream { writer in try await streamer.run(writer) })
+        ], body: .stream { writer in try await streamer.run(ServerSentEventSink(writer: writer)) })
     }
 }

@@ -2,7 +2,7 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 
-/// Writes one event stream: subscribes to the bus first (so nothing committed from then on is
+/// Feeds one event stream (Server-Sent Events or a WebSocket: its ``EventSink``): subscribes to the bus first (so nothing committed from then on is
 /// missed), reads the log after the client's last seq, then follows the bus — going back to
 /// the log whenever the bus says this subscriber fell behind. Every event is written once, in
 /// seq order: an event at or below the last seq written is skipped, whichever way it came.
@@ -25,22 +25,22 @@ struct EventStreamer: Sendable {
     /// The client's last seq; nil for a workspace stream that starts live.
     let after: Int64?
 
-    func run(_ writer: any HTTPBodyWriter) async throws {
+    func run(_ writer: any EventSink) async throws {
         let subscription: EventSubscription
         do {
             subscription = try bus.subscribe(workspaceID: workspaceID, runID: run?.id)
         } catch {
-            return try await writer.write(Array(": too many event streams in this workspace\n\n".utf8))
+            return try await writer.refuse("too many event streams in this workspace")
         }
         defer { subscription.cancel() }
-        writer.onStop { subscription.cancel() }  // a drain: the next wait returns .closed
+        writer.onStop { subscription.cancel() }  // a drain, or the peer closing: the next wait returns .closed
         var last: Int64
         if let after {
             last = after
         } else {
             last = try await events.lastSeq(workspaceID: workspaceID)
         }
-        try await writer.write(Array(": stream open\n\n".utf8))
+        try await writer.open()
         if after != nil {
             if try await catchUp(from: &last, writer) { return }
         }
@@ -57,7 +57,7 @@ struct EventStreamer: Sendable {
             case .fellBehind:
                 if try await catchUp(from: &last, writer) { return }
             case .heartbeat:
-                try await writer.write(Array(": keep-alive\n\n".utf8))
+                try await writer.keepAlive()
             case .closed:
                 return
             }
@@ -65,7 +65,7 @@ struct EventStreamer: Sendable {
     }
 
     /// Writes the log's events after `last`; true when the run's stream has ended.
-    private func catchUp(from last: inout Int64, _ writer: any HTTPBodyWriter) async throws -> Bool {
+    private func catchUp(from last: inout Int64, _ writer: any EventSink) async throws -> Bool {
         while true {
             let page = try await events.events(workspaceID: workspaceID, run: run?.key, after: last, limit: Self.pageSize)
             if try await send(page, after: &last, writer) { return true }
@@ -73,27 +73,19 @@ struct EventStreamer: Sendable {
         }
     }
 
-    /// Writes the events of `batch` after `last` in one chunk; true when one ended the run.
-    private func send(_ batch: [Event], after last: inout Int64, _ writer: any HTTPBodyWriter) async throws -> Bool {
-        var bytes: [UInt8] = []
+    /// Writes the events of `batch` after `last` in one piece; true when one ended the run.
+    private func send(_ batch: [Event], after last: inout Int64, _ writer: any EventSink) async throws -> Bool {
+        var fresh: [Event] = []
         var ended = false
         for event in batch where event.seq > last {
-            Self.append(event, to: &bytes)
+            fresh.append(event)
             last = event.seq
             if run != nil, event.type.endsRun {
                 ended = true
                 break
             }
         }
-        if !bytes.isEmpty { try await writer.write(bytes) }
+        if !fresh.isEmpty { try await writer.send(fresh) }
         return ended
-    }
-
-    /// `id: <seq>`, `event: <type>`, `data: <the event as JSON>` and a blank line. The JSON
-    /// writer never emits a line break, so the object is one `data:` line.
-    static func append(_ event: Event, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: "id: \(event.seq)\nevent: \(event.type.rawValue)\ndata: ".utf8)
-        bytes.append(contentsOf: event.encoded)
-        bytes.append(contentsOf: "\n\n".utf8)
     }
 }

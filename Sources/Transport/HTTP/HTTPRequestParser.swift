@@ -60,6 +60,16 @@ public struct HTTPRequestParser: Sendable {
     /// Bytes received but not yet consumed.
     public var bufferedCount: Int { buffer.count - readIndex }
 
+    /// Hands over the bytes received past the last request and forgets them: what a client
+    /// sent after an upgrade request belongs to the new protocol.
+    mutating func takeBuffered() -> [UInt8] {
+        defer {
+            buffer = []
+            readIndex = 0
+        }
+        return Array(buffer[readIndex...])
+    }
+
     /// The next event, nil when more bytes are needed, or the refusal.
     public mutating func next() throws(HTTPParseError) -> Event? {
         switch state {

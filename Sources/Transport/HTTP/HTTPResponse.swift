@@ -11,6 +11,9 @@ public struct HTTPResponse: Sendable {
         /// Written with chunked encoding, each piece flushed as written; the closure returns
         /// when the body is done. A write throws when the client has gone away.
         case stream(@Sendable (HTTPBodyWriter) async throws -> Void)
+        /// A `101 Switching Protocols`: once the head is written, the closure owns the
+        /// connection (``UpgradedConnection``); when it returns, the connection closes.
+        case upgrade(@Sendable (UpgradedConnection) async throws -> Void)
     }
 
     public var status: Int

@@ -7,6 +7,8 @@ enum ResponseSerializer {
     enum Framing {
         case length(Int)
         case chunked
+        /// No body follows: the connection changes protocol (101, with `Connection: Upgrade`).
+        case none
     }
 
     static let continue100: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
@@ -25,8 +27,11 @@ enum ResponseSerializer {
             buffer.append(contentsOf: crlf)
         case .chunked:
             buffer.append(contentsOf: chunkedHeader)
+        case .none:
+            break
         }
         if close { buffer.append(contentsOf: connectionClose) }
+        if case .none = framing { buffer.append(contentsOf: connectionUpgrade) }
         for field in headers where !isFramingHeader(field.name) {
             buffer.append(contentsOf: field.name.utf8)
             buffer.append(contentsOf: colonSpace)
@@ -47,6 +52,7 @@ enum ResponseSerializer {
             || name.equalsIgnoringASCIICase("Connection") || name.equalsIgnoringASCIICase("Date")
     }
 
+    private static let connectionUpgrade: [UInt8] = Array("Connection: Upgrade\r\n".utf8)
     private static let crlf: [UInt8] = [0x0D, 0x0A]
     private static let colonSpace: [UInt8] = [0x3A, 0x20]
     private static let contentLengthPrefix = Array("Content-Length: ".utf8)

@@ -79,7 +79,19 @@ struct HTTPConnection {
                         let keepAlive = requestHead.keepAlive
                             && !(response.headers["Connection"]?.equalsIgnoringASCIICase("close") ?? false)
                         let next: ConnectionStateMachine.NextStep
-                        if case .stream(let produce) = response.body, !Self.omitsBody(response, for: requestHead) {
+                        if case .upgrade(let handler) = response.body, response.status == 101 {
+                            ResponseSerializer.appendHead(status: 101, headers: response.headers, framing: .none, close: false, into: &output)
+                            try await socket.writeAll(&output)
+                            machine.streamStarted()
+                            defer { streams.end(fd) }
+                            let connection = UpgradedConnection(socket: socket, streams: streams, initialBytes: parser.takeBuffered())
+                            do {
+                                try await handler(connection)
+                            } catch {
+                                // The new protocol ended on an error of its own (the peer went away): the connection closes either way.
+                            }
+                            return
+                        } else if case .stream(let produce) = response.body, !Self.omitsBody(response, for: requestHead) {
                             ResponseSerializer.appendHead(status: response.status, headers: response.headers, framing: .chunked,
                                                           close: !keepAlive || isDraining(), into: &output)
                             try await socket.writeAll(&output)
@@ -163,6 +175,9 @@ struct HTTPConnection {
             ResponseSerializer.appendHead(
                 status: response.status, headers: response.headers, framing: .chunked, close: !keepAlive, into: &output)
             try await socket.writeAll(&output)
+        case .upgrade:
+            // An upgrade answered with another status than 101 has nothing to take over.
+            ResponseSerializer.appendHead(status: response.status, headers: response.headers, framing: .length(0), close: !keepAlive, into: &output)
         }
     }
 

@@ -1,0 +1,172 @@
+import Synchronization
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+/// `GET /v1/events/ws` after its 101: the workspace's events as one JSON text frame each (the
+/// ``EventStreamer`` of the SSE stream, so the same resume, catch-up and order), while a second
+/// task reads the client's frames: pings are answered, a close is answered and ends the
+/// stream, a protocol error closes with its code (RFC 6455 §7.4.1).
+///
+/// The bus's beat (every 15 s) sends a ping; a client that has not answered the previous one
+/// by then is closed with 1001. A drain closes with 1001 too.
+struct WebSocketEventStream: Sendable {
+    let streamer: EventStreamer
+    /// How long a close waits for the client's reply before the connection closes anyway.
+    static let closeGrace: Duration = .seconds(2)
+
+    func run(_ connection: UpgradedConnection) async {
+        let state = WebSocketSession()
+        let sink = WebSocketEventSink(connection: connection, session: state)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await streamer.run(sink)
+                } catch {
+                    state.stopStreaming()  // the peer is gone or stopped answering: nothing more to send
+                }
+                // Ended by the server (a drain), the client (its close) or a dead peer.
+                do {
+                    try await sink.close(code: state.closeCode(), reason: "")
+                } catch {
+                    // The peer is gone: there is no one to tell.
+                }
+            }
+            group.addTask { await read(connection, state, sink) }
+            await group.waitForAll()
+        }
+    }
+
+    /// Reads frames until the client closes, breaks the protocol or goes away — or, once the
+    /// server has sent its close, until the client's reply or ``closeGrace``.
+    private func read(_ connection: UpgradedConnection, _ session: WebSocketSession, _ sink: WebSocketEventSink) async {
+        var parser = WebSocketFrameParser(maxMessageBytes: 64 * 1024)
+        parser.append(connection.initialBytes)
+        while true {
+            do {
+                while let message = try parser.next() {
+                    switch message {
+                    case .ping(let payload): try await connection.write(WebSocketFrame.encode(.pong, payload))
+                    case .pong: session.answered()
+                    case .text, .binary: break  // the stream is one way; what a client says is ignored
+                    case .close(let code, _):
+                        session.closing(code: code ?? 1000)  // echo the client's code (§5.5.1)
+                        return
+                    }
+                }
+            } catch let error as WebSocketProtocolError {
+                session.closing(code: error.closeCode)
+                return
+            } catch {
+                session.stopStreaming()
+                return
+            }
+            // Until the server closes, wake now and then to see whether it has.
+            let deadline = session.closeSent.map { $0 + Self.closeGrace } ?? .now + Self.closeGrace
+            let result: UpgradedConnection.ReadResult
+            do {
+                result = try await connection.read(deadline: deadline)
+            } catch {
+                session.stopStreaming()  // a drain interrupted the wait, or the socket failed
+                return
+            }
+            switch result {
+            case .bytes(let bytes): parser.append(bytes)
+            case .timedOut where session.closeSent == nil: continue
+            case .closed, .timedOut:
+                session.stopStreaming()
+                return
+            }
+        }
+    }
+}
+
+/// What the two tasks of a WebSocket stream share: whether a ping waits for its pong, the
+/// close code to send, and how to stop the streamer.
+final class WebSocketSession: Sendable {
+    private struct State {
+        var pingUnanswered = false
+        var closeCode: UInt16 = 1001
+        var closeSent: ContinuousClock.Instant?
+        var closed = false
+        var stop: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    /// A ping went out; whether the previous one was answered.
+    func pinged() -> Bool {
+        state.withLock { state in
+            defer { state.pingUnanswered = true }
+            return !state.pingUnanswered
+        }
+    }
+
+    func answered() { state.withLock { $0.pingUnanswered = false } }
+
+    /// The client closed (its code is echoed) or broke the protocol: the streamer stops.
+    func closing(code: UInt16) {
+        state.withLock { $0.closeCode = code }
+        stopStreaming()
+    }
+
+    func stopStreaming() {
+        let stop = state.withLock { state -> (@Sendable () -> Void)? in
+            defer { state.stop = nil }
+            return state.stop
+        }
+        stop?()
+    }
+
+    func onStop(_ stop: @escaping @Sendable () -> Void) { state.withLock { $0.stop = stop } }
+
+    func closeCode() -> UInt16 { state.withLock { $0.closeCode } }
+
+    /// Marks the close frame sent; false when it was already.
+    func markClosed() -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.closed = true
+            state.closeSent = .now
+            return true
+        }
+    }
+
+    var closeSent: ContinuousClock.Instant? { state.withLock { $0.closeSent } }
+}
+
+/// The streamer's side of a WebSocket: one text frame per event, a ping per beat.
+struct WebSocketEventSink: EventSink {
+    let connection: UpgradedConnection
+    let session: WebSocketSession
+
+    /// The peer did not answer the last ping before the next beat.
+    struct Unresponsive: Error {}
+
+    func open() async throws {}
+
+    func send(_ events: [Event]) async throws {
+        var bytes: [UInt8] = []
+        for event in events { bytes += WebSocketFrame.encode(.text, event.encoded) }
+        try await connection.write(bytes)
+    }
+
+    func keepAlive() async throws {
+        guard session.pinged() else { throw Unresponsive() }
+        try await connection.write(WebSocketFrame.encode(.ping, []))
+    }
+
+    func refuse(_ reason: String) async throws {
+        session.closing(code: 1013)  // try again later
+    }
+
+    func onStop(_ stop: @escaping @Sendable () -> Void) {
+        session.onStop(stop)
+        connection.onStop { [session] in session.stopStreaming() }
+    }
+
+    func close(code: UInt16, reason: String) async throws {
+        guard session.markClosed() else { return }
+        try await connection.write(WebSocketFrame.close(code: code, reason: reason))
+    }
+}
