@@ -2,8 +2,11 @@ import Foundation
 import Glibc
 import TroupeCore
 
-/// One `GET /v1/events/stream` held open by the events benchmark: a plain blocking socket,
-/// opened once the server says the stream is subscribed (its `: stream open` comment).
+/// One `GET /v1/events/stream` (or, with `webSocket`, `GET /v1/events/ws`) held open by the
+/// events benchmark: a plain blocking socket, opened once the server says the stream is
+/// subscribed (its `: stream open` comment; a WebSocket's 101, after which the benchmark waits
+/// for `/metrics` to count the subscriber). Events are found in either by their `created_at`:
+/// a server's WebSocket frames are not masked.
 final class BenchStream: @unchecked Sendable {
     // @unchecked: a stream is used by one thread at a time (opened on the caller's, then read
     // only by ``collectDelays(_:eventsEach:timeout:)``'s thread until it returns).
@@ -11,15 +14,18 @@ final class BenchStream: @unchecked Sendable {
     private var pending: [UInt8] = []
     private(set) var received = 0
 
-    init(port: Int, token: String) throws {
+    init(port: Int, token: String, webSocket: Bool = false) throws {
         guard let fd = Self.connectLoopback(port: port) else { throw BenchTarget.Failure(description: "connect: errno \(errno)") }
         self.fd = fd
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array("GET /v1/events/stream HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let request = webSocket
+            ? "GET /v1/events/ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer \(token)\r\n\r\n"
+            : "GET /v1/events/stream HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer \(token)\r\n\r\n"
+        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var head: [UInt8] = []
-        let marker = Array(": stream open\n\n".utf8)
+        let marker = Array((webSocket ? "\r\n\r\n" : ": stream open\n\n").utf8)
         while !head.suffix(marker.count).elementsEqual(marker) {
             var byte: UInt8 = 0
             guard recv(fd, &byte, 1, 0) == 1 else {
@@ -28,7 +34,9 @@ final class BenchStream: @unchecked Sendable {
             }
             head.append(byte)
         }
-        guard head.starts(with: Array("HTTP/1.1 200".utf8)) else { throw BenchTarget.Failure(description: "stream answered \(head.prefix(40))") }
+        guard head.starts(with: Array((webSocket ? "HTTP/1.1 101" : "HTTP/1.1 200").utf8)) else {
+            throw BenchTarget.Failure(description: "stream answered \(String(decoding: head.prefix(40), as: UTF8.self))")
+        }
     }
 
     func close() { Glibc.close(fd) }

@@ -61,6 +61,13 @@ final class BenchTarget: Sendable {
         return response.body.isEmpty ? .null : try JSON.parse(response.body)
     }
 
+    /// A GET's body as text (`/metrics`); throws unless it answers 2xx.
+    func text(_ target: String) async throws -> String {
+        let response = try await client.send(HTTPClientRequest(method: "GET", port: port, target: target, headers: [:], body: []))
+        guard (200..<300).contains(response.status) else { throw Failure(description: "GET \(target): \(response.status)") }
+        return String(decoding: response.body, as: UTF8.self)
+    }
+
     func provision() async throws -> Workspace {
         let email = "bench-\(RandomID.make(prefix: "u"))@example.com"
         let signup = try await send("POST", "/v1/auth/signup", token: nil, #"{"email":"\#(email)","password":"benchmark password","workspace_name":"Bench"}"#)

@@ -11,8 +11,11 @@ import TroupeTransport
 /// - Fan-out: `--fanout` streams of one workspace; runs are created one at a time and every
 ///   event's delay from its `created_at` (set in the committing transaction, before the fsync)
 ///   to its arrival on each stream is recorded: p50, p99, max.
+///
+/// `--transport ws` measures WebSockets (`GET /v1/events/ws`) instead of SSE.
 struct EventsBenchmark {
     let arguments: Arguments
+    private var webSocket: Bool { arguments.string("transport") == "ws" }
 
     static let config = #"""
         {"signup": true, "password_iterations": 1000, "api_key_requests_per_minute": null,
@@ -48,19 +51,21 @@ struct EventsBenchmark {
         var tokens: [String] = []
         for _ in 0..<workspaces { tokens.append(try await workspace(target)) }
         // Warm up: the first streams pay for what every later one reuses.
-        let warm = try (0..<workspaces).map { try BenchStream(port: port, token: tokens[$0]) }
+        let warm = try (0..<workspaces).map { try BenchStream(port: port, token: tokens[$0], webSocket: webSocket) }
+        try await subscribed(target, workspaces)
         try await Task.sleep(for: .seconds(2))
         let before = try server.residentBytes()
         var streams: [BenchStream] = []
         streams.reserveCapacity(subscribers)
         let started = ContinuousClock.now
-        for index in 0..<subscribers { streams.append(try BenchStream(port: port, token: tokens[index % workspaces])) }
+        for index in 0..<subscribers { streams.append(try BenchStream(port: port, token: tokens[index % workspaces], webSocket: webSocket)) }
+        try await subscribed(target, subscribers + workspaces)
         let opened = ContinuousClock.now - started
         try await Task.sleep(for: .seconds(3))
         let after = try server.residentBytes()
         let perSubscriber = Double(after - before) / Double(subscribers) / 1024
         print(jsonLine([
-            "bench": "events.idle", "subscribers": .int(Int64(subscribers)), "workspaces": .int(Int64(workspaces)),
+            "bench": .string(webSocket ? "events.ws.idle" : "events.idle"), "subscribers": .int(Int64(subscribers)), "workspaces": .int(Int64(workspaces)),
             "rss_before_mib": .double(Double(before) / 1_048_576), "rss_after_mib": .double(Double(after) / 1_048_576),
             "kib_per_subscriber": .double((perSubscriber * 100).rounded() / 100),
             "open_seconds": .double(Double(opened.components.seconds) + Double(opened.components.attoseconds) / 1e18),
@@ -70,7 +75,8 @@ struct EventsBenchmark {
 
     private func fanOut(_ target: BenchTarget, port: Int, subscribers: Int, runs: Int) async throws {
         let token = try await workspace(target)
-        let streams = try (0..<subscribers).map { _ in try BenchStream(port: port, token: token) }
+        let streams = try (0..<subscribers).map { _ in try BenchStream(port: port, token: token, webSocket: webSocket) }
+        try await subscribed(target, subscribers)
         let expected = runs * 3  // run.created, run.started, step.started
         let reader = Thread.detachedResult { BenchStream.collectDelays(streams, eventsEach: expected, timeout: .seconds(120)) }
         for _ in 0..<runs {
@@ -80,10 +86,23 @@ struct EventsBenchmark {
         let delays = await reader.value.sorted()
         func at(_ fraction: Double) -> Double { delays.isEmpty ? 0 : delays[min(delays.count - 1, Int(Double(delays.count) * fraction))] }
         print(jsonLine([
-            "bench": "events.fanout", "subscribers": .int(Int64(subscribers)), "events": .int(Int64(expected)),
+            "bench": .string(webSocket ? "events.ws.fanout" : "events.fanout"), "subscribers": .int(Int64(subscribers)), "events": .int(Int64(expected)),
             "deliveries": .int(Int64(delays.count)), "expected_deliveries": .int(Int64(expected * subscribers)),
             "p50_ms": .double(at(0.5)), "p99_ms": .double(at(0.99)), "max_ms": .double(delays.last ?? 0),
         ]))
         for stream in streams { stream.close() }
+    }
+
+    /// Waits until the server counts `count` subscribers (`troupe_event_subscribers`): a
+    /// WebSocket subscribes after its 101, and events committed before that are not its own.
+    private func subscribed(_ target: BenchTarget, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let text = try await target.text("/metrics")
+            let line = text.split(separator: "\n").first { $0.hasPrefix("troupe_event_subscribers ") }
+            if let line, let value = Int(line.split(separator: " ").last ?? ""), value >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchTarget.Failure(description: "the server did not count \(count) subscribers within a minute")
     }
 }

@@ -18,21 +18,20 @@ struct WebSocketEventStream: Sendable {
     func run(_ connection: UpgradedConnection) async {
         let state = WebSocketSession()
         let sink = WebSocketEventSink(connection: connection, session: state)
+        // The reader gets a task of its own; the streamer runs in the connection's.
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    try await streamer.run(sink)
-                } catch {
-                    state.stopStreaming()  // the peer is gone or stopped answering: nothing more to send
-                }
-                // Ended by the server (a drain), the client (its close) or a dead peer.
-                do {
-                    try await sink.close(code: state.closeCode(), reason: "")
-                } catch {
-                    // The peer is gone: there is no one to tell.
-                }
-            }
             group.addTask { await read(connection, state, sink) }
+            do {
+                try await streamer.run(sink)
+            } catch {
+                state.stopStreaming()  // the peer is gone or stopped answering: nothing more to send
+            }
+            // Ended by the server (a drain), the client (its close) or a dead peer.
+            do {
+                try await sink.close(code: state.closeCode(), reason: "")
+            } catch {
+                // The peer is gone: there is no one to tell.
+            }
             await group.waitForAll()
         }
     }
