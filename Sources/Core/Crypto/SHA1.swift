@@ -27,11 +27,7 @@ public struct SHA1: Sendable {
 
     /// Pads the message and returns the 20-byte digest.
     public mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var tail = pending
-        tail.append(0x80)
-        while tail.count % Self.blockSize != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        let tail = MessagePadding.padded(pending, length: length)
         tail.withUnsafeBytes { raw in
             for offset in stride(from: 0, to: tail.count, by: Self.blockSize) {
                 compress(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + Self.blockSize]))

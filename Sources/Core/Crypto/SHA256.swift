@@ -75,11 +75,7 @@ public struct SHA256: Sendable {
 
     /// Pads the message (a 1 bit, zeros, the bit length) and returns the 32-byte digest.
     public mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var tail = pending
-        tail.append(0x80)
-        while tail.count % Self.blockSize != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        let tail = MessagePadding.padded(pending, length: length)
         tail.withUnsafeBytes { raw in
             for offset in stride(from: 0, to: tail.count, by: Self.blockSize) {
                 Self.compress(&words, UnsafeRawBufferPointer(rebasing: raw[offset..<offset + Self.blockSize]))
