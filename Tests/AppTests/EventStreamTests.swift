@@ -171,6 +171,9 @@ import TroupeTransport
         let client = try stream(server, "/v1/events/stream", token: ada.token)
         client.shrinkReceiveBuffer()
         #expect(await client.readHead() == 200)
+        // The stream starts live: from its subscription on.
+        let bus = server.server.app.runtime.store.journal.bus
+        while bus.subscriberCount(workspaceID: ada.workspaceID) < 1 { try await Task.sleep(for: .milliseconds(10)) }
         // 768 events, past the bus's 512 per subscriber.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {

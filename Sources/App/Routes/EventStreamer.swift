@@ -26,6 +26,15 @@ struct EventStreamer: Sendable {
     let after: Int64?
 
     func run(_ writer: any EventSink) async throws {
+        // A live stream starts after the last seq committed before it subscribes; whatever
+        // commits between that read and the subscription is caught up from the log below, so
+        // no event committed after the stream began is missed, and none is written twice.
+        var last: Int64
+        if let after {
+            last = after
+        } else {
+            last = try await events.lastSeq(workspaceID: workspaceID)
+        }
         let subscription: EventSubscription
         do {
             subscription = try bus.subscribe(workspaceID: workspaceID, runID: run?.id)
@@ -34,16 +43,8 @@ struct EventStreamer: Sendable {
         }
         defer { subscription.cancel() }
         writer.onStop { subscription.cancel() }  // a drain, or the peer closing: the next wait returns .closed
-        var last: Int64
-        if let after {
-            last = after
-        } else {
-            last = try await events.lastSeq(workspaceID: workspaceID)
-        }
         try await writer.open()
-        if after != nil {
-            if try await catchUp(from: &last, writer) { return }
-        }
+        if try await catchUp(from: &last, writer) { return }
         if let run, try await run.isFinished() {
             // Finished already: its terminal event was replayed above, or committed since (then
             // the log has it now), or the client had it. A dry run has none: its plan is all.
