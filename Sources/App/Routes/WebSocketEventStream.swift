@@ -19,8 +19,11 @@ struct WebSocketEventStream: Sendable {
         let state = WebSocketSession()
         let sink = WebSocketEventSink(connection: connection, session: state)
         // The reader gets a task of its own; the streamer runs in the connection's.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await read(connection, state, sink) }
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await read(connection, state, sink)
+                return true
+            }
             do {
                 try await streamer.run(sink)
             } catch {
@@ -32,12 +35,25 @@ struct WebSocketEventStream: Sendable {
             } catch {
                 // The peer is gone: there is no one to tell.
             }
-            await group.waitForAll()
+            // The reader ends on the client's reply; past the grace, the socket is shut so that it does.
+            group.addTask {
+                do {
+                    try await Task.sleep(for: Self.closeGrace)
+                } catch {
+                    return false  // the reader ended first
+                }
+                connection.shutdown()
+                return false
+            }
+            while let readerEnded = await group.next() {
+                if readerEnded { group.cancelAll() }
+            }
         }
     }
 
     /// Reads frames until the client closes, breaks the protocol or goes away — or, once the
-    /// server has sent its close, until the client's reply or ``closeGrace``.
+    /// server has sent its close, until the client's reply (or the socket is shut after
+    /// ``closeGrace``). It waits without a deadline: an idle socket costs no wake-ups.
     private func read(_ connection: UpgradedConnection, _ session: WebSocketSession, _ sink: WebSocketEventSink) async {
         var parser = WebSocketFrameParser(maxMessageBytes: 64 * 1024)
         parser.append(connection.initialBytes)
@@ -60,18 +76,15 @@ struct WebSocketEventStream: Sendable {
                 session.stopStreaming()
                 return
             }
-            // Until the server closes, wake now and then to see whether it has.
-            let deadline = session.closeSent.map { $0 + Self.closeGrace } ?? .now + Self.closeGrace
             let result: UpgradedConnection.ReadResult
             do {
-                result = try await connection.read(deadline: deadline)
+                result = try await connection.read(deadline: nil)
             } catch {
                 session.stopStreaming()  // a drain interrupted the wait, or the socket failed
                 return
             }
             switch result {
             case .bytes(let bytes): parser.append(bytes)
-            case .timedOut where session.closeSent == nil: continue
             case .closed, .timedOut:
                 session.stopStreaming()
                 return
@@ -86,8 +99,8 @@ final class WebSocketSession: Sendable {
     private struct State {
         var pingUnanswered = false
         var closeCode: UInt16 = 1001
-        var closeSent: ContinuousClock.Instant?
         var closed = false
+        var stopped = false
         var stop: (@Sendable () -> Void)?
     }
 
@@ -111,13 +124,24 @@ final class WebSocketSession: Sendable {
 
     func stopStreaming() {
         let stop = state.withLock { state -> (@Sendable () -> Void)? in
-            defer { state.stop = nil }
+            defer {
+                state.stop = nil
+                state.stopped = true
+            }
             return state.stop
         }
         stop?()
     }
 
-    func onStop(_ stop: @escaping @Sendable () -> Void) { state.withLock { $0.stop = stop } }
+    /// Registers how to stop the streamer; at once when the stream was stopped already (the
+    /// reader can meet the client's close before the streamer has subscribed).
+    func onStop(_ stop: @escaping @Sendable () -> Void) {
+        let already = state.withLock { state -> Bool in
+            if !state.stopped { state.stop = stop }
+            return state.stopped
+        }
+        if already { stop() }
+    }
 
     func closeCode() -> UInt16 { state.withLock { $0.closeCode } }
 
@@ -126,12 +150,9 @@ final class WebSocketSession: Sendable {
         state.withLock { state in
             guard !state.closed else { return false }
             state.closed = true
-            state.closeSent = .now
             return true
         }
     }
-
-    var closeSent: ContinuousClock.Instant? { state.withLock { $0.closeSent } }
 }
 
 /// The streamer's side of a WebSocket: one text frame per event, a ping per beat.

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// A connection after `101 Switching Protocols`, handed to the response's upgrade closure: the
@@ -51,6 +52,12 @@ public struct UpgradedConnection: Sendable {
         defer { writes.give() }
         var pending = bytes
         try await socket.writeAll(&pending)
+    }
+
+    /// Shuts the socket both ways: a read waiting on it returns ``ReadResult/closed``. The
+    /// connection's task still closes the fd.
+    public func shutdown() {
+        _ = Glibc.shutdown(socket.fd, Int32(SHUT_RDWR))
     }
 
     /// Registers how to end the protocol when the server drains: `stop` is called once — at
