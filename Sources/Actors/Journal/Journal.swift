@@ -13,6 +13,8 @@ import TroupePersistence
 /// their writes to the journal as closures.
 public final class Journal: Sendable {
     public let bus: EventBus
+    /// Where a change's events meet the webhooks that want them.
+    public let outbox = WebhookOutbox()
     private let writer: GroupCommitWriter
     private let clock: any WallClock
 
@@ -31,6 +33,7 @@ public final class Journal: Sendable {
         let write = change.write
         let clock = clock
         let bus = bus
+        let outbox = outbox
         do {
             let committed = try await writer.submit({ db -> Committed<T> in
                 let transaction = JournalTransaction(db: db)
@@ -38,6 +41,7 @@ public final class Journal: Sendable {
                 try answer?.write(db)
                 let now = clock.now
                 let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: now)
+                if !events.isEmpty { try outbox.enqueue(events, on: db, at: now) }
                 var own = audit
                 if let workspaceID = transaction.auditWorkspaceID { own?.draft.workspaceID = workspaceID }
                 if let event = transaction.auditEvent, var draft = own?.draft {

@@ -48,6 +48,8 @@ struct AuditedRoute: Sendable, Equatable {
         add("POST", "/v1/api-keys/{id}/disable", "api_key.disabled", "api_key")
         add("POST", "/v1/api-keys/{id}/enable", "api_key.enabled", "api_key")
         add("DELETE", "/v1/api-keys/{id}", "api_key.revoked", "api_key")
+        add("POST", "/v1/webhooks", "webhook.created", "webhook", nil)
+        add("DELETE", "/v1/webhooks/{id}", "webhook.deleted", "webhook")
         add("POST", "/v1/workspaces", "workspace.created", "workspace", nil)
         add("PATCH", "/v1/workspaces/{id}", "workspace.updated", "workspace")
         return table

@@ -16,6 +16,9 @@ public final class TroupeApp: Sendable {
     let idempotency: IdempotencyGate
     let keys: APIKeyStore
     let usage: UsageStore
+    let webhooks: WebhookStore
+    /// Seals webhook secrets at rest (a key derived from the server's secret).
+    let webhookSecrets: SealedBox
     let authenticator: Authenticator
     let passwords: PasswordHasher
     let loginThrottle = LoginThrottle()
@@ -43,6 +46,8 @@ public final class TroupeApp: Sendable {
         idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock, secret: secret)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
+        webhooks = WebhookStore(store: runtime.store)
+        webhookSecrets = SealedBox(key: HMACSHA256(key: secret).authenticationCode(for: "webhook secrets"))
         let revocations = SessionRevocations(memberChanges, lifetime: Authenticator.sessionLifetime)
         authenticator = Authenticator(secret: secret, keys: keys, clock: runtime.clock, revocations: revocations)
         passwords = PasswordHasher(iterations: config.passwordIterations)
@@ -77,6 +82,7 @@ public final class TroupeApp: Sendable {
             EventRoutes(gate: gate, events: runtime.store.events, bus: runtime.store.journal.bus, runs: runtime.runs),
             PlanRoutes(gate: gate, runtime: runtime, members: members, usage: usage, config: config, clock: clock),
             AuditRoutes(gate: gate, audit: runtime.store.audit, cursors: cursors),
+            WebhookRoutes(gate: gate, webhooks: webhooks, secrets: webhookSecrets, cursors: cursors, clock: clock),
         ]
         var router = Router()
         for group in groups { group.add(to: &router) }

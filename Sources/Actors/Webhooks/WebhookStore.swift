@@ -1,0 +1,120 @@
+import TroupeCore
+import TroupePersistence
+
+/// Webhooks and their outbox (API.md, "Events and webhooks"): registrations, and one delivery
+/// row per matching webhook written by the ``Journal`` in the transaction of the event it
+/// carries, so that a committed event is never without its deliveries and a crash loses none.
+///
+/// The journal writes the outbox rows (``WebhookOutbox``); this store keeps the registrations
+/// and tells the outbox which workspaces have any.
+public final class WebhookStore: Sendable {
+    public static let migrations = [
+        Migration("webhooks-1", sql: """
+            CREATE TABLE webhooks (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                url TEXT NOT NULL,
+                events TEXT NOT NULL,
+                description TEXT,
+                secret BLOB NOT NULL,
+                created_at INTEGER NOT NULL,
+                deleted_at INTEGER
+            ) WITHOUT ROWID;
+            CREATE INDEX webhooks_live ON webhooks (workspace_id, created_at, id) WHERE deleted_at IS NULL;
+            CREATE TABLE webhook_deliveries (
+                id TEXT PRIMARY KEY,
+                workspace_id TEXT NOT NULL,
+                webhook_id TEXT NOT NULL,
+                event_seq INTEGER NOT NULL,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts BLOB NOT NULL,
+                next_attempt_at INTEGER,
+                created_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at, id);
+            CREATE INDEX deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+            """),
+    ]
+
+    private let store: SnapshotStore
+
+    public init(store: SnapshotStore) {
+        self.store = store
+    }
+
+    /// Tells the journal's outbox which workspaces have webhooks: once, before serving.
+    public func loadDirectory() async throws {
+        let store = store
+        let counts = try await store.reader.readStatement { db in
+            try db.query("SELECT workspace_id, count(*) FROM webhooks WHERE deleted_at IS NULL GROUP BY workspace_id") {
+                ($0.string(at: 0) ?? "", Int($0.int64(at: 1)))
+            }
+        }
+        for (workspace, count) in counts { store.journal.outbox.added(count, in: workspace) }
+    }
+
+    public func create(_ webhook: WebhookRecord, origin: ChangeOrigin) async throws {
+        let events = JSON.array(webhook.events.map(JSON.string)).text
+        try await store.journal.commit(origin) { db in
+            try db.execute("""
+                INSERT INTO webhooks (id, workspace_id, url, events, description, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, [.text(webhook.id), .text(webhook.workspaceID), .text(webhook.url), .text(events),
+                      webhook.description.map(SQLValue.text) ?? .null, .blob(webhook.sealedSecret), .integer(webhook.createdAt.microsecondsSinceEpoch)])
+        }
+        store.journal.outbox.added(1, in: webhook.workspaceID)
+    }
+
+    /// Deletes the webhook (its deliveries stay, for the record); false when there is none.
+    public func delete(id: String, workspaceID: String, at now: Timestamp, origin: ChangeOrigin) async throws -> Bool {
+        let deleted = try await store.journal.commit(origin) { db -> Bool in
+            try db.execute("UPDATE webhooks SET deleted_at = ? WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL",
+                           [.integer(now.microsecondsSinceEpoch), .text(id), .text(workspaceID)])
+            return db.changes > 0
+        }
+        if deleted { store.journal.outbox.added(-1, in: workspaceID) }
+        return deleted
+    }
+
+    public func webhook(id: String, workspaceID: String) async throws -> WebhookRecord? {
+        try await store.reader.readStatement { db in
+            try db.query(Self.columns + " WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL", [.text(id), .text(workspaceID)], row: Self.record).first
+        }
+    }
+
+    public func webhooks(workspaceID: String, after cursor: (createdAt: Int64, id: String)?, limit: Int) async throws -> [WebhookRecord] {
+        try await store.reader.readStatement { db in
+            try db.query(Self.columns + """
+                 WHERE workspace_id = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
+                ORDER BY created_at DESC, id DESC LIMIT ?4
+                """, [.text(workspaceID), cursor.map { .integer($0.createdAt) } ?? .null, .text(cursor?.id ?? ""), .integer(Int64(limit))],
+                row: Self.record)
+        }
+    }
+
+    public func deliveries(webhookID: String, after cursor: (createdAt: Int64, id: String)?, limit: Int) async throws -> [WebhookDelivery] {
+        try await store.reader.readStatement { db in
+            try db.query("""
+                SELECT id, webhook_id, event_id, event_type, event_seq, status, attempts, next_attempt_at, created_at FROM webhook_deliveries
+                WHERE webhook_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4
+                """, [.text(webhookID), cursor.map { .integer($0.createdAt) } ?? .null, .text(cursor?.id ?? ""), .integer(Int64(limit))]) { row in
+                WebhookDelivery(id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
+                                eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4),
+                                status: WebhookDelivery.Status(rawValue: row.string(at: 5) ?? "") ?? .failed,
+                                attempts: (try? JSON.parse(row.blob(at: 6) ?? [])) ?? .array([]),
+                                nextAttemptAt: row.isNull(at: 7) ? nil : Timestamp(microsecondsSinceEpoch: row.int64(at: 7)),
+                                createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 8)))
+            }
+        }
+    }
+
+    private static let columns = "SELECT id, workspace_id, url, events, description, secret, created_at FROM webhooks"
+
+    private static func record(_ row: Statement) -> WebhookRecord {
+        WebhookRecord(id: row.string(at: 0) ?? "", workspaceID: row.string(at: 1) ?? "", url: row.string(at: 2) ?? "",
+                      events: (try? JSON.parse(Array((row.string(at: 3) ?? "[]").utf8)))?.arrayValue?.compactMap(\.stringValue) ?? [],
+                      description: row.string(at: 4), sealedSecret: row.blob(at: 5) ?? [],
+                      createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 6)))
+    }
+}
