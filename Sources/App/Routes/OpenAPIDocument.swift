@@ -229,6 +229,8 @@ enum OpenAPIDocument {
             "Event": eventSchema,
             "AuditEntry": auditEntrySchema,
             "AuditVerification": auditVerificationSchema,
+            "Webhook": webhookSchema(withSecret: false),
+            "WebhookDelivery": deliverySchema,
             "Scope": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
             "Role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
             "Limits": object([("requests_per_minute", limit), ("requests_per_day", limit), ("active_runs", limit), ("sandboxes", limit)]),
@@ -299,7 +301,7 @@ enum OpenAPIDocument {
     /// The routes that create something, where `Idempotency-Key` applies.
     private static let createPaths: Set = [
         "/v1/workspaces", "/v1/api-keys", "/v1/workspaces/{id}/members", "/v1/workflows", "/v1/workflows/from-template/{slug}",
-        "/v1/jobs", "/v1/runs",
+        "/v1/jobs", "/v1/runs", "/v1/webhooks",
     ]
 
     private static let idempotencyKey: JSON = [
@@ -310,7 +312,7 @@ enum OpenAPIDocument {
     /// The document, serialized once.
     static let bytes: [UInt8] = {
         var paths = JSONObject()
-        for operation in operations + eventOperations + auditOperations {
+        for operation in operations + eventOperations + auditOperations + webhookOperations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
             var parameters: [JSON] = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }.map {

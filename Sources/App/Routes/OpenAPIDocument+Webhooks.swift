@@ -1,0 +1,37 @@
+import TroupeActors
+import TroupeCore
+
+/// The webhooks' part of the document.
+extension OpenAPIDocument {
+    static let webhookOperations: [Operation] = [
+        Operation(method: "post", path: "/v1/webhooks",
+                  summary: "Registers a webhook (webhooks:manage; people: admins). url must be http or https with a host (422 otherwise); events are event types or [\"*\"]; secret, when given, at least 16 characters, else one is generated (whsec_…). The answer shows the secret once; it is stored sealed. Every matching event committed from then on gets a delivery, written in the event's own transaction. Deliveries are recorded as pending; sending them is not built yet.",
+                  authenticated: true, request: object([("url", ["type": "string", "maxLength": 2048]), ("events", ["type": "array", "items": string]),
+                                                        ("description", ["type": "string", "maxLength": 256]), ("secret", ["type": "string", "minLength": 16, "maxLength": 256])],
+                                                       required: ["url", "events"]),
+                  success: ("201", webhookSchema(withSecret: true)), errors: ["400", "401", "403", "422", "429"]),
+        Operation(method: "get", path: "/v1/webhooks", summary: "The workspace's webhooks, newest first, without their secrets (webhooks:manage; people: admins).",
+                  authenticated: true, success: ("200", object([("data", ["type": "array", "items": ref("Webhook")]), ("next_cursor", ["type": ["string", "null"]]),
+                                                                ("has_more", ["type": "boolean"])])), errors: ["400", "401", "403", "429"]),
+        Operation(method: "delete", path: "/v1/webhooks/{id}", summary: "Deletes a webhook (webhooks:manage); its deliveries are kept. Another workspace's is 404.",
+                  authenticated: true, success: ("204", nil), errors: ["401", "403", "404", "429"]),
+        Operation(method: "get", path: "/v1/webhooks/{id}/deliveries", summary: "A webhook's deliveries, newest first (events:read; any member).",
+                  authenticated: true, success: ("200", object([("data", ["type": "array", "items": ref("WebhookDelivery")]), ("next_cursor", ["type": ["string", "null"]]),
+                                                                ("has_more", ["type": "boolean"])])), errors: ["400", "401", "403", "404", "429"]),
+    ]
+
+    static func webhookSchema(withSecret: Bool) -> JSON {
+        var properties: [(String, JSON)] = [("id", string), ("url", string), ("events", ["type": "array", "items": string]),
+                                            ("description", ["type": ["string", "null"]]), ("created_at", time)]
+        if withSecret { properties.append(("secret", string)) }
+        return object(properties, required: properties.map(\.0))
+    }
+
+    static let deliverySchema = object([
+        ("id", string), ("webhook_id", string), ("event_id", string), ("event_type", string),
+        ("status", ["type": "string", "enum": ["pending", "succeeded", "failed"]]),
+        ("attempts", ["type": "array", "items": object([("at", time), ("status_code", ["type": ["integer", "null"]]), ("error", ["type": ["string", "null"]]),
+                                                        ("duration_ms", ["type": "integer"])])]),
+        ("next_attempt_at", ["type": ["string", "null"], "format": "date-time"]), ("created_at", time),
+    ], required: ["id", "webhook_id", "event_id", "event_type", "status", "attempts", "next_attempt_at", "created_at"])
+}
