@@ -4,7 +4,8 @@ import TroupeCore
 import TroupePersistence
 
 /// Webhook registrations and their outbox (API.md, "Events and webhooks"): what is shown and
-/// kept, who may do what, and a delivery row per matching event, written with the event.
+/// kept, who may do what, and a delivery row per matching event, written with the event
+/// (sending them: ``WebhookDeliveryTests``).
 @Suite(.serialized) struct WebhookRoutesTests {
     private func deliveries(_ server: TestServer, _ token: String, _ id: String) async throws -> [JSON] {
         let reply = try await server.send("GET", "/v1/webhooks/\(id)/deliveries?limit=200", token: token)
@@ -18,7 +19,7 @@ import TroupePersistence
         return reply.json
     }
 
-    @Test func eachMatchingEventGetsAPendingDeliveryWrittenWithItAndTheSecretIsShownOnce() async throws {
+    @Test func eachMatchingEventGetsADeliveryWrittenWithItAndTheSecretIsShownOnce() async throws {
         var server = try await TestServer.start()
         let ada = try await server.signUp()
         let all = try await register(server, ada.token, #"{"url":"https://hooks.example.com/troupe","events":["*"],"description":"all"}"#)
@@ -36,7 +37,8 @@ import TroupePersistence
         #expect(try await server.send("POST", "/v1/runs/\(run)/cancel", token: ada.token).status == 200)
         let toAll = try await deliveries(server, ada.token, allID)
         #expect(Set(toAll.compactMap { $0["event_type"]?.stringValue }) == ["run.created", "run.started", "step.started", "run.cancelled"])
-        #expect(toAll.allSatisfy { $0["status"] == "pending" && $0["attempts"] == [] && $0["webhook_id"] == .string(allID) })
+        // The dispatcher may have tried them already (hooks.example.com: WebhookDeliveryTests has a real receiver).
+        #expect(toAll.allSatisfy { $0["webhook_id"] == .string(allID) && $0["attempts"]?.arrayValue != nil && $0["status"]?.stringValue != nil })
         #expect(toAll.first?["id"]?.stringValue?.hasPrefix("dlv_") == true)
         #expect(try await deliveries(server, ada.token, someID).map { $0["event_type"]?.stringValue ?? "" } == ["run.cancelled"])
 

@@ -109,6 +109,45 @@ public final class WebhookStore: Sendable {
         }
     }
 
+    /// A delivery whose next attempt is due, with what sending it needs.
+    public struct Due: Sendable {
+        public let delivery: WebhookDelivery
+        public let workspaceID: String
+        public let url: String
+        public let sealedSecret: [UInt8]
+        /// The webhook was deleted since: the delivery ends unsent.
+        public let webhookDeleted: Bool
+    }
+
+    /// Up to `limit` pending deliveries due at `now`, oldest due first.
+    public func due(at now: Timestamp, limit: Int) async throws -> [Due] {
+        try await store.reader.readStatement { db in
+            try db.query("""
+                SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.event_seq, d.attempts, d.next_attempt_at, d.created_at,
+                       d.workspace_id, w.url, w.secret, w.deleted_at IS NOT NULL
+                FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?
+                """, [.integer(now.microsecondsSinceEpoch), .integer(Int64(limit))]) { row in
+                Due(delivery: WebhookDelivery(
+                        id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
+                        eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4), status: .pending,
+                        attempts: (try? JSON.parse(row.blob(at: 5) ?? [])) ?? .array([]),
+                        nextAttemptAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 6)), createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 7))),
+                    workspaceID: row.string(at: 8) ?? "", url: row.string(at: 9) ?? "", sealedSecret: row.blob(at: 10) ?? [],
+                    webhookDeleted: row.int64(at: 11) != 0)
+            }
+        }
+    }
+
+    /// Records an attempt: the delivery's attempts become `attempts`, its status `status`, and
+    /// its next attempt `next` (nil once it is no longer pending).
+    public func record(_ id: String, attempts: JSON, status: WebhookDelivery.Status, next: Timestamp?) async throws {
+        try await store.journal.commit(.system) { db in
+            try db.execute("UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+                           [.blob(attempts.bytes), .text(status.rawValue), next.map { .integer($0.microsecondsSinceEpoch) } ?? .null, .text(id)])
+        }
+    }
+
     private static let columns = "SELECT id, workspace_id, url, events, description, secret, created_at FROM webhooks"
 
     private static func record(_ row: Statement) -> WebhookRecord {

@@ -64,6 +64,7 @@ public enum TroupeCommand {
         if flags.has("dev") {
             options.config.signup = true
             options.config.sandboxExec = true
+            options.config.webhookPrivateNetworks = true
         }
         if let secret = ProcessInfo.processInfo.environment["TROUPE_SECRET"] {
             guard secret.utf8.count >= 32 else { throw CommandFlags.Error(message: "TROUPE_SECRET must be at least 32 bytes") }

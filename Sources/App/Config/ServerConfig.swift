@@ -6,6 +6,9 @@ import TroupePersistence
 public struct ServerConfig: Sendable, Equatable {
     public var signup = false
     public var sandboxExec = false
+    /// Whether webhook deliveries may go to loopback, private, link-local and other internal
+    /// addresses (API.md; `--dev` sets it).
+    public var webhookPrivateNetworks = false
     public var maxBodyBytes = 1 << 20
     public var durability = Durability.full
     public var passwordIterations = 600_000
@@ -42,6 +45,7 @@ public struct ServerConfig: Sendable, Equatable {
             switch key {
             case "signup": config.signup = try bool(value, key)
             case "sandbox_exec": config.sandboxExec = try bool(value, key)
+            case "webhook_private_networks": config.webhookPrivateNetworks = try bool(value, key)
             case "max_body_bytes": config.maxBodyBytes = try int(value, key, in: 1...(1 << 30))
             case "durability":
                 switch value.stringValue {

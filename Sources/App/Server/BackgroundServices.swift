@@ -27,6 +27,9 @@ enum BackgroundServices {
             PeriodicService("workload_gauges", every: .seconds(15), failures: failures) { try await app.refreshWorkloadGauges() },
             // A `:` comment on every idle event stream (API.md: every 15 s).
             PeriodicService("event_heartbeat", every: .seconds(15), failures: failures) { runtime.store.journal.bus.heartbeat() },
+            // The webhook outbox, sent as it comes due (and what a restart left pending).
+            WebhookDispatcher(webhooks: app.webhooks, events: runtime.store.events, secrets: app.webhookSecrets,
+                              allowPrivateNetworks: app.config.webhookPrivateNetworks, failures: failures, clock: app.clock),
         ]
     }
 }

@@ -1,0 +1,190 @@
+import Foundation
+import TroupeActors
+import TroupeCore
+import TroupeTransport
+
+/// Sends the outbox (API.md, "Events and webhooks"): each pending delivery due now is POSTed
+/// with the event's JSON and `Troupe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
+/// "<t>.<body>")>`, at most 4 at a time per webhook, within 10 s, redirects not followed. A
+/// non-2xx answer or an error is retried with exponential back-off and jitter for 24 h; every
+/// attempt is recorded. The address is checked after resolution at every attempt: one that is
+/// loopback, private, link-local, unique-local, multicast or unspecified (``AddressGuard``)
+/// fails the delivery with `blocked_address`, unretried, unless `webhook_private_networks`.
+///
+/// The outbox is durable: deliveries left pending by a crash or a restart go out when due.
+/// `https` deliveries are not supported yet: they fail with `https_unsupported`.
+struct WebhookDispatcher: Service {
+    let name = "webhook_dispatch"
+    let webhooks: WebhookStore
+    let events: EventLog
+    let secrets: SealedBox
+    let allowPrivateNetworks: Bool
+    let failures: BackgroundFailures
+    let clock: any WallClock
+
+    static let perWebhook = 4
+    static let timeout: Duration = .seconds(10)
+    static let retryWindow: Duration = .seconds(24 * 3600)
+    static let idlePoll: Duration = .milliseconds(200)
+
+    private let client = HTTPClient(configuration: {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = WebhookDispatcher.timeout
+        configuration.maxBodyBytes = 64 * 1024
+        return configuration
+    }())
+    /// Deliveries being attempted, and how many per webhook.
+    private let inFlight = LockedBox<(ids: Set<String>, perWebhook: [String: Int])>(([], [:]))
+
+    func run() async throws {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                var wait = Self.idlePoll
+                do {
+                    for due in try await webhooks.due(at: clock.now, limit: 256) where take(due) {
+                        group.addTask { await attempt(due) }
+                    }
+                    backoff.succeeded()
+                } catch {
+                    failures.record(name, error)
+                    wait = backoff.failed()
+                }
+                do { try await Task.sleep(for: wait) } catch { return }
+            }
+        }
+    }
+
+    /// Claims `due` for an attempt unless it is under way or its webhook has 4 already.
+    private func take(_ due: WebhookStore.Due) -> Bool {
+        inFlight.withLock { state in
+            guard !state.ids.contains(due.delivery.id), state.perWebhook[due.delivery.webhookID, default: 0] < Self.perWebhook else { return false }
+            state.ids.insert(due.delivery.id)
+            state.perWebhook[due.delivery.webhookID, default: 0] += 1
+            return true
+        }
+    }
+
+    private func release(_ due: WebhookStore.Due) {
+        inFlight.withLock { state in
+            state.ids.remove(due.delivery.id)
+            state.perWebhook[due.delivery.webhookID, default: 1] -= 1
+            if state.perWebhook[due.delivery.webhookID] == 0 { state.perWebhook[due.delivery.webhookID] = nil }
+        }
+    }
+
+    /// One attempt, recorded; a failure to record is reported and the attempt made again later.
+    private func attempt(_ due: WebhookStore.Due) async {
+        defer { release(due) }
+        let started = ContinuousClock.now
+        let at = clock.now
+        let outcome = await send(due)
+        let duration = ContinuousClock.now - started
+        var attempts = due.delivery.attempts.arrayValue ?? []
+        attempts.append(["at": .string(at.rfc3339), "status_code": outcome.statusCode.map { .int(Int64($0)) } ?? .null,
+                         "error": outcome.error.map(JSON.string) ?? .null, "duration_ms": .int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)])
+        let status: WebhookDelivery.Status
+        var next: Timestamp?
+        if outcome.succeeded {
+            status = .succeeded
+        } else if outcome.final || at - due.delivery.createdAt >= Self.retryWindow {
+            status = .failed
+        } else {
+            status = .pending
+            next = at + Self.backoff(after: attempts.count)
+        }
+        do {
+            try await webhooks.record(due.delivery.id, attempts: .array(attempts), status: status, next: next)
+        } catch {
+            failures.record(name, error)
+        }
+    }
+
+    /// 1 s, 2 s, 4 s … up to an hour, each between half and one and a half of that.
+    static func backoff(after attempts: Int) -> Duration {
+        let base = min(3600.0, pow(2.0, Double(max(0, attempts - 1))))
+        return .milliseconds(Int64(base * Double.random(in: 0.5...1.5) * 1000))
+    }
+
+    private struct Outcome {
+        var statusCode: Int?
+        var error: String?
+        /// No later attempt can do better (a blocked address, a deleted webhook).
+        var final = false
+        var succeeded: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
+    }
+
+    private func send(_ due: WebhookStore.Due) async -> Outcome {
+        if due.webhookDeleted { return Outcome(error: "webhook_deleted", final: true) }
+        guard let target = WebhookTarget(due.url) else { return Outcome(error: "invalid_url", final: true) }
+        guard !target.secure else { return Outcome(error: "https_unsupported", final: true) }
+        let body: [UInt8]
+        do {
+            guard let event = try await events.events(workspaceID: due.workspaceID, after: due.delivery.eventSeq - 1, limit: 1).first,
+                event.seq == due.delivery.eventSeq
+            else { return Outcome(error: "event_unreadable", final: true) }
+            body = event.encoded
+        } catch {
+            return Outcome(error: "event_unreadable: \(error)")
+        }
+        let addresses = await Self.offPool { AddressGuard.resolve(target.host) }
+        guard let addresses, !addresses.isEmpty else { return Outcome(error: "dns_failed") }
+        if !allowPrivateNetworks, addresses.contains(where: AddressGuard.isBlocked) { return Outcome(error: "blocked_address", final: true) }
+        guard let address = addresses.first(where: { if case .v4 = $0 { true } else { false } }) else {
+            return Outcome(error: "ipv6_unsupported", final: true)
+        }
+        let secret = secrets.open(due.sealedSecret) ?? []
+        let stamp = String(clock.now.secondsSinceEpoch)
+        let signature = Hex.encode(HMACSHA256(key: secret).authenticationCode(for: Array((stamp + ".").utf8) + body))
+        let headers: HTTPHeaders = ["Host": target.hostHeader, "Content-Type": "application/json", "User-Agent": "troupe-webhooks",
+                                    "Troupe-Signature": "t=\(stamp),v1=\(signature)", "Connection": "close"]
+        do {
+            let response = try await client.send(HTTPClientRequest(method: "POST", host: address.description, port: target.port, target: target.path,
+                                                                   headers: headers, body: body))
+            return Outcome(statusCode: response.status, error: (200..<300).contains(response.status) ? nil : "status \(response.status)")
+        } catch {
+            return Outcome(error: "\(error)")
+        }
+    }
+
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
+        }
+    }
+}
+
+/// Where a webhook URL points: scheme, host, port and the request target.
+struct WebhookTarget: Equatable {
+    let secure: Bool
+    let host: String
+    let port: Int
+    let path: String
+
+    var hostHeader: String { (secure ? port == 443 : port == 80) ? host : "\(host):\(port)" }
+
+    init?(_ url: String) {
+        let lower = url.lowercased()
+        if lower.hasPrefix("https://") { secure = true } else if lower.hasPrefix("http://") { secure = false } else { return nil }
+        let rest = url.dropFirst(secure ? 8 : 7)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        var target = String(rest.dropFirst(authority.count).prefix { $0 != "#" })
+        if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
+        let hostPart: Substring
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            hostPart = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            guard after.isEmpty || after.hasPrefix(":") else { return nil }
+            guard let port = after.isEmpty ? (secure ? 443 : 80) : Int(after.dropFirst()), (1...65_535).contains(port) else { return nil }
+            self.port = port
+        } else {
+            let parts = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            hostPart = parts[0]
+            guard let port = parts.count == 1 ? (secure ? 443 : 80) : Int(parts[1]), (1...65_535).contains(port) else { return nil }
+            self.port = port
+        }
+        guard !hostPart.isEmpty, !hostPart.contains("@") else { return nil }
+        host = String(hostPart)
+        path = target
+    }
+}
