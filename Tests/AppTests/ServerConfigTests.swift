@@ -8,10 +8,13 @@ struct ServerConfigTests {
             {"signup": true, "sandbox_exec": false, "max_body_bytes": 1048576, "durability": "full",
              "password_iterations": 600000, "api_key_requests_per_minute": 600,
              "idle_actor_ttl_s": 300, "sandbox_root": "/tmp/troupe-sandboxes",
+             "webhook_private_networks": false,
              "plans": {"starter": {"requests_per_minute": 60, "requests_per_day": 5000,
                                    "active_runs": 10, "sandboxes": 2}}}
             """.utf8))
         #expect(config.signup)
+        #expect(!config.webhookPrivateNetworks)
+        #expect(try ServerConfig.parse(Array(#"{"webhook_private_networks": true}"#.utf8)).webhookPrivateNetworks)
         #expect(config.plans[.starter]?.requestsPerMinute == 60)
     }
 
@@ -23,6 +26,7 @@ struct ServerConfigTests {
 
     @Test(arguments: [
         (#"{"signup": "yes"}"#, "signup"),
+        (#"{"webhook_private_networks": 1}"#, "webhook_private_networks"),
         (#"{"port": 80}"#, "port"),
         (#"{"durability": "fast"}"#, "durability"),
         (#"{"password_iterations": 0}"#, "password_iterations"),
