@@ -26,6 +26,7 @@ struct WebhookDispatcher: Service {
     static let timeout: Duration = .seconds(10)
     static let retryWindow: Duration = .seconds(24 * 3600)
     static let idlePoll: Duration = .milliseconds(200)
+    static let busyPoll: Duration = .milliseconds(2)
 
     private let client = HTTPClient(configuration: {
         var configuration = HTTPClient.Configuration()
@@ -42,9 +43,15 @@ struct WebhookDispatcher: Service {
             while !Task.isCancelled {
                 var wait = Self.idlePoll
                 do {
-                    for due in try await webhooks.due(at: clock.now, limit: 256) where take(due) {
-                        group.addTask { await attempt(due) }
+                    let due = try await webhooks.due(at: clock.now, limit: 256)
+                    var started = 0
+                    for delivery in due where take(delivery) {
+                        started += 1
+                        group.addTask { await attempt(delivery) }
                     }
+                    // More is due than could start (a webhook has 4 under way): look again soon,
+                    // so that a fast endpoint is not held to one round per poll.
+                    if due.count > started { wait = Self.busyPoll }
                     backoff.succeeded()
                 } catch {
                     failures.record(name, error)
