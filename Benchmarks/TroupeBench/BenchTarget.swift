@@ -19,7 +19,8 @@ final class BenchTarget: Sendable {
         let runID: String
     }
 
-    static let config = #"{"signup": true, "api_key_requests_per_minute": null, "plans": {"enterprise": {"active_runs": null}}}"#
+    /// Webhooks may point at a receiver on loopback (`run-create --webhooks`).
+    static let config = #"{"signup": true, "api_key_requests_per_minute": null, "webhook_private_networks": true, "plans": {"enterprise": {"active_runs": null}}}"#
 
     let base: String
     let port: Int

@@ -21,6 +21,10 @@ struct ServerBenchmark {
     let repeats: Int
     let loginFlood: Int
     let patientFlood: Bool
+    /// `run-create --webhooks N`: N webhooks of the workspace subscribed to `*`, to a receiver
+    /// in this process answering after `--receiver-delay-ms`.
+    let webhooks: Int
+    let receiverDelay: Duration
 
     init(command: String, arguments: Arguments) {
         self.command = command
@@ -30,11 +34,20 @@ struct ServerBenchmark {
         repeats = arguments.int("repeats", default: 3)
         loginFlood = arguments.int("login-flood", default: 0)
         patientFlood = arguments.string("login-flood-retry") != "at-once"
+        webhooks = arguments.int("webhooks", default: 0)
+        receiverDelay = .milliseconds(arguments.int("receiver-delay-ms", default: 200))
     }
 
     func run() async throws {
         let target = try await BenchTarget(url: url)
         let workspace = try await target.provision()
+        let receiver = webhooks > 0 ? try WebhookReceiver(delay: receiverDelay) : nil
+        if let receiver {
+            for _ in 0..<webhooks {
+                _ = try await target.send("POST", "/v1/webhooks", token: workspace.session,
+                                          #"{"url":"http://127.0.0.1:\#(receiver.port)/hook","events":["*"]}"#)
+            }
+        }
         print("\(command): compare.sh options for this server: -k NAME=\(workspace.key) -g NAME=/v1/runs/\(workspace.runID)")
         let request: WrkResult.Request
         switch command {
@@ -63,6 +76,12 @@ struct ServerBenchmark {
             }
             print(jsonLine(WrkResult.median(results).json(bench: name + ".median", connections: connections,
                                                           extra: [("repeats", .int(Int64(results.count)))])))
+        }
+        if let receiver {
+            print(jsonLine(["bench": "server.run_create.webhooks", "webhooks": .int(Int64(webhooks)),
+                            "receiver_delay_ms": .int(Int64(receiverDelay.components.seconds * 1000 + receiverDelay.components.attoseconds / 1_000_000_000_000_000)),
+                            "delivered_during_runs": .int(Int64(receiver.received))]))
+            await receiver.stop()
         }
         await target.close()
     }

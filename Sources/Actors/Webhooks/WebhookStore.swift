@@ -6,7 +6,9 @@ import TroupePersistence
 /// carries, so that a committed event is never without its deliveries and a crash loses none.
 ///
 /// The journal writes the outbox rows (``WebhookOutbox``); this store keeps the registrations
-/// and tells the outbox which workspaces have any.
+/// and tells the outbox which workspaces have any. A webhook's deliveries are keyed by it and
+/// their event's seq: a new one appends to its webhook's range, and a list is that range,
+/// newest first (a random key put every delivery on a random page).
 public final class WebhookStore: Sendable {
     public static let migrations = [
         Migration("webhooks-1", sql: """
@@ -22,18 +24,18 @@ public final class WebhookStore: Sendable {
             ) WITHOUT ROWID;
             CREATE INDEX webhooks_live ON webhooks (workspace_id, created_at, id) WHERE deleted_at IS NULL;
             CREATE TABLE webhook_deliveries (
-                id TEXT PRIMARY KEY,
-                workspace_id TEXT NOT NULL,
                 webhook_id TEXT NOT NULL,
                 event_seq INTEGER NOT NULL,
+                id TEXT NOT NULL,
+                workspace_id TEXT NOT NULL,
                 event_id TEXT NOT NULL,
                 event_type TEXT NOT NULL,
                 status TEXT NOT NULL,
                 attempts BLOB NOT NULL,
                 next_attempt_at INTEGER,
-                created_at INTEGER NOT NULL
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (webhook_id, event_seq)
             ) WITHOUT ROWID;
-            CREATE INDEX deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at, id);
             CREATE INDEX deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
             """),
     ]
@@ -93,12 +95,13 @@ public final class WebhookStore: Sendable {
         }
     }
 
-    public func deliveries(webhookID: String, after cursor: (createdAt: Int64, id: String)?, limit: Int) async throws -> [WebhookDelivery] {
+    /// The webhook's deliveries before event seq `beforeSeq` (all when nil), newest first.
+    public func deliveries(webhookID: String, beforeSeq: Int64?, limit: Int) async throws -> [WebhookDelivery] {
         try await store.reader.readStatement { db in
             try db.query("""
                 SELECT id, webhook_id, event_id, event_type, event_seq, status, attempts, next_attempt_at, created_at FROM webhook_deliveries
-                WHERE webhook_id = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4
-                """, [.text(webhookID), cursor.map { .integer($0.createdAt) } ?? .null, .text(cursor?.id ?? ""), .integer(Int64(limit))]) { row in
+                WHERE webhook_id = ?1 AND (?2 IS NULL OR event_seq < ?2) ORDER BY event_seq DESC LIMIT ?3
+                """, [.text(webhookID), beforeSeq.map(SQLValue.integer) ?? .null, .integer(Int64(limit))]) { row in
                 WebhookDelivery(id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
                                 eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4),
                                 status: WebhookDelivery.Status(rawValue: row.string(at: 5) ?? "") ?? .failed,
@@ -139,12 +142,14 @@ public final class WebhookStore: Sendable {
         }
     }
 
-    /// Records an attempt: the delivery's attempts become `attempts`, its status `status`, and
-    /// its next attempt `next` (nil once it is no longer pending).
-    public func record(_ id: String, attempts: JSON, status: WebhookDelivery.Status, next: Timestamp?) async throws {
+    /// Records an attempt at `delivery`: its attempts become `attempts`, its status `status`,
+    /// and its next attempt `next` (nil once it is no longer pending).
+    public func record(_ delivery: WebhookDelivery, attempts: JSON, status: WebhookDelivery.Status, next: Timestamp?) async throws {
         try await store.journal.commit(.system) { db in
-            try db.execute("UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ? WHERE id = ? AND status = 'pending'",
-                           [.blob(attempts.bytes), .text(status.rawValue), next.map { .integer($0.microsecondsSinceEpoch) } ?? .null, .text(id)])
+            try db.execute("""
+                UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ? WHERE webhook_id = ? AND event_seq = ? AND status = 'pending'
+                """, [.blob(attempts.bytes), .text(status.rawValue), next.map { .integer($0.microsecondsSinceEpoch) } ?? .null,
+                      .text(delivery.webhookID), .integer(delivery.eventSeq)])
         }
     }
 

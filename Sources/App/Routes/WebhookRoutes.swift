@@ -86,9 +86,10 @@ struct WebhookRoutes: RouteGroup {
         guard try await webhooks.webhook(id: id, workspaceID: workspaceID) != nil else { throw APIError.notFound("Webhook", id) }
         let scope = "deliveries:\(id)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let items = try await webhooks.deliveries(webhookID: id, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
+        // The cursor's sort key is the delivery's event seq.
+        let items = try await webhooks.deliveries(webhookID: id, beforeSeq: page.cursor?.createdAt, limit: page.limit + 1)
         return Self.json(200, ListPage.json(items, limit: page.limit, codec: cursors, scope: scope,
-                                            cursor: { PageCursor(createdAt: $0.createdAt.microsecondsSinceEpoch, id: $0.id) }, render: { $0.json }))
+                                            cursor: { PageCursor(createdAt: $0.eventSeq, id: $0.id) }, render: { $0.json }))
     }
 
     /// `http://` or `https://`, then a host: what a delivery can be sent to.

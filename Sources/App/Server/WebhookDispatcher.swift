@@ -26,7 +26,6 @@ struct WebhookDispatcher: Service {
     static let timeout: Duration = .seconds(10)
     static let retryWindow: Duration = .seconds(24 * 3600)
     static let idlePoll: Duration = .milliseconds(200)
-    static let busyPoll: Duration = .milliseconds(2)
 
     private let client = HTTPClient(configuration: {
         var configuration = HTTPClient.Configuration()
@@ -34,6 +33,8 @@ struct WebhookDispatcher: Service {
         configuration.maxBodyBytes = 64 * 1024
         return configuration
     }())
+    /// Rung by every finished attempt.
+    private let finished = Doorbell()
     /// Deliveries being attempted, and how many per webhook.
     private let inFlight = LockedBox<(ids: Set<String>, perWebhook: [String: Int])>(([], [:]))
 
@@ -42,22 +43,28 @@ struct WebhookDispatcher: Service {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 var wait = Self.idlePoll
+                var waitForAnAttempt = false
                 do {
-                    let due = try await webhooks.due(at: clock.now, limit: 256)
+                    let due = try await webhooks.due(at: clock.now, limit: 64)
                     var started = 0
                     for delivery in due where take(delivery) {
                         started += 1
                         group.addTask { await attempt(delivery) }
                     }
-                    // More is due than could start (a webhook has 4 under way): look again soon,
-                    // so that a fast endpoint is not held to one round per poll.
-                    if due.count > started { wait = Self.busyPoll }
+                    // More is due than could start (its webhook has 4 under way): look again as
+                    // soon as one finishes, so that a fast endpoint is not held to a round per poll.
+                    waitForAnAttempt = due.count > started
                     backoff.succeeded()
                 } catch {
                     failures.record(name, error)
                     wait = backoff.failed()
                 }
-                do { try await Task.sleep(for: wait) } catch { return }
+                if waitForAnAttempt {
+                    await finished.wait(atMost: Self.idlePoll)
+                    if Task.isCancelled { return }
+                } else {
+                    do { try await Task.sleep(for: wait) } catch { return }
+                }
             }
         }
     }
@@ -82,7 +89,10 @@ struct WebhookDispatcher: Service {
 
     /// One attempt, recorded; a failure to record is reported and the attempt made again later.
     private func attempt(_ due: WebhookStore.Due) async {
-        defer { release(due) }
+        defer {
+            release(due)
+            finished.ring()
+        }
         let started = ContinuousClock.now
         let at = clock.now
         let outcome = await send(due)
@@ -101,7 +111,7 @@ struct WebhookDispatcher: Service {
             next = at + Self.backoff(after: attempts.count)
         }
         do {
-            try await webhooks.record(due.delivery.id, attempts: .array(attempts), status: status, next: next)
+            try await webhooks.record(due.delivery, attempts: .array(attempts), status: status, next: next)
         } catch {
             failures.record(name, error)
         }
