@@ -14,14 +14,15 @@ import TroupePersistence
 public final class Journal: Sendable {
     public let bus: EventBus
     /// Where a change's events meet the webhooks that want them.
-    public let outbox = WebhookOutbox()
+    public let outbox: WebhookOutbox
     private let writer: GroupCommitWriter
     private let clock: any WallClock
 
-    public init(writer: GroupCommitWriter, clock: any WallClock, bus: EventBus = EventBus()) {
+    public init(writer: GroupCommitWriter, clock: any WallClock, bus: EventBus = EventBus(), outbox: WebhookOutbox = WebhookOutbox()) {
         self.writer = writer
         self.clock = clock
         self.bus = bus
+        self.outbox = outbox
     }
 
     /// Commits `change` and returns its result once durable (and its events published).

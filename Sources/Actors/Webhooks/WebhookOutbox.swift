@@ -8,8 +8,26 @@ import TroupePersistence
 public final class WebhookOutbox: Sendable {
     /// Workspaces with live webhooks, by count.
     private let live = Mutex<[String: Int]>([:])
+    private let setAside: SetAsideRecords?
 
-    public init() {}
+    public init(setAside: SetAsideRecords? = nil) {
+        self.setAside = setAside
+    }
+
+    /// A webhook's stored event types; one that does not read is reported and wants nothing,
+    /// its row kept as it is.
+    static func eventTypes(_ text: String?, webhookID: String, setAside: SetAsideRecords?) -> [String] {
+        do {
+            guard let types = try JSON.parse(Array((text ?? "").utf8)).arrayValue?.compactMap(\.stringValue) else {
+                setAside?.record(kind: "webhook", id: webhookID, reason: "its events are not a JSON array")
+                return []
+            }
+            return types
+        } catch {
+            setAside?.record(kind: "webhook", id: webhookID, reason: "its events are not JSON: \(error)")
+            return []
+        }
+    }
 
     /// `count` webhooks were added to (negative: removed from) `workspaceID`.
     func added(_ count: Int, in workspaceID: String) {
@@ -29,8 +47,7 @@ public final class WebhookOutbox: Sendable {
         for event in events where hasWebhooks(event.workspaceID) {
             let targets = try hooks[event.workspaceID] ?? {
                 let found = try db.query("SELECT id, events FROM webhooks WHERE workspace_id = ? AND deleted_at IS NULL", [.text(event.workspaceID)]) { row in
-                    (id: row.string(at: 0) ?? "", events: (try? JSON.parse(Array((row.string(at: 1) ?? "[]").utf8)))?.arrayValue?
-                        .compactMap(\.stringValue) ?? [])
+                    (id: row.string(at: 0) ?? "", events: Self.eventTypes(row.string(at: 1), webhookID: row.string(at: 0) ?? "", setAside: setAside))
                 }
                 hooks[event.workspaceID] = found
                 return found

@@ -105,7 +105,7 @@ public final class WebhookStore: Sendable {
                 WebhookDelivery(id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
                                 eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4),
                                 status: WebhookDelivery.Status(rawValue: row.string(at: 5) ?? "") ?? .failed,
-                                attempts: (try? JSON.parse(row.blob(at: 6) ?? [])) ?? .array([]),
+                                attempts: Self.attempts(row.blob(at: 6)) ?? .null,  // unreadable: shown as null, kept as stored
                                 nextAttemptAt: row.isNull(at: 7) ? nil : Timestamp(microsecondsSinceEpoch: row.int64(at: 7)),
                                 createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 8)))
             }
@@ -122,9 +122,10 @@ public final class WebhookStore: Sendable {
         public let webhookDeleted: Bool
     }
 
-    /// Up to `limit` pending deliveries due at `now`, oldest due first.
+    /// Up to `limit` pending deliveries due at `now`, oldest due first. One whose attempts do
+    /// not read is reported and left as it is: attempting it would write over its record.
     public func due(at now: Timestamp, limit: Int) async throws -> [Due] {
-        try await store.reader.readStatement { db in
+        let rows = try await store.reader.readStatement { db in
             try db.query("""
                 SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.event_seq, d.attempts, d.next_attempt_at, d.created_at,
                        d.workspace_id, w.url, w.secret, w.deleted_at IS NOT NULL
@@ -134,11 +135,26 @@ public final class WebhookStore: Sendable {
                 Due(delivery: WebhookDelivery(
                         id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
                         eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4), status: .pending,
-                        attempts: (try? JSON.parse(row.blob(at: 5) ?? [])) ?? .array([]),
+                        attempts: Self.attempts(row.blob(at: 5)) ?? .null,
                         nextAttemptAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 6)), createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 7))),
                     workspaceID: row.string(at: 8) ?? "", url: row.string(at: 9) ?? "", sealedSecret: row.blob(at: 10) ?? [],
                     webhookDeleted: row.int64(at: 11) != 0)
             }
+        }
+        return rows.filter { due in
+            guard due.delivery.attempts.isNull else { return true }
+            store.setAside.record(kind: "webhook_delivery", id: due.delivery.id, reason: "its attempts are not a JSON array")
+            return false
+        }
+    }
+
+    /// A delivery's stored attempts, or nil when they do not read.
+    private static func attempts(_ blob: [UInt8]?) -> JSON? {
+        do {
+            let attempts = try JSON.parse(blob ?? [])
+            return attempts.arrayValue == nil ? nil : attempts
+        } catch {
+            return nil
         }
     }
 
@@ -157,7 +173,7 @@ public final class WebhookStore: Sendable {
 
     private static func record(_ row: Statement) -> WebhookRecord {
         WebhookRecord(id: row.string(at: 0) ?? "", workspaceID: row.string(at: 1) ?? "", url: row.string(at: 2) ?? "",
-                      events: (try? JSON.parse(Array((row.string(at: 3) ?? "[]").utf8)))?.arrayValue?.compactMap(\.stringValue) ?? [],
+                      events: WebhookOutbox.eventTypes(row.string(at: 3), webhookID: row.string(at: 0) ?? "", setAside: nil),
                       description: row.string(at: 4), sealedSecret: row.blob(at: 5) ?? [],
                       createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 6)))
     }
