@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroupeCore
+import TroupePersistence
 import TroupeTransport
 
 @testable import TroupeApp
@@ -127,5 +128,25 @@ import TroupeTransport
         #expect(WebhookTarget("http://[::1]:81")?.host == "::1" && WebhookTarget("http://[::1]:81")?.port == 81)
         #expect(WebhookTarget("http://h.example?q")?.path == "/?q")
         #expect(WebhookTarget("http://user@h.example/") == nil && WebhookTarget("http://h.example:99999/") == nil)
+    }
+
+    @Test func aDeliveryWhoseAttemptsDoNotReadIsNeverAttemptedOverThem() async throws {
+        let server = try await TestServer.start { $0.webhookPrivateNetworks = true }
+        let ada = try await server.signUp()
+        // Port 1 refuses: the delivery is retried, so it stays pending.
+        let hook = try await server.send("POST", "/v1/webhooks", token: ada.token, json: #"{"url":"http://127.0.0.1:1/","events":["run.created"]}"#)
+        let hookID = hook.json["id"]?.stringValue ?? ""
+        #expect(try await server.send("POST", "/v1/workflows/from-template/ship-from-ticket", token: ada.token, json: "{}").status == 201)
+        #expect(try await server.send("POST", "/v1/runs", token: ada.token, json: #"{"workflow":"ship-from-ticket"}"#).status == 201)
+        try await waitFor { (try await deliveries(server, ada.token, hookID).first?["attempts"]?.arrayValue?.count ?? 0) >= 1 }
+        let db = try Database(path: server.databasePath)
+        try db.execute("UPDATE webhook_deliveries SET attempts = CAST('{damaged' AS BLOB), next_attempt_at = 0 WHERE webhook_id = ?", [.text(hookID)])
+        db.close()
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await deliveries(server, ada.token, hookID).first?["attempts"]?.isNull == true)
+        let kept = try Database(path: server.databasePath, options: DatabaseOptions(readOnly: true))
+            .query("SELECT attempts FROM webhook_deliveries WHERE webhook_id = ?", [.text(hookID)]) { $0.blob(at: 0) ?? [] }.first
+        #expect(kept == Array("{damaged".utf8), "the stored bytes are left as they are")
+        await server.stop()
     }
 }
