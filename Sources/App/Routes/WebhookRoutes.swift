@@ -92,11 +92,9 @@ struct WebhookRoutes: RouteGroup {
                                             cursor: { PageCursor(createdAt: $0.eventSeq, id: $0.id) }, render: { $0.json }))
     }
 
-    /// `http://` or `https://`, then a host: what a delivery can be sent to.
+    /// `http://` or `https://`, a host and a valid port: what the dispatcher can send to
+    /// (``WebhookTarget``), with no whitespace anywhere.
     static func isWebURL(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        guard let rest = ["http://", "https://"].first(where: lower.hasPrefix).map({ lower.dropFirst($0.count) }) else { return false }
-        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        return !host.isEmpty && !host.hasPrefix(":") && !host.contains("@") && !text.contains(where: { $0.isWhitespace })
+        WebhookTarget(text) != nil && !text.contains(where: { $0.isWhitespace })
     }
 }
