@@ -41,6 +41,9 @@ public final class WebhookStore: Sendable {
     ]
 
     private let store: SnapshotStore
+    /// Deliveries set aside (their attempts do not read): never due again, so that they do
+    /// not fill every page of due ones.
+    private let unreadable = LockedBox<Set<String>>([])
 
     public init(store: SnapshotStore) {
         self.store = store
@@ -125,13 +128,15 @@ public final class WebhookStore: Sendable {
     /// Up to `limit` pending deliveries due at `now`, oldest due first. One whose attempts do
     /// not read is reported and left as it is: attempting it would write over its record.
     public func due(at now: Timestamp, limit: Int) async throws -> [Due] {
+        let skipped = JSON.array(unreadable.value.sorted().map(JSON.string)).text
         let rows = try await store.reader.readStatement { db in
             try db.query("""
                 SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.event_seq, d.attempts, d.next_attempt_at, d.created_at,
                        d.workspace_id, w.url, w.secret, w.deleted_at IS NOT NULL
                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?
-                """, [.integer(now.microsecondsSinceEpoch), .integer(Int64(limit))]) { row in
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id NOT IN (SELECT value FROM json_each(?))
+                ORDER BY d.next_attempt_at LIMIT ?
+                """, [.integer(now.microsecondsSinceEpoch), .text(skipped), .integer(Int64(limit))]) { row in
                 Due(delivery: WebhookDelivery(
                         id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
                         eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4), status: .pending,
@@ -144,6 +149,7 @@ public final class WebhookStore: Sendable {
         return rows.filter { due in
             guard due.delivery.attempts.isNull else { return true }
             store.setAside.record(kind: "webhook_delivery", id: due.delivery.id, reason: "its attempts are not a JSON array")
+            unreadable.withLock { _ = $0.insert(due.delivery.id) }
             return false
         }
     }
