@@ -60,7 +60,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TroupeTransportTests",
-            dependencies: ["TroupeCore", "TroupeTransport"],
+            dependencies: ["TroupeCore", "TroupeTransport", "TroupeTestSupport"],
             path: "Tests/TransportTests"
         ),
         .testTarget(

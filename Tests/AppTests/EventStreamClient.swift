@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TroupeTestSupport
 
 /// A Server-Sent Events client for tests over a blocking socket: sends the GET, then decodes
 /// the chunked body into events and comments as they arrive. Reads give up after `timeout`.

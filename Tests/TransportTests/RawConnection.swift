@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TroupeTestSupport
 
 /// A blocking TCP connection for tests that speak raw bytes, with a receive timeout so that a
 /// test never hangs: reads give up after `timeout`.
@@ -16,20 +17,7 @@ final class RawConnection: @unchecked Sendable {
     private var buffered: [UInt8] = []
 
     init(port: Int, timeout: Duration = .seconds(5)) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        var time = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        fd = try LoopbackSocket.connect(port: port, timeout: timeout)
     }
 
     deinit { close(fd) }

@@ -25,7 +25,7 @@ struct OperationsRoutes: RouteGroup {
         router.get("/metrics", gate.open("/metrics") { [self] _ in
             let text = metrics.render(
                 registry: runtime.tenants.statistics, residentRuns: runtime.runs.registry.residentCount,
-                openConnections: connectionStatistics.value?().openConnections ?? 0, writer: runtime.store.writerStatistics,
+                connections: connectionStatistics.value?() ?? HTTPServer.Statistics(), writer: runtime.store.writerStatistics,
                 setAside: runtime.store.setAside.counts, backgroundErrors: runtime.failures.byTask,
                 eventSubscribers: runtime.store.journal.bus.subscriberCount)
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))

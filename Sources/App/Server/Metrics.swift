@@ -1,5 +1,6 @@
 import TroupeActors
 import TroupeCore
+import TroupeTransport
 import TroupePersistence
 
 /// Request counters and a latency histogram, rendered with the runtime's counters as
@@ -53,7 +54,7 @@ final class Metrics: Sendable {
     }
 
     /// The Prometheus text exposition (version 0.0.4).
-    func render(registry: RegistryStatistics, residentRuns: Int, openConnections: Int, writer: GroupCommitWriter.Statistics,
+    func render(registry: RegistryStatistics, residentRuns: Int, connections: HTTPServer.Statistics, writer: GroupCommitWriter.Statistics,
                 setAside: [String: Int], backgroundErrors: [String: Int], eventSubscribers: Int) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
@@ -75,7 +76,11 @@ final class Metrics: Sendable {
         func gauge(_ name: String, _ help: String, _ type: String, _ value: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
         }
-        gauge("troupe_open_connections", "Open HTTP connections.", "gauge", "\(openConnections)")
+        gauge("troupe_open_connections", "Open HTTP connections.", "gauge", "\(connections.openConnections)")
+        gauge("troupe_refused_connections_total", "Connections closed at once: the server had its most open.", "counter",
+              "\(connections.refusedConnections)")
+        gauge("troupe_unwatchable_connections_total", "Connections closed at once: their event loop could not watch them.", "counter",
+              "\(connections.unwatchableConnections)")
         gauge("troupe_rate_limited_requests_total", "Requests refused with 429.", "counter", "\(snapshot.rateLimited)")
         out += "# HELP troupe_resident_actors Resident actors by kind.\n# TYPE troupe_resident_actors gauge\n"
         out += "troupe_resident_actors{kind=\"tenant\"} \(registry.resident)\n"
@@ -90,6 +95,7 @@ final class Metrics: Sendable {
         gauge("troupe_commit_changes_total", "Changes committed.", "counter", "\(writer.committedChanges)")
         gauge("troupe_commit_replayed_changes_total", "Changes run again because a later change of their batch failed.", "counter",
               "\(writer.replayedChanges)")
+        gauge("troupe_commit_rollback_failures_total", "Rollbacks that failed and were tried again.", "counter", "\(writer.rollbackFailures)")
         gauge("troupe_wal_frames_total", "Pages appended to the write-ahead log by commits.", "counter", "\(writer.walFrames)")
         gauge("troupe_commit_failed_changes_total", "Changes that failed or whose transaction failed.", "counter", "\(writer.failedChanges)")
         gauge("troupe_commit_batch_size_mean", "Mean changes per transaction.", "gauge", "\(writer.meanBatchSize)")

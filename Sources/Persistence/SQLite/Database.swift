@@ -184,32 +184,45 @@ public final class Database {
         try transaction(begin: "BEGIN DEFERRED", body)
     }
 
+    /// A rollback that fails here throws in place of the error that asked for it; the next
+    /// transaction on this connection rolls back first, so it never starts inside the last.
     private func transaction<T>(begin: String, _ body: (Database) throws -> T) throws -> T {
+        try rollback()
         try cachedStatement(begin).step()
         let result: T
         do {
             result = try body(self)
         } catch {
-            rollback()
+            try rollback()
             throw error
         }
         do {
             try cachedStatement("COMMIT").step()
         } catch {
-            rollback()
+            try rollback()
             throw error
         }
         return result
     }
 
-    /// Rolls back the open transaction, if SQLite has not already done so.
-    func rollback() {
+    /// Rolls back the open transaction, if SQLite has not already done so; throws when it could
+    /// not (the transaction is then still open).
+    func rollback() throws(SQLiteError) {
         guard isInTransaction else { return }
-        _ = try? cachedStatement("ROLLBACK").step()
+        try cachedStatement("ROLLBACK").step()
+        transactionIsDamaged = false
     }
+
+    /// Set when a savepoint's writes could not be undone, neither alone nor with their whole
+    /// transaction: the open transaction must never commit (``GroupCommitWriter`` rolls it back).
+    private(set) var transactionIsDamaged = false
 
     /// Runs `body` inside `SAVEPOINT name`: released when it returns, rolled back to (and
     /// released) when it throws, leaving the enclosing transaction as it was before.
+    ///
+    /// Should the savepoint's undo fail, the whole transaction is rolled back instead (the
+    /// caller sees that in `isInTransaction`), and if that fails too, ``transactionIsDamaged``
+    /// says so: the change's writes are never left to commit with the others.
     public func withSavepoint<T>(_ name: String = "change", _ body: (Database) throws -> T) throws -> T {
         try cachedStatement("SAVEPOINT \(name)").step()
         do {
@@ -219,9 +232,16 @@ public final class Database {
         } catch {
             // After an error that aborted the whole transaction (SQLITE_FULL, IOERR, …) there is
             // no savepoint left to roll back to; the caller sees that in `isInTransaction`.
-            if isInTransaction {
-                _ = try? cachedStatement("ROLLBACK TO \(name)").step()
-                _ = try? cachedStatement("RELEASE \(name)").step()
+            guard isInTransaction else { throw error }
+            do {
+                try cachedStatement("ROLLBACK TO \(name)").step()
+                try cachedStatement("RELEASE \(name)").step()
+            } catch {
+                do {
+                    try rollback()
+                } catch {
+                    transactionIsDamaged = true
+                }
             }
             throw error
         }

@@ -42,16 +42,18 @@ struct CommitLoop {
             let isolated = index >= isolatedFrom
             let outcome = batch[index].apply(db, isolated)
             if case .failed(let resume) = outcome {
-                if !db.isInTransaction {
-                    // SQLite rolled back the whole transaction (SQLITE_FULL, IOERR, …): this change's
-                    // caller gets its error; the others lost nothing acknowledged and run again.
+                if !db.isInTransaction || db.transactionIsDamaged {
+                    // SQLite rolled back the whole transaction (SQLITE_FULL, IOERR, …), or the
+                    // change's writes could not be undone: this change's caller gets its error;
+                    // the others lost nothing acknowledged and run again.
+                    rollBack()
                     resume()
                     requeueAfterAbort(applied: zip(batch, outcomes), untried: batch[(index + 1)...])
                     return
                 }
                 if !isolated && index == 0 {
                     // Alone in the transaction: rolling that back is its savepoint.
-                    db.rollback()
+                    rollBack()
                     guard begin(batch[1...]) else {
                         resume()
                         statistics.withLock { $0.failedChanges += 1 }
@@ -63,7 +65,7 @@ struct CommitLoop {
                 }
                 if !isolated {
                     // Its partial writes are mixed with the batch's: start again, isolating it and the rest.
-                    db.rollback()
+                    rollBack()
                     statistics.withLock { $0.replayedChanges += index }
                     guard begin(batch) else { return }
                     isolatedFrom = index
@@ -83,7 +85,7 @@ struct CommitLoop {
             try db.cachedStatement("COMMIT").step()
             commitError = nil
         } catch {
-            db.rollback()
+            rollBack()
             commitError = error
         }
         finish(outcomes, commitError: commitError, latency: ContinuousClock.now - started)
@@ -92,6 +94,7 @@ struct CommitLoop {
     /// Opens the batch's transaction; when it cannot be, every caller learns why (a lock held
     /// elsewhere past the busy timeout, a closed or broken file) and nothing ran.
     private func begin(_ batch: some Collection<PendingChange>) -> Bool {
+        if db.isInTransaction { rollBack() }  // one a failed rollback left open is never built on
         do {
             try db.cachedStatement("BEGIN IMMEDIATE").step()
             return true
@@ -99,6 +102,20 @@ struct CommitLoop {
             for change in batch { change.reject(error) }
             statistics.withLock { $0.failedChanges += batch.count }
             return false
+        }
+    }
+
+    /// Undoes the open transaction. A rollback that fails is counted and tried again; one that
+    /// keeps failing leaves the transaction to the next ``begin(_:)``, which tries first, so
+    /// that no batch is ever committed on top of an undone one.
+    private func rollBack() {
+        for _ in 0..<3 {
+            do {
+                try db.rollback()
+                return
+            } catch {
+                statistics.withLock { $0.rollbackFailures += 1 }
+            }
         }
     }
 

@@ -59,6 +59,8 @@ public final class GroupCommitWriter: Sendable {
         /// Changes run again because a later change of their batch failed outside a savepoint
         /// (``CommitLoop``).
         public var replayedChanges = 0
+        /// Rollbacks that failed (each tried again; a batch never starts inside an undone one).
+        public var rollbackFailures = 0
         /// Changes refused because the queue was full.
         public var overloadRejections = 0
         /// Background checkpoints run; those that gave way to another connection holding the

@@ -44,6 +44,10 @@ public final class HTTPServer: Sendable {
         public var acceptedConnections = 0
         /// Connections closed at once because ``Configuration/maxConnections`` were open.
         public var refusedConnections = 0
+        /// Connections closed at once because their event loop could not watch them.
+        public var unwatchableConnections = 0
+
+        public init() {}
     }
 
     private struct State {
@@ -122,8 +126,16 @@ public final class HTTPServer: Sendable {
                     state.statistics.openConnections = state.connections.count
                     return chosen
                 }
-                guard let connectionLoop = assigned, (try? connectionLoop.register(fd)) != nil else {
-                    if assigned != nil { forget(fd) }
+                guard let connectionLoop = assigned else {
+                    close(fd)
+                    continue
+                }
+                do {
+                    try connectionLoop.register(fd)
+                } catch {
+                    // The loop's epoll refused the fd (out of memory): the client is closed, and counted.
+                    forget(fd)
+                    state.withLock { $0.statistics.unwatchableConnections += 1 }
                     close(fd)
                     continue
                 }

@@ -2,8 +2,8 @@ import Foundation
 import Glibc
 
 /// A blocking TCP socket to the server under test, with reads that give up after `timeout`.
-enum LoopbackSocket {
-    static func connect(port: Int, timeout: Duration = .seconds(10)) throws -> Int32 {
+public enum LoopbackSocket {
+    public static func connect(port: Int, timeout: Duration = .seconds(10)) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -16,7 +16,7 @@ enum LoopbackSocket {
             Glibc.close(fd)
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
-        var time = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        var time = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         return fd
     }
