@@ -12,7 +12,9 @@ import TroupeTransport
 /// fails the delivery with `blocked_address`, unretried, unless `webhook_private_networks`.
 ///
 /// The outbox is durable: deliveries left pending by a crash or a restart go out when due.
-/// `https` deliveries are not supported yet: they fail with `https_unsupported`.
+/// `http` goes through ``HTTPClient`` to the checked address itself (IPv4 or IPv6, the first
+/// the resolver gives); `https` through ``HTTPSWebhookSender`` (`URLSession`, the system trust
+/// store).
 struct WebhookDispatcher: Service {
     let name = "webhook_dispatch"
     let webhooks: WebhookStore
@@ -33,12 +35,14 @@ struct WebhookDispatcher: Service {
         configuration.maxBodyBytes = 64 * 1024
         return configuration
     }())
+    private let tls = HTTPSWebhookSender()
     /// Rung by every finished attempt.
     private let finished = Doorbell()
     /// Deliveries being attempted, and how many per webhook.
     private let inFlight = LockedBox<(ids: Set<String>, perWebhook: [String: Int])>(([], [:]))
 
     func run() async throws {
+        defer { tls.close() }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
@@ -134,7 +138,6 @@ struct WebhookDispatcher: Service {
     private func send(_ due: WebhookStore.Due) async -> Outcome {
         if due.webhookDeleted { return Outcome(error: "webhook_deleted", final: true) }
         guard let target = WebhookTarget(due.url) else { return Outcome(error: "invalid_url", final: true) }
-        guard !target.secure else { return Outcome(error: "https_unsupported", final: true) }
         let body: [UInt8]
         do {
             guard let event = try await events.events(workspaceID: due.workspaceID, after: due.delivery.eventSeq - 1, limit: 1).first,
@@ -147,17 +150,18 @@ struct WebhookDispatcher: Service {
         let addresses = await Self.offPool { AddressGuard.resolve(target.host) }
         guard let addresses, !addresses.isEmpty else { return Outcome(error: "dns_failed") }
         if !allowPrivateNetworks, addresses.contains(where: AddressGuard.isBlocked) { return Outcome(error: "blocked_address", final: true) }
-        guard let address = addresses.first(where: { if case .v4 = $0 { true } else { false } }) else {
-            return Outcome(error: "ipv6_unsupported", final: true)
-        }
-        let secret = secrets.open(due.sealedSecret) ?? []
+        guard let secret = secrets.open(due.sealedSecret) else { return Outcome(error: "secret_unreadable", final: true) }
         let stamp = String(clock.now.secondsSinceEpoch)
         let signature = Hex.encode(HMACSHA256(key: secret).authenticationCode(for: Array((stamp + ".").utf8) + body))
-        let headers: HTTPHeaders = ["Host": target.hostHeader, "Content-Type": "application/json", "User-Agent": "troupe-webhooks",
-                                    "Troupe-Signature": "t=\(stamp),v1=\(signature)", "Connection": "close"]
+        let headers = [("Content-Type", "application/json"), ("User-Agent", "troupe-webhooks"), ("Troupe-Signature", "t=\(stamp),v1=\(signature)")]
+        if target.secure {
+            let answer = await tls.post(target.url, headers: headers, body: body)
+            return Outcome(statusCode: answer.statusCode, error: answer.error ?? answer.statusCode.flatMap { (200..<300).contains($0) ? nil : "status \($0)" })
+        }
         do {
-            let response = try await client.send(HTTPClientRequest(method: "POST", host: address.description, port: target.port, target: target.path,
-                                                                   headers: headers, body: body))
+            let response = try await client.send(HTTPClientRequest(method: "POST", host: addresses[0].description, port: target.port, target: target.path,
+                                                                   headers: HTTPHeaders([("Host", target.hostHeader)] + headers + [("Connection", "close")]),
+                                                                   body: body))
             return Outcome(statusCode: response.status, error: (200..<300).contains(response.status) ? nil : "status \(response.status)")
         } catch {
             return Outcome(error: "\(error)")
@@ -168,40 +172,5 @@ struct WebhookDispatcher: Service {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: body()) }
         }
-    }
-}
-
-/// Where a webhook URL points: scheme, host, port and the request target.
-struct WebhookTarget: Equatable {
-    let secure: Bool
-    let host: String
-    let port: Int
-    let path: String
-
-    var hostHeader: String { (secure ? port == 443 : port == 80) ? host : "\(host):\(port)" }
-
-    init?(_ url: String) {
-        let lower = url.lowercased()
-        if lower.hasPrefix("https://") { secure = true } else if lower.hasPrefix("http://") { secure = false } else { return nil }
-        let rest = url.dropFirst(secure ? 8 : 7)
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        var target = String(rest.dropFirst(authority.count).prefix { $0 != "#" })
-        if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
-        let hostPart: Substring
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            hostPart = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
-            guard after.isEmpty || after.hasPrefix(":") else { return nil }
-            guard let port = after.isEmpty ? (secure ? 443 : 80) : Int(after.dropFirst()), (1...65_535).contains(port) else { return nil }
-            self.port = port
-        } else {
-            let parts = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            hostPart = parts[0]
-            guard let port = parts.count == 1 ? (secure ? 443 : 80) : Int(parts[1]), (1...65_535).contains(port) else { return nil }
-            self.port = port
-        }
-        guard !hostPart.isEmpty, !hostPart.contains("@") else { return nil }
-        host = String(hostPart)
-        path = target
     }
 }

@@ -1,0 +1,124 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TroupeCore
+
+/// Sends `https` webhook deliveries through Foundation's `URLSession`, which on Linux is
+/// libcurl over OpenSSL: the peer's certificate is checked against the system trust store
+/// (on Debian, the bundle `update-ca-certificates` builds from `/usr/local/share/ca-certificates`;
+/// libcurl reads no environment variable for it), and its host name against the certificate.
+///
+/// Redirects are answered with "do not follow", so a 3xx is the attempt's answer. The answer's
+/// body is not needed: the first 64 KiB are read and the rest cancelled, so that a receiver
+/// cannot make the server hold an unbounded body. The whole exchange has 10 s.
+///
+/// libcurl resolves the name again when it connects, after the dispatcher checked the
+/// addresses it resolved to: a name whose answer changes between the two (DNS rebinding with a
+/// zero TTL) could reach an address the check refused. `http` deliveries have no such window:
+/// they connect to the very address that was checked.
+final class HTTPSWebhookSender: NSObject, URLSessionDataDelegate, Sendable {
+    /// What an attempt came to: the answer's status, or the error that prevented one.
+    struct Answer: Sendable {
+        var statusCode: Int?
+        var error: String?
+    }
+
+    static let maxBodyBytes = 64 * 1024
+
+    /// Tasks under way, by task identifier: the caller to resume and what came so far.
+    private let pending = LockedBox<[Int: Exchange]>([:])
+
+    private struct Exchange: Sendable {
+        let resume: @Sendable (Answer) -> Void
+        var statusCode: Int?
+        var bodyBytes = 0
+        var cutShort = false
+    }
+
+    /// The session; built on first use (its delegate is this object).
+    private let sessionBox = LockedBox<URLSession?>(nil)
+
+    private var session: URLSession {
+        sessionBox.withLock { box in
+            if let session = box { return session }
+            let configuration = URLSessionConfiguration.ephemeral
+            let timeout = Double(WebhookDispatcher.timeout.components.seconds)
+            configuration.timeoutIntervalForRequest = timeout
+            configuration.timeoutIntervalForResource = timeout
+            configuration.httpMaximumConnectionsPerHost = WebhookDispatcher.perWebhook
+            configuration.httpShouldSetCookies = false
+            configuration.urlCache = nil
+            let session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
+            box = session
+            return session
+        }
+    }
+
+    /// Cancels what is under way and lets the session go (it holds this object, its delegate).
+    func close() {
+        sessionBox.withLock { box in
+            box?.invalidateAndCancel()
+            box = nil
+        }
+    }
+
+    /// POSTs `body` to `url` with `headers`; never throws: a failure is the answer's error.
+    func post(_ url: String, headers: [(String, String)], body: [UInt8]) async -> Answer {
+        guard let target = URL(string: url) else { return Answer(error: "invalid_url") }
+        var request = URLRequest(url: target)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let task = session.dataTask(with: request)
+        return await withCheckedContinuation { continuation in
+            pending.withLock { $0[task.taskIdentifier] = Exchange(resume: { continuation.resume(returning: $0) }) }
+            task.resume()
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+        let status = (response as? HTTPURLResponse)?.statusCode
+        pending.withLock { $0[dataTask.taskIdentifier]?.statusCode = status }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let tooLong = pending.withLock { table -> Bool in
+            guard var exchange = table[dataTask.taskIdentifier] else { return false }
+            exchange.bodyBytes += min(data.count, Self.maxBodyBytes + 1)  // bounded: past the cap the task ends
+            exchange.cutShort = exchange.bodyBytes > Self.maxBodyBytes
+            table[dataTask.taskIdentifier] = exchange
+            return exchange.cutShort
+        }
+        if tooLong { dataTask.cancel() }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        guard let exchange = pending.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
+        if let error, !(exchange.cutShort && exchange.statusCode != nil) {
+            exchange.resume(Answer(statusCode: nil, error: Self.describe(error)))
+        } else {
+            exchange.resume(Answer(statusCode: exchange.statusCode, error: exchange.statusCode == nil ? "no_response" : nil))
+        }
+    }
+
+    /// An error as an attempt records it: TLS failures as `tls_error: …`, a timeout as `timeout`.
+    static func describe(_ error: any Error) -> String {
+        let message = (error as NSError).localizedDescription
+        let code = (error as? URLError)?.code
+        if code == .timedOut { return "timeout" }
+        let tlsCodes: [URLError.Code] = [.secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+                                         .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot]
+        // libcurl's TLS failures reach Foundation with an unknown code and OpenSSL's words.
+        let tlsWords = ["SSL", "TLS", "certificate"].contains { message.localizedCaseInsensitiveContains($0) }
+        if code.map(tlsCodes.contains) == true || tlsWords { return "tls_error: \(message)" }
+        return message
+    }
+}
