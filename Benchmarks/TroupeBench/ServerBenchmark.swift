@@ -25,6 +25,9 @@ struct ServerBenchmark {
     /// in this process answering after `--receiver-delay-ms`.
     let webhooks: Int
     let receiverDelay: Duration
+    /// `--drain-delay-ms D`: after the runs the receiver answers after D ms, and the bench waits
+    /// until every webhook's newest delivery is done, timing the drain.
+    let drainDelay: Duration?
 
     init(command: String, arguments: Arguments) {
         self.command = command
@@ -36,16 +39,18 @@ struct ServerBenchmark {
         patientFlood = arguments.string("login-flood-retry") != "at-once"
         webhooks = arguments.int("webhooks", default: 0)
         receiverDelay = .milliseconds(arguments.int("receiver-delay-ms", default: 200))
+        drainDelay = arguments.string("drain-delay-ms").flatMap(Int.init).map { .milliseconds($0) }
     }
 
     func run() async throws {
         let target = try await BenchTarget(url: url)
         let workspace = try await target.provision()
         let receiver = webhooks > 0 ? try WebhookReceiver(delay: receiverDelay) : nil
+        var hooks: [String] = []
         if let receiver {
             for _ in 0..<webhooks {
-                _ = try await target.send("POST", "/v1/webhooks", token: workspace.session,
-                                          #"{"url":"http://127.0.0.1:\#(receiver.port)/hook","events":["*"]}"#)
+                hooks.append(try await target.send("POST", "/v1/webhooks", token: workspace.session,
+                                                   #"{"url":"http://127.0.0.1:\#(receiver.port)/hook","events":["*"]}"#)["id"]?.stringValue ?? "")
             }
         }
         print("\(command): compare.sh options for this server: -k NAME=\(workspace.key) -g NAME=/v1/runs/\(workspace.runID)")
@@ -81,8 +86,31 @@ struct ServerBenchmark {
             print(jsonLine(["bench": "server.run_create.webhooks", "webhooks": .int(Int64(webhooks)),
                             "receiver_delay_ms": .int(Int64(receiverDelay.components.seconds * 1000 + receiverDelay.components.attoseconds / 1_000_000_000_000_000)),
                             "delivered_during_runs": .int(Int64(receiver.received))]))
+            if let drainDelay { try await drain(receiver, hooks: hooks, session: workspace.session, target: target, delay: drainDelay) }
             await receiver.stop()
         }
         await target.close()
+    }
+
+    /// Waits until each webhook's newest delivery is no longer pending (deliveries are queued
+    /// in event order), the receiver answering after `delay`; prints how long that took.
+    private func drain(_ receiver: WebhookReceiver, hooks: [String], session: String, target: BenchTarget, delay: Duration) async throws {
+        receiver.delay.withLock { $0 = delay }
+        let before = receiver.received
+        let started = ContinuousClock.now
+        var open = Set(hooks)
+        while !open.isEmpty {
+            try await Task.sleep(for: .milliseconds(500))
+            for hook in open {
+                let newest = try await target.send("GET", "/v1/webhooks/\(hook)/deliveries?limit=1", token: session)["data"]?.arrayValue?.first
+                if let status = newest?["status"]?.stringValue, status != "pending" { open.remove(hook) }
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let drained = receiver.received - before
+        print(jsonLine(["bench": "server.run_create.webhooks.drain", "drain_delay_ms": .int(Int64(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)),
+                        "delivered_in_drain": .int(Int64(drained)), "delivered_total": .int(Int64(receiver.received)),
+                        "drain_seconds": .double((seconds * 10).rounded() / 10), "deliveries_per_second": .int(Int64(Double(drained) / max(seconds, 0.001)))]))
     }
 }

@@ -9,6 +9,8 @@ final class WebhookReceiver: Sendable {
     private let serving: Task<Void, Never>
 
     var port: Int { server.port }
+    /// How long each answer waits; may be changed while it serves.
+    var delay: LockedBox<Duration> { counter.delay }
     var received: Int { counter.count.value }
 
     init(delay: Duration) throws {
@@ -23,13 +25,13 @@ final class WebhookReceiver: Sendable {
     }
 
     private final class Counter: HTTPResponder, Sendable {
-        let delay: Duration
+        let delay: LockedBox<Duration>
         let count = LockedBox(0)
 
-        init(delay: Duration) { self.delay = delay }
+        init(delay: Duration) { self.delay = LockedBox(delay) }
 
         func respond(to request: HTTPRequest) async -> HTTPResponse {
-            do { try await Task.sleep(for: delay) } catch {}  // a cancelled wait only answers sooner
+            do { try await Task.sleep(for: delay.value) } catch {}  // a cancelled wait only answers sooner
             count.withLock { $0 += 1 }
             return HTTPResponse(status: 200)
         }

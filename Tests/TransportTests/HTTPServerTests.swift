@@ -225,9 +225,17 @@ struct HTTPServerTests {
         let idle = try RawConnection(port: server.port)
         idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(await idle.readResponse()?.status == 200)
-        busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        TestServer.heldReleased.store(false, ordering: .relaxed)
+        busy.send("GET /held HTTP/1.1\r\nHost: t\r\n\r\n")
         try await Task.sleep(for: .milliseconds(50))
         let stopping = Task { await server.stop() }
+        // The request is answered only once the drain has begun (the listener refuses), however
+        // late a loaded machine runs the stopping task.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, (try? RawConnection(port: server.port)) != nil {  // closed as it goes
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        TestServer.heldReleased.store(true, ordering: .relaxed)
         let response = try #require(await busy.readResponse(), "the in-flight request is answered")
         #expect(response.status == 200)
         #expect(response.header("Connection") == "close")

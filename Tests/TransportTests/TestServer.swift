@@ -10,6 +10,8 @@ struct TestServer {
 
     /// Errors that streaming handlers saw (a client that went away shows up here).
     static let streamErrors = Mutex<[String]>([])
+    /// `/held` answers once this is true (or after 5 s).
+    static let heldReleased = Atomic<Bool>(false)
 
     static func router() -> Router {
         var router = Router()
@@ -23,6 +25,11 @@ struct TestServer {
         router.get("/slow") { _, _ in
             try? await Task.sleep(for: .milliseconds(300))
             return .json(200, Array(#"{"slow":true}"#.utf8))
+        }
+        router.get("/held") { _, _ in
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !heldReleased.load(ordering: .relaxed), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+            return .json(200, Array(#"{"held":true}"#.utf8))
         }
         router.get("/small-stream") { _, _ in
             HTTPResponse(status: 200, body: .stream { writer in

@@ -42,7 +42,6 @@ public final class Journal: Sendable {
                 try answer?.write(db)
                 let now = clock.now
                 let events = transaction.events.isEmpty ? [] : try EventLog.append(transaction.events, on: db, at: now)
-                if !events.isEmpty { try outbox.enqueue(events, on: db, at: now) }
                 var own = audit
                 if let workspaceID = transaction.auditWorkspaceID { own?.draft.workspaceID = workspaceID }
                 if let event = transaction.auditEvent, var draft = own?.draft {
@@ -55,7 +54,10 @@ public final class Journal: Sendable {
             }, afterCommit: { committed in
                 answer?.markCommitted()
                 if audit != nil { intent?.markCommitted() }
-                if !committed.events.isEmpty { bus.publish(committed.events) }
+                if !committed.events.isEmpty {
+                    bus.publish(committed.events)
+                    outbox.committed(committed.events)
+                }
                 if !committed.queuedJobs.isEmpty { bus.claimers.jobsQueued(committed.queuedJobs) }
             })
             return committed.value

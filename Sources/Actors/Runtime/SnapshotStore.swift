@@ -49,7 +49,7 @@ public final class SnapshotStore: Sendable {
         self.writer = writer
         self.reader = reader
         self.setAside = setAside
-        journal = Journal(writer: writer, clock: clock, bus: bus, outbox: WebhookOutbox(setAside: setAside))
+        journal = Journal(writer: writer, clock: clock, bus: bus, outbox: WebhookOutbox())
         events = EventLog(reader: reader, setAside: setAside)
         audit = AuditLog(reader: reader)
     }

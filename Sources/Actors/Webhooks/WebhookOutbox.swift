@@ -2,17 +2,17 @@ import Synchronization
 import TroupeCore
 import TroupePersistence
 
-/// The webhook outbox as the ``Journal`` writes it: which workspaces have live webhooks (in
-/// memory, so that a change in a workspace without any costs the writer no query), and the
-/// pending delivery rows of a change's events, in the change's transaction.
+/// What the ``Journal`` tells the webhook dispatcher: which workspaces have live webhooks (in
+/// memory, so that a change in a workspace without any costs nothing), and a ring of
+/// ``doorbell`` once a change with events in one of them is committed. The outbox itself is
+/// the event log (``WebhookQueue``): the journal writes no row for webhooks.
 public final class WebhookOutbox: Sendable {
     /// Workspaces with live webhooks, by count.
     private let live = Mutex<[String: Int]>([:])
-    private let setAside: SetAsideRecords?
+    /// Rung after a commit with events for a workspace with webhooks.
+    public let doorbell = Doorbell()
 
-    public init(setAside: SetAsideRecords? = nil) {
-        self.setAside = setAside
-    }
+    public init() {}
 
     /// A webhook's stored event types; one that does not read is reported and wants nothing,
     /// its row kept as it is.
@@ -40,25 +40,15 @@ public final class WebhookOutbox: Sendable {
     /// Whether `workspaceID` has a live webhook.
     func hasWebhooks(_ workspaceID: String) -> Bool { live.withLock { $0[workspaceID] != nil } }
 
-    /// The outbox: a pending delivery per webhook of each event's workspace that wants it, in
-    /// the events' transaction; on the writer's thread.
-    func enqueue(_ events: [Event], on db: Database, at now: Timestamp) throws {
-        var hooks: [String: [(id: String, events: [String])]] = [:]
-        for event in events where hasWebhooks(event.workspaceID) {
-            let targets = try hooks[event.workspaceID] ?? {
-                let found = try db.query("SELECT id, events FROM webhooks WHERE workspace_id = ? AND deleted_at IS NULL", [.text(event.workspaceID)]) { row in
-                    (id: row.string(at: 0) ?? "", events: Self.eventTypes(row.string(at: 1), webhookID: row.string(at: 0) ?? "", setAside: setAside))
-                }
-                hooks[event.workspaceID] = found
-                return found
-            }()
-            for hook in targets where hook.events.contains("*") || hook.events.contains(event.type.rawValue) {
-                try db.execute("""
-                    INSERT INTO webhook_deliveries (id, workspace_id, webhook_id, event_seq, event_id, event_type, status, attempts, next_attempt_at, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, 'pending', CAST('[]' AS BLOB), ?, ?)
-                    """, [.text(RandomID.make(prefix: "dlv")), .text(event.workspaceID), .text(hook.id), .integer(event.seq), .text(event.id),
-                          .text(event.type.rawValue), .integer(now.microsecondsSinceEpoch), .integer(now.microsecondsSinceEpoch)])
+    /// `events` were committed: rings when one of them is for a workspace with webhooks.
+    func committed(_ events: [Event]) {
+        var last: String?
+        for event in events where event.workspaceID != last {
+            if hasWebhooks(event.workspaceID) {
+                doorbell.ring()
+                return
             }
+            last = event.workspaceID
         }
     }
 }

@@ -32,7 +32,8 @@ public struct WebhookRecord: Sendable, Equatable {
     }
 }
 
-/// One event's delivery to one webhook (API.md): written pending in the event's transaction.
+/// One event's delivery to one webhook (API.md): owed from the event's commit, queued as a row
+/// by ``WebhookQueue`` when its webhook has room.
 public struct WebhookDelivery: Sendable, Equatable {
     public enum Status: String, Sendable { case pending, succeeded, failed }
 
@@ -46,6 +47,37 @@ public struct WebhookDelivery: Sendable, Equatable {
     public let attempts: JSON
     public let nextAttemptAt: Timestamp?
     public let createdAt: Timestamp
+
+    public init(id: String, webhookID: String, eventID: String, eventType: String, eventSeq: Int64, status: Status, attempts: JSON,
+                nextAttemptAt: Timestamp?, createdAt: Timestamp) {
+        self.id = id
+        self.webhookID = webhookID
+        self.eventID = eventID
+        self.eventType = eventType
+        self.eventSeq = eventSeq
+        self.status = status
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.createdAt = createdAt
+    }
+
+    private static let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
+
+    /// The id of `webhookID`'s delivery of its workspace's event `eventSeq`: `dlv_` and 20
+    /// base-36 digits of their SHA-256, the shape of a random id, the same before and after the
+    /// delivery is queued.
+    public static func id(webhookID: String, eventSeq: Int64) -> String {
+        let digest = SHA256.hash(webhookID + ":" + String(eventSeq))
+        var id = Array("dlv_".utf8)
+        for (start, digits) in [(0, 12), (8, 8)] {
+            var value = digest[start..<start + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            for _ in 0..<digits {
+                id.append(alphabet[Int(value % 36)])
+                value /= 36
+            }
+        }
+        return String(decoding: id, as: UTF8.self)
+    }
 
     public var json: JSON {
         ["id": .string(id), "webhook_id": .string(webhookID), "event_id": .string(eventID), "event_type": .string(eventType),

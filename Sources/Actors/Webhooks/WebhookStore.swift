@@ -1,14 +1,15 @@
 import TroupeCore
 import TroupePersistence
 
-/// Webhooks and their outbox (API.md, "Events and webhooks"): registrations, and one delivery
-/// row per matching webhook written by the ``Journal`` in the transaction of the event it
-/// carries, so that a committed event is never without its deliveries and a crash loses none.
+/// Webhooks and their deliveries (API.md, "Events and webhooks"): registrations, and a
+/// delivery per matching event committed after a webhook's creation. The event's row in the
+/// log, written in the event's own transaction, is the outbox: a committed event is never
+/// without its deliveries and a crash loses none. ``WebhookQueue`` turns the log into delivery
+/// rows as each webhook has room; a list shows the events not yet queued as pending too.
 ///
-/// The journal writes the outbox rows (``WebhookOutbox``); this store keeps the registrations
-/// and tells the outbox which workspaces have any. A webhook's deliveries are keyed by it and
-/// their event's seq: a new one appends to its webhook's range, and a list is that range,
-/// newest first (a random key put every delivery on a random page).
+/// This store keeps the registrations and tells the journal's ``WebhookOutbox`` which
+/// workspaces have any. A webhook's deliveries are keyed by it and their event's seq: a new
+/// one appends to its webhook's range, and a list is that range, newest first.
 public final class WebhookStore: Sendable {
     public static let migrations = [
         Migration("webhooks-1", sql: """
@@ -38,6 +39,14 @@ public final class WebhookStore: Sendable {
             ) WITHOUT ROWID;
             CREATE INDEX deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
             """),
+        // Deliveries were written with their events until now: each webhook is queued to its
+        // workspace's last event.
+        Migration("webhooks-2-queued-through", sql: """
+            ALTER TABLE webhooks ADD COLUMN queued_through INTEGER NOT NULL DEFAULT 0;
+            UPDATE webhooks SET queued_through = coalesce(
+                (SELECT e.last_seq FROM event_rows e WHERE e.workspace_id = webhooks.workspace_id ORDER BY e.last_seq DESC LIMIT 1), 0);
+            CREATE INDEX deliveries_pending ON webhook_deliveries (webhook_id, event_seq) WHERE status = 'pending';
+            """),
     ]
 
     private let store: SnapshotStore
@@ -45,8 +54,15 @@ public final class WebhookStore: Sendable {
     /// not fill every page of due ones.
     private let unreadable = LockedBox<Set<String>>([])
 
+    /// Turns the event log into delivery rows as webhooks have room.
+    public let queue: WebhookQueue
+
+    /// Rung when a change commits events for a workspace with webhooks.
+    public var committedEvents: Doorbell { store.journal.outbox.doorbell }
+
     public init(store: SnapshotStore) {
         self.store = store
+        queue = WebhookQueue(store: store)
     }
 
     /// Tells the journal's outbox which workspaces have webhooks: once, before serving.
@@ -63,10 +79,12 @@ public final class WebhookStore: Sendable {
     public func create(_ webhook: WebhookRecord, origin: ChangeOrigin) async throws {
         let events = JSON.array(webhook.events.map(JSON.string)).text
         try await store.journal.commit(origin) { db in
+            // Its deliveries start after the workspace's last event so far.
             try db.execute("""
-                INSERT INTO webhooks (id, workspace_id, url, events, description, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO webhooks (id, workspace_id, url, events, description, secret, created_at, queued_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(webhook.id), .text(webhook.workspaceID), .text(webhook.url), .text(events),
-                      webhook.description.map(SQLValue.text) ?? .null, .blob(webhook.sealedSecret), .integer(webhook.createdAt.microsecondsSinceEpoch)])
+                      webhook.description.map(SQLValue.text) ?? .null, .blob(webhook.sealedSecret), .integer(webhook.createdAt.microsecondsSinceEpoch),
+                      .integer(try EventLog.lastSeq(db, workspaceID: webhook.workspaceID))])
         }
         store.journal.outbox.added(1, in: webhook.workspaceID)
     }
@@ -98,13 +116,15 @@ public final class WebhookStore: Sendable {
         }
     }
 
-    /// The webhook's deliveries before event seq `beforeSeq` (all when nil), newest first.
+    /// The webhook's deliveries before event seq `beforeSeq` (all when nil), newest first: the
+    /// events not yet queued (pending, never attempted, due since their event), then the rows.
     public func deliveries(webhookID: String, beforeSeq: Int64?, limit: Int) async throws -> [WebhookDelivery] {
-        try await store.reader.readStatement { db in
-            try db.query("""
+        let (deliveries, unreadable) = try await store.reader.read { db -> ([WebhookDelivery], [(String, String)]) in
+            let waiting = try Self.waiting(db, webhookID: webhookID, beforeSeq: beforeSeq, limit: limit)
+            let rows = try db.query("""
                 SELECT id, webhook_id, event_id, event_type, event_seq, status, attempts, next_attempt_at, created_at FROM webhook_deliveries
                 WHERE webhook_id = ?1 AND (?2 IS NULL OR event_seq < ?2) ORDER BY event_seq DESC LIMIT ?3
-                """, [.text(webhookID), beforeSeq.map(SQLValue.integer) ?? .null, .integer(Int64(limit))]) { row in
+                """, [.text(webhookID), beforeSeq.map(SQLValue.integer) ?? .null, .integer(Int64(max(0, limit - waiting.deliveries.count)))]) { row in
                 WebhookDelivery(id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
                                 eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4),
                                 status: WebhookDelivery.Status(rawValue: row.string(at: 5) ?? "") ?? .failed,
@@ -112,7 +132,41 @@ public final class WebhookStore: Sendable {
                                 nextAttemptAt: row.isNull(at: 7) ? nil : Timestamp(microsecondsSinceEpoch: row.int64(at: 7)),
                                 createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 8)))
             }
+            return (waiting.deliveries + rows, waiting.unreadable)
         }
+        for (id, reason) in unreadable { store.setAside.record(kind: "event", id: id, reason: reason) }
+        return deliveries
+    }
+
+    /// Events read per step when a list looks back through a webhook's unqueued events.
+    static let listWindow: Int64 = 1024
+
+    /// The live webhook's events after its queue mark and before `beforeSeq`, as the pending
+    /// deliveries they are owed, newest first: at most `limit`, looking back at most 8 windows.
+    private static func waiting(
+        _ db: Database, webhookID: String, beforeSeq: Int64?, limit: Int
+    ) throws -> (deliveries: [WebhookDelivery], unreadable: [(String, String)]) {
+        guard let hook = try db.query("SELECT workspace_id, events, queued_through FROM webhooks WHERE id = ? AND deleted_at IS NULL",
+                                      [.text(webhookID)], row: { ($0.string(at: 0) ?? "", $0.string(at: 1), $0.int64(at: 2)) }).first
+        else { return ([], []) }
+        let types = WebhookOutbox.eventTypes(hook.1, webhookID: webhookID, setAside: nil)
+        var upper = min(beforeSeq.map { $0 - 1 } ?? Int64.max, try EventLog.lastSeq(db, workspaceID: hook.0))
+        var found: [WebhookDelivery] = []
+        var unreadable: [(String, String)] = []
+        var windows = 0
+        while upper > hook.2, found.count < limit, windows < 8 {
+            let lower = max(hook.2, upper - listWindow)
+            let read = try EventLog.events(db, workspaceID: hook.0, run: nil, after: lower, limit: Int(upper - lower))
+            unreadable += read.unreadable.map { ("\(hook.0)/\($0.0)", $0.1) }
+            for event in read.events.reversed() where event.seq <= upper && found.count < limit && (types.contains("*") || types.contains(event.type.rawValue)) {
+                found.append(WebhookDelivery(id: WebhookDelivery.id(webhookID: webhookID, eventSeq: event.seq), webhookID: webhookID,
+                                             eventID: event.id, eventType: event.type.rawValue, eventSeq: event.seq, status: .pending,
+                                             attempts: [], nextAttemptAt: event.createdAt, createdAt: event.createdAt))
+            }
+            upper = lower
+            windows += 1
+        }
+        return (found, unreadable)
     }
 
     /// A delivery whose next attempt is due, with what sending it needs.
@@ -127,16 +181,20 @@ public final class WebhookStore: Sendable {
 
     /// Up to `limit` pending deliveries due at `now`, oldest due first. One whose attempts do
     /// not read is reported and left as it is: attempting it would write over its record.
-    public func due(at now: Timestamp, limit: Int) async throws -> [Due] {
+    /// Webhooks in `busy` (those with all their attempts under way) are left out, so that their
+    /// due deliveries do not fill the page ahead of others'.
+    public func due(at now: Timestamp, limit: Int, busy: Set<String> = []) async throws -> [Due] {
         let skipped = JSON.array(unreadable.value.sorted().map(JSON.string)).text
+        let busyList = JSON.array(busy.sorted().map(JSON.string)).text
         let rows = try await store.reader.readStatement { db in
             try db.query("""
                 SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.event_seq, d.attempts, d.next_attempt_at, d.created_at,
                        d.workspace_id, w.url, w.secret, w.deleted_at IS NOT NULL
                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id NOT IN (SELECT value FROM json_each(?))
+                  AND d.webhook_id NOT IN (SELECT value FROM json_each(?))
                 ORDER BY d.next_attempt_at LIMIT ?
-                """, [.integer(now.microsecondsSinceEpoch), .text(skipped), .integer(Int64(limit))]) { row in
+                """, [.integer(now.microsecondsSinceEpoch), .text(skipped), .text(busyList), .integer(Int64(limit))]) { row in
                 Due(delivery: WebhookDelivery(
                         id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
                         eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4), status: .pending,

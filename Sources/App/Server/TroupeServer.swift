@@ -67,7 +67,7 @@ public final class TroupeServer: Sendable {
             let memberChanges = try await MemberStore(store: runtime.store).changes(since: horizon)
             let app = TroupeApp(config: options.config, runtime: runtime, secret: secret, memberChanges: memberChanges,
                                 log: RequestLog(handle: options.logHandle), logger: logger)
-            try await app.webhooks.loadDirectory()  // before any change: the outbox must know every webhook
+            try await app.webhooks.loadDirectory()  // before any change: commits ring the dispatcher for every webhook's workspace
             // Timers of waiting steps, and finished jobs whose runs did not hear of them.
             try await runtime.runs.recover(jobs: app.jobs)
             return app

@@ -11,7 +11,8 @@ import TroupeTransport
 /// loopback, private, link-local, unique-local, multicast or unspecified (``AddressGuard``)
 /// fails the delivery with `blocked_address`, unretried, unless `webhook_private_networks`.
 ///
-/// The outbox is durable: deliveries left pending by a crash or a restart go out when due.
+/// The outbox is the event log (``WebhookQueue``): what a crash or a restart left owed goes out
+/// when due; the 24 h count from the event's commit.
 /// `http` goes through ``HTTPClient`` to the checked address itself (IPv4 or IPv6, the first
 /// the resolver gives); `https` through ``HTTPSWebhookSender`` (`URLSession`, the system trust
 /// store).
@@ -36,41 +37,49 @@ struct WebhookDispatcher: Service {
         return configuration
     }())
     private let tls = HTTPSWebhookSender()
-    /// Rung by every finished attempt.
-    private let finished = Doorbell()
     /// Deliveries being attempted, and how many per webhook.
     private let inFlight = LockedBox<(ids: Set<String>, perWebhook: [String: Int])>(([], [:]))
 
+    /// The shortest time between two passes over the outbox when only commits rang the bell:
+    /// a flood of events rings it thousands of times a second, and while every webhook's queue
+    /// is full a pass finds nothing to do. A finished attempt's ring is answered at once.
+    static let minimumPass: Duration = .milliseconds(10)
+    /// Set by a finished attempt before it rings.
+    private let attemptFinished = LockedBox(false)
+
+    /// Each pass queues what the webhooks have room for (``WebhookQueue``) and starts every due
+    /// delivery whose webhook has fewer than 4 under way; then it waits for the bell (a finished
+    /// attempt, or a commit with events for a workspace with webhooks) or ``idlePoll``.
     func run() async throws {
         defer { tls.close() }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
+        let bell = webhooks.committedEvents
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
-                var wait = Self.idlePoll
-                var waitForAnAttempt = false
+                let started = ContinuousClock.now
                 do {
-                    let due = try await webhooks.due(at: clock.now, limit: 64)
-                    var started = 0
+                    try await webhooks.queue.fill(at: clock.now)
+                    let due = try await webhooks.due(at: clock.now, limit: 64, busy: busyWebhooks())
                     for delivery in due where take(delivery) {
-                        started += 1
-                        group.addTask { await attempt(delivery) }
+                        group.addTask { await attempt(delivery, ringing: bell) }
                     }
-                    // More is due than could start (its webhook has 4 under way): look again as
-                    // soon as one finishes, so that a fast endpoint is not held to a round per poll.
-                    waitForAnAttempt = due.count > started
                     backoff.succeeded()
                 } catch {
                     failures.record(name, error)
-                    wait = backoff.failed()
+                    do { try await Task.sleep(for: backoff.failed()) } catch { return }
+                    continue
                 }
-                if waitForAnAttempt {
-                    await finished.wait(atMost: Self.idlePoll)
-                    if Task.isCancelled { return }
-                } else {
-                    do { try await Task.sleep(for: wait) } catch { return }
-                }
+                await bell.wait(atMost: Self.idlePoll)
+                let rest = Self.minimumPass - (ContinuousClock.now - started)
+                let finished = attemptFinished.withLock { flag in defer { flag = false }; return flag }
+                if !finished, rest > .zero { do { try await Task.sleep(for: rest) } catch { return } }
             }
         }
+    }
+
+    /// Webhooks with all their attempts under way.
+    private func busyWebhooks() -> Set<String> {
+        inFlight.withLock { state in Set(state.perWebhook.filter { $0.value >= Self.perWebhook }.keys) }
     }
 
     /// Claims `due` for an attempt unless it is under way or its webhook has 4 already.
@@ -92,10 +101,11 @@ struct WebhookDispatcher: Service {
     }
 
     /// One attempt, recorded; a failure to record is reported and the attempt made again later.
-    private func attempt(_ due: WebhookStore.Due) async {
+    private func attempt(_ due: WebhookStore.Due, ringing bell: Doorbell) async {
         defer {
             release(due)
-            finished.ring()
+            attemptFinished.withLock { $0 = true }
+            bell.ring()
         }
         let started = ContinuousClock.now
         let at = clock.now

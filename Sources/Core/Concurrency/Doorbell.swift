@@ -1,9 +1,10 @@
 import Synchronization
 
-/// Wakes one waiting task: a ring while nobody waits is kept for the next wait. The webhook
-/// dispatcher waits on it when every due delivery's webhook has its 4 under way, and each
-/// finished attempt rings, so that the next one starts at once without polling the database.
-final class Doorbell: Sendable {
+/// Wakes one waiting task: a ring while nobody waits is kept for the next wait, and rings
+/// that come together are one. The webhook dispatcher waits on one that finished attempts and
+/// committed events of workspaces with webhooks ring, so that it acts at once without polling
+/// the database.
+public final class Doorbell: Sendable {
     private struct State {
         var rung = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -11,7 +12,9 @@ final class Doorbell: Sendable {
 
     private let state = Mutex(State())
 
-    func ring() {
+    public init() {}
+
+    public func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.rung = true
@@ -24,7 +27,7 @@ final class Doorbell: Sendable {
     }
 
     /// Returns at the next ring (or one kept), or after `limit`, or when cancelled.
-    func wait(atMost limit: Duration) async {
+    public func wait(atMost limit: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do { try await Task.sleep(for: limit) } catch {}  // cancelled: the ring came first
