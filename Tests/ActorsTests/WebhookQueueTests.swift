@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TroupeCore
 import TroupePersistence
@@ -74,6 +75,30 @@ struct WebhookQueueTests {
         }
         #expect(mark == .integer(33), "it read to the end of the log")
         #expect(try await store.queue.fill(at: now) == 0)
+        await runtime.close()
+    }
+
+    @Test func aDatabaseWhoseDeliveriesWereWrittenWithTheirEventsIsQueuedThroughItsLastEvent() async throws {
+        let path = NSTemporaryDirectory() + "troupe-webhooks-" + RandomID.make(prefix: "t") + ".db"
+        let all = TroupeRuntime.migrations.migrations
+        let before = try Database(path: path)
+        _ = try Migrator(Array(all.prefix { $0.name != "webhooks-2-queued-through" })).migrate(before)
+        _ = try EventLog.append((0..<5).map { _ in EventDraft(.runCreated, workspaceID: "ws_a", runID: nil, runCreatedAt: nil, data: [:]) },
+                                on: before, at: now)
+        try before.execute("""
+            INSERT INTO webhooks (id, workspace_id, url, events, secret, created_at) VALUES ('whk_old', 'ws_a', 'http://example.com/', '["*"]', x'01', 0);
+            INSERT INTO webhook_deliveries (webhook_id, event_seq, id, workspace_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
+                WITH RECURSIVE seqs(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM seqs WHERE value < 5)
+                SELECT 'whk_old', value, 'dlv_' || value, 'ws_a', 'evt_' || value, 'run.created', 'succeeded', x'5b5d', NULL, 0 FROM seqs;
+            """)
+        before.close()
+        let runtime = try await TroupeRuntime.open(path: path, clock: ManualClock())
+        let store = WebhookStore(store: runtime.store)
+        #expect(try await store.queue.fill(at: now) == 0, "its five events had their rows already")
+        #expect(try await store.deliveries(webhookID: "whk_old", beforeSeq: nil, limit: 10).map(\.id) == (1...5).reversed().map { "dlv_\($0)" })
+        try await emit(runtime, [.runStarted])
+        #expect(try await store.queue.fill(at: now) == 1)
+        #expect(try await rows(runtime, "whk_old") == Array(1...6))
         await runtime.close()
     }
 
