@@ -17,7 +17,9 @@ let usage = """
           temporary database. Prints compare.sh options for the server (--seconds 0: only that),
           then one JSON line per run and the medians; --login-flood N adds N clients sending
           wrong-password logins (unknown emails, a full hash each) during every run, each client
-          waiting out a 503's Retry-After (or not: at-once)
+          waiting out a 503's Retry-After (or not: at-once); run-create --webhooks N
+          [--receiver-delay-ms 200] [--drain-delay-ms D] subscribes N webhooks to `*` at a receiver
+          in this process, and with --drain-delay-ms times the outbox's drain after the runs
       workflow [--url …] [--runs 500] [--workers 16]
           ship-from-ticket runs driven end to end over HTTP by built-in workers and an approver:
           completed runs/s, durable step transitions/s, claim-to-complete latency
