@@ -84,7 +84,7 @@ import TroupeTransport
         defer {
             python.terminate()
             try? FileManager.default.removeItem(atPath: anchor)
-            _ = Self.updateTrustStore()
+            _ = Self.updateTrustStore(fresh: true)  // --fresh: the plain run leaves the removed CA's links behind
             try? FileManager.default.removeItem(atPath: folder)
         }
         try await waitFor("the receivers") { FileManager.default.fileExists(atPath: "\(folder)/ports") }
@@ -149,10 +149,11 @@ import TroupeTransport
         await serving.value
     }
 
-    /// Runs `update-ca-certificates`; whether it exited 0.
-    private static func updateTrustStore() -> Bool {
+    /// Runs `update-ca-certificates` (`--fresh`: rebuilding every link); whether it exited 0.
+    private static func updateTrustStore(fresh: Bool = false) -> Bool {
         let update = Process()
         update.executableURL = URL(fileURLWithPath: "/usr/sbin/update-ca-certificates")
+        update.arguments = fresh ? ["--fresh"] : []
         update.standardOutput = FileHandle.nullDevice
         update.standardError = FileHandle.nullDevice
         do { try update.run() } catch { return false }
