@@ -9,6 +9,17 @@ import TroupeTransport
 
 /// One ordered migration list: a database an embedded runtime made is the server's database.
 struct MigrationListTests {
+    /// A quiet server on port 0 over the database at `path`.
+    private func serverOptions(_ path: String) -> TroupeServer.Options {
+        var options = TroupeServer.Options()
+        options.port = 0
+        options.databasePath = path
+        options.logHandle = nil
+        options.eventLog = nil
+        options.config.passwordIterations = 1000
+        return options
+    }
+
     @Test func aDatabaseMadeByTheEmbeddedRuntimeIsServedAsItIs() async throws {
         let directory = NSTemporaryDirectory() + "troupe-migrations-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -18,13 +29,7 @@ struct MigrationListTests {
         let workspace = try await runtime.createTenant(name: "Harness")
         await runtime.close()
 
-        var options = TroupeServer.Options()
-        options.port = 0
-        options.databasePath = path
-        options.logHandle = nil
-        options.eventLog = nil
-        options.config.passwordIterations = 1000
-        let server = try await TroupeServer.start(options)
+        let server = try await TroupeServer.start(serverOptions(path))
         #expect(try await server.app.runtime.tenants.call(workspace) { $0.name } == "Harness")
         await server.shutdown(grace: .seconds(1))
     }
@@ -41,12 +46,7 @@ struct MigrationListTests {
         let db = try Database(path: path)
         try former.migrate(db)
         db.close()
-        var options = TroupeServer.Options()
-        options.port = 0
-        options.databasePath = path
-        options.logHandle = nil
-        options.eventLog = nil
-        options.config.passwordIterations = 1000
+        var options = serverOptions(path)
         options.config.signup = true
         let server = try await TroupeServer.start(options)
         let reply = try await HTTPClient().send(HTTPClientRequest(

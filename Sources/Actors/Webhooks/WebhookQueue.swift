@@ -58,7 +58,7 @@ public final class WebhookQueue: Sendable {
                 var through = backlog.queuedThrough
                 for event in read.events {
                     if picked.count == room { break }
-                    if everything || backlog.types.contains(event.type.rawValue) { picked.append(event) }
+                    if WebhookRecord.wants(backlog.types, event.type) { picked.append(event) }
                     through = event.seq
                 }
                 // Read to the end of the log with room to spare: every seq up to the head was seen

@@ -22,8 +22,8 @@ public struct WebhookRecord: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
-    /// Whether events of `type` go to this webhook.
-    public func wants(_ type: String) -> Bool { events.contains("*") || events.contains(type) }
+    /// Whether a webhook of event types `types` wants events of `type`.
+    static func wants(_ types: [String], _ type: EventType) -> Bool { types.contains("*") || types.contains(type.rawValue) }
 
     /// As the API shows it, without its secret.
     public var json: JSON {

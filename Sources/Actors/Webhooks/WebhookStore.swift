@@ -158,7 +158,7 @@ public final class WebhookStore: Sendable {
             let lower = max(hook.2, upper - listWindow)
             let read = try EventLog.events(db, workspaceID: hook.0, run: nil, after: lower, limit: Int(upper - lower))
             unreadable += read.unreadable.map { ("\(hook.0)/\($0.0)", $0.1) }
-            for event in read.events.reversed() where event.seq <= upper && found.count < limit && (types.contains("*") || types.contains(event.type.rawValue)) {
+            for event in read.events.reversed() where event.seq <= upper && found.count < limit && WebhookRecord.wants(types, event.type) {
                 found.append(WebhookDelivery(id: WebhookDelivery.id(webhookID: webhookID, eventSeq: event.seq), webhookID: webhookID,
                                              eventID: event.id, eventType: event.type.rawValue, eventSeq: event.seq, status: .pending,
                                              attempts: [], nextAttemptAt: event.createdAt, createdAt: event.createdAt))

@@ -81,6 +81,11 @@ final class Metrics: Sendable {
               "\(connections.refusedConnections)")
         gauge("troupe_unwatchable_connections_total", "Connections closed at once: their event loop could not watch them.", "counter",
               "\(connections.unwatchableConnections)")
+        gauge("troupe_accepts_out_of_descriptors_total", "Accepts that found no file descriptor or memory left (each backs off 10 ms).", "counter",
+              "\(connections.acceptsOutOfDescriptors)")
+        gauge("troupe_event_loops", "Event loops serving connections.", "gauge", "\(EventLoop.sharedGroup.count)")
+        gauge("troupe_event_loop_failures_total", "Event loops of the shared group that could not be made at start.", "counter",
+              "\(EventLoop.sharedGroupFailures.count)")
         gauge("troupe_rate_limited_requests_total", "Requests refused with 429.", "counter", "\(snapshot.rateLimited)")
         out += "# HELP troupe_resident_actors Resident actors by kind.\n# TYPE troupe_resident_actors gauge\n"
         out += "troupe_resident_actors{kind=\"tenant\"} \(registry.resident)\n"

@@ -84,6 +84,10 @@ public final class TroupeServer: Sendable {
         // API.md: the connection cap follows the descriptor limit, raised to its hard limit.
         configuration.maxConnections = FileDescriptorLimit.connectionCap()
         let server = try HTTPServer(configuration: configuration, responder: APIResponder(app: app, router: app.makeRouter()))
+        for failure in EventLoop.sharedGroupFailures {
+            app.logger.log(.error, "event_loop.unavailable", [("error", .string(failure.description)),
+                                                               ("serving_loops", .int(Int64(EventLoop.sharedGroup.count)))])
+        }
         self.server = server
         self.port = server.port
         self.host = host

@@ -65,9 +65,24 @@ public final class EventLoop: Sendable {
 
     /// The loops servers spread their connections over unless given others: ``shared`` and
     /// one more per further core (at least one, at most 8), made on first use.
-    public static let sharedGroup: [EventLoop] = {
+    public static var sharedGroup: [EventLoop] { sharedGroupMade.loops }
+
+    /// Why further loops of ``sharedGroup`` could not be made (no descriptor or memory left
+    /// then): the server serves on the loops it has, and `/metrics` and the start-up log say so.
+    public static var sharedGroupFailures: [TransportError] { sharedGroupMade.failures }
+
+    private static let sharedGroupMade: (loops: [EventLoop], failures: [TransportError]) = {
         let cores = max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        return [shared] + (1..<cores).compactMap { _ in try? EventLoop() }
+        var loops = [shared]
+        var failures: [TransportError] = []
+        for _ in 1..<cores {
+            do throws(TransportError) {
+                loops.append(try EventLoop())
+            } catch {
+                failures.append(error)
+            }
+        }
+        return (loops, failures)
     }()
 
     public init(timerResolution: Duration = .milliseconds(50)) throws(TransportError) {

@@ -46,6 +46,8 @@ public final class HTTPServer: Sendable {
         public var refusedConnections = 0
         /// Connections closed at once because their event loop could not watch them.
         public var unwatchableConnections = 0
+        /// Accepts that found no descriptor or memory left, each followed by a 10 ms back-off.
+        public var acceptsOutOfDescriptors = 0
 
         public init() {}
     }
@@ -164,8 +166,9 @@ public final class HTTPServer: Sendable {
                 case .wouldBlock: try await loop.wait(listener, for: .read)
                 }
             } catch let error as TransportError where error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOMEM {
-                // Out of descriptors: back off instead of spinning; connections closing frees some.
-                try? await Task.sleep(for: .milliseconds(10))
+                // Out of descriptors: counted, then back off instead of spinning; connections closing frees some.
+                state.withLock { $0.statistics.acceptsOutOfDescriptors += 1 }
+                do { try await Task.sleep(for: .milliseconds(10)) } catch { return nil }
             } catch let error as TransportError where error.errno == ECONNABORTED {
                 continue
             } catch {
