@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "TroupeCore", targets: ["TroupeCore"]),
         .library(name: "TroupePersistence", targets: ["TroupePersistence"]),
+        .library(name: "TroupeSystem", targets: ["TroupeSystem"]),
         .library(name: "TroupeTransport", targets: ["TroupeTransport"]),
         .library(name: "TroupeActors", targets: ["TroupeActors"]),
         .library(name: "TroupeApp", targets: ["TroupeApp"]),
@@ -27,11 +28,13 @@ let package = Package(
         ),
         .target(
             name: "TroupeActors",
-            dependencies: ["TroupeCore", "TroupePersistence"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeSystem"],
             path: "Sources/Actors"
         ),
         .target(name: "CSystem", path: "Sources/CSystem"),
-        .target(name: "TroupeTransport", dependencies: ["TroupeCore", "CSystem"], path: "Sources/Transport"),
+        // The operating system, once: system calls, epoll loops, child processes.
+        .target(name: "TroupeSystem", dependencies: ["TroupeCore", "CSystem"], path: "Sources/System"),
+        .target(name: "TroupeTransport", dependencies: ["TroupeCore", "TroupeSystem", "CSystem"], path: "Sources/Transport"),
         .target(
             name: "TroupeApp",
             // CSystem for the password hasher's threads (core pinning, SCHED_IDLE).
@@ -57,6 +60,11 @@ let package = Package(
             name: "TroupeActorsTests",
             dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors"],
             path: "Tests/ActorsTests"
+        ),
+        .testTarget(
+            name: "TroupeSystemTests",
+            dependencies: ["TroupeCore", "TroupeSystem"],
+            path: "Tests/SystemTests"
         ),
         .testTarget(
             name: "TroupeTransportTests",

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include "csystem.h"
 
 int troupe_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
@@ -22,3 +23,5 @@ int troupe_schedule_current_thread_idle(void) {
     struct sched_param parameters = {.sched_priority = 0};
     return sched_setscheduler(0, SCHED_IDLE, &parameters);
 }
+
+int troupe_pipe(int fds[2], int flags) { return pipe2(fds, flags); }

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 import TroupeCore
 
+import TroupeSystem
 @testable import TroupeTransport
 
 /// Connections are spread over the server's loops, and each is served on its loop's thread.

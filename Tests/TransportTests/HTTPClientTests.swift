@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 
+import TroupeSystem
 @testable import TroupeTransport
 
 /// Our client against our server, and our server against curl.
@@ -61,11 +62,11 @@ struct HTTPClientTests {
         await server.stop()
     }
 
-    @Test func aRefusedConnectionIsATransportError() async throws {
+    @Test func aRefusedConnectionIsASystemCallError() async throws {
         let server = try TestServer.start()
         let port = server.port
         await server.stop()
-        let error = await #expect(throws: TransportError.self) {
+        let error = await #expect(throws: SystemCallError.self) {
             _ = try await HTTPClient().send(HTTPClientRequest(port: port, target: "/hello"))
         }
         #expect(error?.errno == ECONNREFUSED)

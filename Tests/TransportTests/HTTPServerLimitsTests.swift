@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TroupeCore
 
+import TroupeSystem
 @testable import TroupeTransport
 
 /// API.md's protocol limits that span requests or connections, over real sockets.

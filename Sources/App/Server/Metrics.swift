@@ -2,6 +2,7 @@ import TroupeActors
 import TroupeCore
 import TroupeTransport
 import TroupePersistence
+import TroupeSystem
 
 /// Request counters and a latency histogram, rendered with the runtime's counters as
 /// Prometheus text (`GET /metrics`).

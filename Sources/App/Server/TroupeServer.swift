@@ -3,6 +3,7 @@ import TroupeActors
 import TroupeCore
 import TroupePersistence
 import TroupeTransport
+import TroupeSystem
 
 /// A running Troupe server: the database and actors, the API, the HTTP listener, and the
 /// background services (``BackgroundServices``). ``shutdown()`` drains it.

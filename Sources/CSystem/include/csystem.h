@@ -16,4 +16,7 @@ int troupe_pin_current_thread(int cpu);
 /// the CPU. 0 or -1 with errno.
 int troupe_schedule_current_thread_idle(void);
 
+/// pipe2(2): both ends get `flags` (O_CLOEXEC, O_NONBLOCK) atomically.
+int troupe_pipe(int fds[2], int flags);
+
 #endif

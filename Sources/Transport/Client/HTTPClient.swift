@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TroupeSystem
 
 /// A request for ``HTTPClient``.
 public struct HTTPClientRequest: Sendable {
@@ -76,7 +77,7 @@ public final class HTTPClient: Sendable {
         do {
             return try await exchange(on: fd, request, key: key, deadline: deadline)
         } catch ExchangeFailure.closedBeforeResponse {
-            throw TransportError(call: "read", errno: ECONNRESET)
+            throw SystemCallError(call: "read", errno: ECONNRESET)
         }
     }
 
@@ -109,7 +110,7 @@ public final class HTTPClient: Sendable {
             let error = Socket.pendingError(fd)
             guard error == 0 else {
                 discard(fd)
-                throw TransportError(call: "connect", errno: error)
+                throw SystemCallError(call: "connect", errno: error)
             }
         }
         try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
@@ -125,11 +126,11 @@ public final class HTTPClient: Sendable {
             var bytes = Self.serialize(request)
             do {
                 try await SocketWriter(fd: fd, loop: loop, writeTimeout: deadline - .now).writeAll(&bytes)
-            } catch let error as TransportError where error.errno == EPIPE || error.errno == ECONNRESET {
+            } catch let error as SystemCallError where error.errno == EPIPE || error.errno == ECONNRESET {
                 throw ExchangeFailure.closedBeforeResponse
             }
             while true {
-                let outcome = try withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { buffer throws(TransportError) -> Int? in
+                let outcome = try withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { buffer throws(SystemCallError) -> Int? in
                     switch try Socket.read(fd, into: buffer) {
                     case .wouldBlock: return nil
                     case .value(let count):
@@ -145,7 +146,7 @@ public final class HTTPClient: Sendable {
                         discard(fd)
                         return response
                     }
-                    throw parser.hasStarted ? TransportError(call: "read", errno: ECONNRESET) : ExchangeFailure.closedBeforeResponse
+                    throw parser.hasStarted ? SystemCallError(call: "read", errno: ECONNRESET) : ExchangeFailure.closedBeforeResponse
                 default:
                     if let response = try parser.next() {
                         finish(fd, key: key, response: response)
@@ -155,7 +156,7 @@ public final class HTTPClient: Sendable {
             }
         } catch {
             discard(fd)
-            if let transport = error as? TransportError, transport.errno == ECONNRESET, !parser.hasStarted {
+            if let transport = error as? SystemCallError, transport.errno == ECONNRESET, !parser.hasStarted {
                 throw ExchangeFailure.closedBeforeResponse
             }
             throw error

@@ -1,4 +1,5 @@
 import Glibc
+import TroupeSystem
 
 /// One accepted connection, served by one task: read, parse, respond, write, repeat.
 ///
@@ -143,8 +144,8 @@ struct HTTPConnection {
         }
     }
 
-    private func read(into parser: inout HTTPRequestParser) throws(TransportError) -> ReadOutcome {
-        try withUnsafeTemporaryAllocation(byteCount: Self.readBufferSize, alignment: 16) { buffer throws(TransportError) in
+    private func read(into parser: inout HTTPRequestParser) throws(SystemCallError) -> ReadOutcome {
+        try withUnsafeTemporaryAllocation(byteCount: Self.readBufferSize, alignment: 16) { buffer throws(SystemCallError) in
             switch try Socket.read(fd, into: buffer) {
             case .wouldBlock: return .wouldBlock
             case .value(0): return .endOfStream

@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import TroupeCore
+import TroupeSystem
 
 /// An HTTP/1.1 server over the ``EventLoop``: binds at init, serves in ``run()``, drains in
 /// ``shutdown(grace:)``.
@@ -165,11 +166,11 @@ public final class HTTPServer: Sendable {
                 case .value(let fd): return fd
                 case .wouldBlock: try await loop.wait(listener, for: .read)
                 }
-            } catch let error as TransportError where error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOMEM {
+            } catch let error as SystemCallError where error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOMEM {
                 // Out of descriptors: counted, then back off instead of spinning; connections closing frees some.
                 state.withLock { $0.statistics.acceptsOutOfDescriptors += 1 }
                 do { try await Task.sleep(for: .milliseconds(10)) } catch { return nil }
-            } catch let error as TransportError where error.errno == ECONNABORTED {
+            } catch let error as SystemCallError where error.errno == ECONNABORTED {
                 continue
             } catch {
                 return nil

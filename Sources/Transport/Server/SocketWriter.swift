@@ -1,4 +1,5 @@
 import Glibc
+import TroupeSystem
 
 /// Writes bytes to a non-blocking socket, waiting for writability when the kernel's buffer is
 /// full: a slow reader suspends the writer instead of making the server buffer without bound.
@@ -12,7 +13,7 @@ struct SocketWriter: Sendable {
     func writeAll(_ bytes: inout [UInt8]) async throws {
         var offset = 0
         while offset < bytes.count {
-            let result = try bytes.withUnsafeBytes { raw throws(TransportError) in
+            let result = try bytes.withUnsafeBytes { raw throws(SystemCallError) in
                 try Socket.write(fd, UnsafeRawBufferPointer(rebasing: raw[offset...]))
             }
             switch result {

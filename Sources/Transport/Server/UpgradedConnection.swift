@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TroupeSystem
 
 /// A connection after `101 Switching Protocols`, handed to the response's upgrade closure: the
 /// bytes the HTTP parser had already read past the request, reads with a deadline, and writes
@@ -30,7 +31,7 @@ public struct UpgradedConnection: Sendable {
     /// The next bytes from the peer, waiting until `deadline` at most.
     public func read(deadline: ContinuousClock.Instant?) async throws -> ReadResult {
         while true {
-            let outcome = try withUnsafeTemporaryAllocation(byteCount: HTTPConnection.readBufferSize, alignment: 16) { buffer throws(TransportError) -> ReadResult? in
+            let outcome = try withUnsafeTemporaryAllocation(byteCount: HTTPConnection.readBufferSize, alignment: 16) { buffer throws(SystemCallError) -> ReadResult? in
                 switch try Socket.read(socket.fd, into: buffer) {
                 case .wouldBlock: return nil
                 case .value(0): return .closed

@@ -1,7 +1,8 @@
 import Glibc
 
-/// A failed system call: which call, and `errno`.
-public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+/// A failed system call: which call, and `errno`. Sockets, event loops and child processes
+/// all report their failures as this.
+public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertible {
     public let call: String
     public let errno: Int32
 
@@ -14,7 +15,7 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
 }
 
 /// What a non-blocking call came to.
-enum SyscallResult<Value> {
+public enum SyscallResult<Value> {
     case value(Value)
     /// `EAGAIN`/`EWOULDBLOCK`: try again when the fd is ready.
     case wouldBlock
@@ -22,24 +23,24 @@ enum SyscallResult<Value> {
 
 /// Runs a system call that returns -1 and sets `errno` on failure: retries on `EINTR`, reports
 /// `EAGAIN` as ``SyscallResult/wouldBlock``, and throws anything else with the call's name.
-@inline(__always)
-func syscall<T: BinaryInteger>(_ name: StaticString, _ call: () -> T) throws(TransportError) -> SyscallResult<T> {
+@inlinable
+public func syscall<T: BinaryInteger>(_ name: StaticString, _ call: () -> T) throws(SystemCallError) -> SyscallResult<T> {
     while true {
         let result = call()
         if result >= 0 { return .value(result) }
         let error = errno
         if error == EINTR { continue }
         if error == EAGAIN || error == EWOULDBLOCK { return .wouldBlock }
-        throw TransportError(call: name.description, errno: error)
+        throw SystemCallError(call: name.description, errno: error)
     }
 }
 
 /// A call that cannot block (socket setup): throws on failure, retries `EINTR`.
-@inline(__always)
+@inlinable
 @discardableResult
-func syscallOrThrow<T: BinaryInteger>(_ name: StaticString, _ call: () -> T) throws(TransportError) -> T {
+public func syscallOrThrow<T: BinaryInteger>(_ name: StaticString, _ call: () -> T) throws(SystemCallError) -> T {
     switch try syscall(name, call) {
     case .value(let value): return value
-    case .wouldBlock: throw TransportError(call: name.description, errno: EAGAIN)
+    case .wouldBlock: throw SystemCallError(call: name.description, errno: EAGAIN)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import TroupeSystem
 
 /// An IPv4 or IPv6 address and port, for binding and connecting. Host names other than
 /// `localhost` are not resolved: the server binds literal addresses.
@@ -6,7 +7,7 @@ struct SocketAddress {
     private var storage = sockaddr_storage()
     let family: Int32
 
-    init(host: String, port: Int) throws(TransportError) {
+    init(host: String, port: Int) throws(SystemCallError) {
         let literal = host == "localhost" ? "127.0.0.1" : host
         var v4 = sockaddr_in()
         var v6 = sockaddr_in6()
@@ -25,7 +26,7 @@ struct SocketAddress {
                 withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: bytes) }
             }
         } else {
-            throw TransportError(call: "inet_pton(\(host))", errno: EINVAL)
+            throw SystemCallError(call: "inet_pton(\(host))", errno: EINVAL)
         }
     }
 
@@ -41,11 +42,11 @@ struct SocketAddress {
     }
 
     /// The port a bound socket got (for port 0).
-    static func boundPort(of fd: Int32) throws(TransportError) -> Int {
+    static func boundPort(of fd: Int32) throws(SystemCallError) -> Int {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(TransportError) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(TransportError) in
+        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemCallError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(SystemCallError) in
                 try syscallOrThrow("getsockname") { getsockname(fd, address, &length) }
             }
         }

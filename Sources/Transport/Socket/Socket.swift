@@ -1,17 +1,18 @@
 import CSystem
 import Glibc
+import TroupeSystem
 
 /// Thin, non-blocking socket calls over Glibc. Every fd is opened `SOCK_NONBLOCK | SOCK_CLOEXEC`.
 enum Socket {
     /// A listening TCP socket bound to `host:port` with `SO_REUSEADDR`.
-    static func listen(host: String, port: Int, backlog: Int32) throws(TransportError) -> Int32 {
+    static func listen(host: String, port: Int, backlog: Int32) throws(SystemCallError) -> Int32 {
         let address = try SocketAddress(host: host, port: port)
         let fd = try syscallOrThrow("socket") {
             socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-            _ = try address.withSockAddr { pointer, length throws(TransportError) in
+            _ = try address.withSockAddr { pointer, length throws(SystemCallError) in
                 try syscallOrThrow("bind") { bind(fd, pointer, length) }
             }
             try syscallOrThrow("listen") { Glibc.listen(fd, backlog) }
@@ -23,7 +24,7 @@ enum Socket {
     }
 
     /// A non-blocking TCP socket whose connect to `host:port` is under way (or done).
-    static func connect(host: String, port: Int) throws(TransportError) -> (fd: Int32, inProgress: Bool) {
+    static func connect(host: String, port: Int) throws(SystemCallError) -> (fd: Int32, inProgress: Bool) {
         let address = try SocketAddress(host: host, port: port)
         let fd = try syscallOrThrow("socket") {
             socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -33,7 +34,7 @@ enum Socket {
         let error = errno
         guard error == EINPROGRESS || error == EINTR else {
             close(fd)
-            throw TransportError(call: "connect", errno: error)
+            throw SystemCallError(call: "connect", errno: error)
         }
         return (fd, true)
     }
@@ -47,7 +48,7 @@ enum Socket {
     }
 
     /// Accepts one connection, already non-blocking, with `TCP_NODELAY`.
-    static func accept(_ listener: Int32) throws(TransportError) -> SyscallResult<Int32> {
+    static func accept(_ listener: Int32) throws(SystemCallError) -> SyscallResult<Int32> {
         let result = try syscall("accept4") {
             troupe_accept4(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
         }
@@ -55,19 +56,19 @@ enum Socket {
         return result
     }
 
-    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) throws(TransportError) {
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) throws(SystemCallError) {
         var value = value
         try syscallOrThrow("setsockopt") { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) }
     }
 
     /// Reads into `buffer`: the count (0 at end of stream) or would-block.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> SyscallResult<Int> {
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> SyscallResult<Int> {
         try syscall("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// Writes from `bytes`: how many went out, or would-block. `MSG_NOSIGNAL`: a peer that went
     /// away is an `EPIPE` error here, never a SIGPIPE that kills the process.
-    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(TransportError) -> SyscallResult<Int> {
+    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemCallError) -> SyscallResult<Int> {
         try syscall("send") { send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 }

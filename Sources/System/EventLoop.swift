@@ -14,14 +14,16 @@ public enum SocketWaitError: Error, Sendable, Equatable {
     case draining
 }
 
-/// An epoll loop on a thread of its own that resumes tasks waiting for sockets to become ready.
+/// An epoll loop on a thread of its own that resumes tasks waiting for descriptors (sockets,
+/// pipes, pidfds) to become ready.
 ///
 /// `epoll_wait` never runs on Swift's cooperative pool (two threads here). Each fd is
 /// registered once, edge-triggered; a per-fd "ready" flag remembers an edge that came while
 /// nobody waited, so a wait costs no `epoll_ctl` and no edge is lost. Deadlines are checked by a
 /// scan every `timerResolution` rather than a timer per wait: one request costs no timer at all.
 public final class EventLoop: Sendable {
-    enum Direction { case read, write }
+    /// Which readiness a wait is for.
+    public enum Direction: Sendable { case read, write }
 
     private struct Waiter {
         /// Unsafe rather than checked: this is the per-request hot path, and every waiter is
@@ -69,14 +71,14 @@ public final class EventLoop: Sendable {
 
     /// Why further loops of ``sharedGroup`` could not be made (no descriptor or memory left
     /// then): the server serves on the loops it has, and `/metrics` and the start-up log say so.
-    public static var sharedGroupFailures: [TransportError] { sharedGroupMade.failures }
+    public static var sharedGroupFailures: [SystemCallError] { sharedGroupMade.failures }
 
-    private static let sharedGroupMade: (loops: [EventLoop], failures: [TransportError]) = {
+    private static let sharedGroupMade: (loops: [EventLoop], failures: [SystemCallError]) = {
         let cores = max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         var loops = [shared]
-        var failures: [TransportError] = []
+        var failures: [SystemCallError] = []
         for _ in 1..<cores {
-            do throws(TransportError) {
+            do throws(SystemCallError) {
                 loops.append(try EventLoop())
             } catch {
                 failures.append(error)
@@ -85,7 +87,7 @@ public final class EventLoop: Sendable {
         return (loops, failures)
     }()
 
-    public init(timerResolution: Duration = .milliseconds(50)) throws(TransportError) {
+    public init(timerResolution: Duration = .milliseconds(50)) throws(SystemCallError) {
         self.timerResolution = timerResolution
         epollFD = try syscallOrThrow("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
         do {
@@ -123,7 +125,7 @@ public final class EventLoop: Sendable {
     // MARK: Registration
 
     /// Starts watching `fd` (edge-triggered, read and write).
-    func register(_ fd: Int32) throws(TransportError) {
+    public func register(_ fd: Int32) throws(SystemCallError) {
         registrations.withLock { $0[fd] = Registration() }
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
@@ -138,7 +140,7 @@ public final class EventLoop: Sendable {
 
     /// Stops watching `fd` and fails its waiters with ``SocketWaitError/closed``. Call before
     /// closing the fd. (A stale event for a reused fd number only causes one spurious wakeup.)
-    func deregister(_ fd: Int32) {
+    public func deregister(_ fd: Int32) {
         epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
         let removed = registrations.withLock { $0.removeValue(forKey: fd) }
         for waiter in [removed?.reader, removed?.writer].compactMap({ $0 }) {
@@ -148,7 +150,7 @@ public final class EventLoop: Sendable {
 
     /// Makes every read wait on `fd` fail with `error` from now on (and every write wait too if
     /// `includingWrites`), waking a task that waits now.
-    func interrupt(_ fd: Int32, with error: SocketWaitError, includingWrites: Bool = false) {
+    public func interrupt(_ fd: Int32, with error: SocketWaitError, includingWrites: Bool = false) {
         let woken = registrations.withLock { table -> [Waiter] in
             guard var registration = table[fd] else { return [] }
             registration.readInterruption = error
@@ -169,7 +171,7 @@ public final class EventLoop: Sendable {
 
     /// Returns when `fd` may be read (or written) without blocking, or throws a
     /// ``SocketWaitError`` when the deadline passes or the wait is interrupted.
-    func wait(_ fd: Int32, for direction: Direction, deadline: ContinuousClock.Instant? = nil) async throws {
+    public func wait(_ fd: Int32, for direction: Direction, deadline: ContinuousClock.Instant? = nil) async throws {
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             let immediate = registrations.withLock { table -> Result<Void, SocketWaitError>? in
                 guard let registration = table[fd] else { return .failure(.closed) }

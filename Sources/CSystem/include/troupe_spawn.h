@@ -1,0 +1,89 @@
+// Starting a sandboxed command without fork() in Swift: the launcher process (spawn.c).
+#ifndef TROUPE_SPAWN_H
+#define TROUPE_SPAWN_H
+
+#include <sys/types.h>
+
+/// CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID (spelt out: <sched.h> has them only with _GNU_SOURCE).
+enum { TROUPE_NAMESPACES = 0x00020000 | 0x40000000 | 0x20000000 };
+
+/// Resource limits of the command, each soft = hard; a negative value leaves that limit as it is.
+struct troupe_spawn_limits {
+    long long cpu_seconds;
+    long long address_space_bytes;
+    long long file_size_bytes;
+    long long processes;
+    long long open_files;
+};
+
+/// What to run, where, and under which limits. Every list is NULL-terminated.
+struct troupe_spawn_request {
+    /// Paths to try in order with execve(2) (argv[0] resolved against PATH by the caller).
+    char *const *candidates;
+    char *const *argv;
+    char *const *envp;
+    /// The sandbox's private directory: the command's working directory.
+    const char *directory;
+    /// Directories to create inside the private /tmp before `directory` is bound there (when
+    /// `directory` lies under a path that `private_mounts` covers); may be NULL.
+    char *const *rebind_parents;
+    /// Paths to cover with a fresh tmpfs in the command's mount namespace; may be NULL.
+    char *const *private_mounts;
+    /// The command's standard input, output and error (the child's ends of pipes).
+    int stdin_fd, stdout_fd, stderr_fd;
+    /// Where the launcher writes its `troupe_spawn_report`s.
+    int report_fd;
+    struct troupe_spawn_limits limits;
+    /// The uid and gid the command runs as; -1 keeps the server's.
+    int uid, gid;
+    /// CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID, or any subset (0: no namespaces).
+    int namespaces;
+};
+
+/// The launcher's reports, in this order: one `started` or `failed`, then one `exited`.
+enum troupe_spawn_report_kind {
+    /// `value`: the command's pid (its process group too).
+    TROUPE_SPAWN_STARTED = 1,
+    /// `value`: errno; `detail`: the `troupe_spawn_stage` that failed.
+    TROUPE_SPAWN_FAILED = 2,
+    /// `value`: the command's wait status; `detail`: 1 when it was stopped by SIGTERM to the
+    /// launcher (timeout, delete, cancel), else 0.
+    TROUPE_SPAWN_EXITED = 3,
+};
+
+/// The step of the launcher's setup that failed.
+enum troupe_spawn_stage {
+    TROUPE_STAGE_PARENT_GONE = 1,
+    TROUPE_STAGE_NAMESPACES = 2,
+    TROUPE_STAGE_MOUNTS = 3,
+    TROUPE_STAGE_DIRECTORY = 4,
+    TROUPE_STAGE_DESCRIPTORS = 5,
+    TROUPE_STAGE_FORK = 6,
+    TROUPE_STAGE_LIMITS = 7,
+    TROUPE_STAGE_IDENTITY = 8,
+    TROUPE_STAGE_EXEC = 9,
+};
+
+/// One report: three 32-bit integers, written at once (below PIPE_BUF, so never torn).
+struct troupe_spawn_report {
+    int kind;
+    int value;
+    int detail;
+};
+
+/// Forks the launcher for `request`: returns its pid and stores a pidfd for it in `*pidfd`, or
+/// returns -1 with errno. Call from a thread that lives as long as the command may (the
+/// launcher's parent-death signal follows the thread that forked it).
+///
+/// The launcher is a subreaper in its own process group, keeps the server's identity, and
+/// vforks the command, which gets its own process group, the limits, the uid and gid, an
+/// environment of exactly `envp`, and SIGKILL when the launcher dies. When the command exits,
+/// or the launcher gets SIGTERM, the launcher kills every process the command left (its
+/// descendants, its group, and every process of `uid` when that is the sandbox's own), reaps
+/// them, reports, and exits.
+pid_t troupe_spawn(const struct troupe_spawn_request *request, int *pidfd);
+
+/// Unshares `flags` in a throwaway child and reports whether that worked: 0 or an errno.
+int troupe_probe_namespaces(int flags);
+
+#endif

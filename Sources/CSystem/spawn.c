@@ -1,0 +1,319 @@
+// The sandbox launcher. Everything between the fork and the end of the launcher uses system
+// calls only: the server has many threads, so its copy may hold any lock of theirs (malloc's
+// among them), and nothing here takes one.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "troupe_spawn.h"
+
+_Static_assert(TROUPE_NAMESPACES == (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "namespace flags");
+
+/// Set by SIGTERM in the launcher: stop the command now.
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_stop(int signal_number) {
+    (void)signal_number;
+    stop_requested = 1;
+}
+
+static void send_report(int fd, int kind, int value, int detail) {
+    struct troupe_spawn_report report = {kind, value, detail};
+    ssize_t written;
+    do {
+        written = write(fd, &report, sizeof report);
+    } while (written < 0 && errno == EINTR);
+}
+
+static _Noreturn void fail(int fd, int stage) {
+    send_report(fd, TROUPE_SPAWN_FAILED, errno, stage);
+    send_report(fd, TROUPE_SPAWN_EXITED, 127 << 8, 0);
+    _exit(127);
+}
+
+static int set_limit(int resource, long long value) {
+    if (value < 0) return 0;
+    struct rlimit limit = {(rlim_t)value, (rlim_t)value};
+    return setrlimit(resource, &limit);
+}
+
+/// Reads a small /proc file into `buffer` (NUL-terminated); the length, or -1.
+static ssize_t read_proc_file(int proc_fd, const char *pid_name, const char *file, char *buffer, size_t size) {
+    char path[64];
+    size_t used = 0;
+    for (const char *c = pid_name; *c && used < sizeof path - 16; c++) path[used++] = *c;
+    path[used++] = '/';
+    for (const char *c = file; *c && used < sizeof path - 1; c++) path[used++] = *c;
+    path[used] = 0;
+    int fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t length = read(fd, buffer, size - 1);
+    close(fd);
+    if (length < 0) return -1;
+    buffer[length] = 0;
+    return length;
+}
+
+static long parse_long(const char **cursor) {
+    const char *c = *cursor;
+    while (*c == ' ' || *c == '\t') c++;
+    long value = 0;
+    while (*c >= '0' && *c <= '9') value = value * 10 + (*c++ - '0');
+    *cursor = c;
+    return value;
+}
+
+/// Whether process `pid_name` belongs to the command: a child of the launcher, in the command's
+/// process group, or (when the sandbox has a uid of its own) running as that uid.
+static int belongs_to_command(int proc_fd, const char *pid_name, pid_t launcher, pid_t group, int uid) {
+    char buffer[1024];
+    if (read_proc_file(proc_fd, pid_name, "stat", buffer, sizeof buffer) > 0) {
+        // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
+        const char *close_paren = strrchr(buffer, ')');
+        if (close_paren && close_paren[1] == ' ' && close_paren[2]) {
+            const char *cursor = close_paren + 3;
+            while (*cursor && *cursor != ' ') cursor++;
+            long parent = parse_long(&cursor);
+            long process_group = parse_long(&cursor);
+            if (parent == launcher || process_group == group) return 1;
+        }
+    }
+    if (uid <= 0) return 0;
+    if (read_proc_file(proc_fd, pid_name, "status", buffer, sizeof buffer) <= 0) return 0;
+    const char *line = strstr(buffer, "\nUid:");
+    if (!line) return 0;
+    const char *cursor = line + 5;
+    return parse_long(&cursor) == uid;
+}
+
+/// SIGKILLs every process that belongs to the command (see `belongs_to_command`).
+static void kill_listed(int proc_fd, pid_t launcher, pid_t group, int uid) {
+    char entries[4096];
+    if (lseek(proc_fd, 0, SEEK_SET) < 0) return;
+    for (;;) {
+        long length = syscall(SYS_getdents64, proc_fd, entries, sizeof entries);
+        if (length <= 0) return;
+        for (long offset = 0; offset < length;) {
+            struct {
+                unsigned long long inode;
+                long long next;
+                unsigned short length;
+                unsigned char type;
+                char name[];
+            } *entry = (void *)(entries + offset);
+            offset += entry->length;
+            if (entry->name[0] < '1' || entry->name[0] > '9') continue;
+            const char *cursor = entry->name;
+            long pid = parse_long(&cursor);
+            if (*cursor || pid == launcher) continue;
+            if (belongs_to_command(proc_fd, entry->name, launcher, group, uid)) kill((pid_t)pid, SIGKILL);
+        }
+    }
+}
+
+/// Kills and reaps everything the command left; records the command's own status if it is
+/// reaped here.
+static void end_command(int proc_fd, pid_t command, int uid, int *status, int *reaped) {
+    pid_t launcher = getpid();
+    for (;;) {
+        kill(-command, SIGKILL);
+        kill(command, SIGKILL);
+        if (proc_fd >= 0) kill_listed(proc_fd, launcher, command, uid);
+        int child_status = 0;
+        pid_t pid = waitpid(-1, &child_status, __WALL);
+        if (pid < 0 && errno == ECHILD) return;
+        if (pid == command) {
+            *status = child_status;
+            *reaped = 1;
+        }
+    }
+}
+
+/// The command's side of the vfork: limits, identity, exec. Writes only `*exec_error`.
+static _Noreturn void exec_command(const struct troupe_spawn_request *request, volatile int *exec_error,
+                                   volatile int *exec_stage) {
+    setpgid(0, 0);
+    if ((request->namespaces & CLONE_NEWPID) && (request->namespaces & CLONE_NEWNS)) {
+        // Pid 1 of its own namespace: a /proc that shows only the sandbox's processes.
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+            *exec_error = errno;
+            *exec_stage = TROUPE_STAGE_MOUNTS;
+            _exit(127);
+        }
+    }
+    const struct troupe_spawn_limits *limits = &request->limits;
+    if (set_limit(RLIMIT_CPU, limits->cpu_seconds) || set_limit(RLIMIT_AS, limits->address_space_bytes) ||
+        set_limit(RLIMIT_FSIZE, limits->file_size_bytes) || set_limit(RLIMIT_NPROC, limits->processes) ||
+        set_limit(RLIMIT_NOFILE, limits->open_files) || set_limit(RLIMIT_CORE, 0)) {
+        *exec_error = errno;
+        *exec_stage = TROUPE_STAGE_LIMITS;
+        _exit(127);
+    }
+    // Raw system calls: glibc's set*id wrappers signal every thread they think exists.
+    if (request->gid >= 0 && (syscall(SYS_setgroups, 0, NULL) != 0 ||
+                              syscall(SYS_setresgid, request->gid, request->gid, request->gid) != 0)) {
+        *exec_error = errno;
+        *exec_stage = TROUPE_STAGE_IDENTITY;
+        _exit(127);
+    }
+    if (request->uid >= 0 && syscall(SYS_setresuid, request->uid, request->uid, request->uid) != 0) {
+        *exec_error = errno;
+        *exec_stage = TROUPE_STAGE_IDENTITY;
+        _exit(127);
+    }
+    // After the identity change, which clears it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int error = ENOENT;
+    for (char *const *candidate = request->candidates; *candidate; candidate++) {
+        execve(*candidate, request->argv, request->envp);
+        if (errno == EACCES) error = EACCES;
+        else if (errno != ENOENT && errno != ENOTDIR) {
+            error = errno;
+            break;
+        }
+    }
+    *exec_error = error;
+    *exec_stage = TROUPE_STAGE_EXEC;
+    _exit(127);
+}
+
+static int move_descriptors(const struct troupe_spawn_request *request) {
+    int high[4] = {
+        fcntl(request->stdin_fd, F_DUPFD, 10), fcntl(request->stdout_fd, F_DUPFD, 10),
+        fcntl(request->stderr_fd, F_DUPFD, 10), fcntl(request->report_fd, F_DUPFD, 10),
+    };
+    for (int target = 0; target < 4; target++) {
+        if (high[target] < 0 || dup2(high[target], target) < 0) return -1;
+    }
+    if (fcntl(3, F_SETFD, FD_CLOEXEC) < 0) return -1;
+    return (int)syscall(SYS_close_range, 4U, ~0U, 0U);
+}
+
+static int set_up_mounts(const struct troupe_spawn_request *request) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
+    if (!request->private_mounts) return 0;
+    for (char *const *path = request->private_mounts; *path; path++) {
+        if (mount("tmpfs", *path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") != 0) return -1;
+    }
+    if (!request->rebind_parents) return 0;
+    // The directory lies under a fresh tmpfs now: bind it back where it was, from the working
+    // directory, which still holds it.
+    for (char *const *parent = request->rebind_parents; *parent; parent++) {
+        if (mkdir(*parent, 0711) != 0 && errno != EEXIST) return -1;
+    }
+    if (mkdir(request->directory, 0700) != 0 && errno != EEXIST) return -1;
+    if (mount(".", request->directory, NULL, MS_BIND, NULL) != 0) return -1;
+    return chdir(request->directory);
+}
+
+static _Noreturn void launcher(const struct troupe_spawn_request *request, pid_t server) {
+    int report = request->report_fd;
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    for (int number = 1; number < _NSIG; number++) {
+        if (number != SIGKILL && number != SIGSTOP) sigaction(number, &default_action, NULL);
+    }
+    struct sigaction stop_action;
+    memset(&stop_action, 0, sizeof stop_action);
+    stop_action.sa_handler = on_stop;  // no SA_RESTART: waitpid returns EINTR
+    sigaction(SIGTERM, &stop_action, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != server) fail(report, TROUPE_STAGE_PARENT_GONE);
+    setpgid(0, 0);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (move_descriptors(request) != 0) fail(report, TROUPE_STAGE_DESCRIPTORS);
+    report = 3;
+    if (request->namespaces && unshare(request->namespaces) != 0) fail(report, TROUPE_STAGE_NAMESPACES);
+    // Opened before the command mounts its own /proc: pids here are the launcher's.
+    int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (chdir(request->directory) != 0) fail(report, TROUPE_STAGE_DIRECTORY);
+    if ((request->namespaces & CLONE_NEWNS) && set_up_mounts(request) != 0) fail(report, TROUPE_STAGE_MOUNTS);
+
+    volatile int exec_error = 0;
+    volatile int exec_stage = 0;
+    pid_t command = vfork();
+    if (command == 0) exec_command(request, &exec_error, &exec_stage);
+    if (command < 0) fail(report, TROUPE_STAGE_FORK);
+    close(0);
+    close(1);
+    close(2);
+    if (exec_error) {
+        send_report(report, TROUPE_SPAWN_FAILED, exec_error, exec_stage);
+    } else {
+        send_report(report, TROUPE_SPAWN_STARTED, command, 0);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int status = 0;
+    int reaped = 0;
+    while (!stop_requested) {
+        int child_status = 0;
+        pid_t pid = waitpid(-1, &child_status, __WALL);
+        if (pid == command) {
+            status = child_status;
+            reaped = 1;
+            break;
+        }
+        if (pid < 0 && errno == ECHILD) break;
+    }
+    int stopped = !reaped;
+    end_command(proc_fd, command, request->uid, &status, &reaped);
+    send_report(report, TROUPE_SPAWN_EXITED, status, stopped);
+    _exit(0);
+}
+
+pid_t troupe_spawn(const struct troupe_spawn_request *request, int *pidfd) {
+    sigset_t all;
+    sigset_t previous;
+    sigfillset(&all);
+    // No handler of the server's may run in the launcher before it resets them.
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t server = getpid();
+    // A plain clone rather than fork(): no atfork handler runs, in the server or the copy.
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) launcher(request, server);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (pid < 0) {
+        errno = saved;
+        return -1;
+    }
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) {
+        saved = errno;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        errno = saved;
+        return -1;
+    }
+    *pidfd = fd;
+    return pid;
+}
+
+int troupe_probe_namespaces(int flags) {
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        if (unshare(flags) != 0) _exit(errno);
+        if ((flags & CLONE_NEWNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) _exit(errno);
+        _exit(0);
+    }
+    if (pid < 0) return errno;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return errno;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
+}

@@ -1,0 +1,53 @@
+/// One command to start in a sandbox: what, where, as whom, and under which limits.
+public struct CommandRequest: Sendable {
+    /// The program and its arguments; a program without `/` is looked up in the environment's
+    /// `PATH` (or ``defaultPath``).
+    public var argv: [String]
+    /// The command's whole environment: nothing of the server's is passed on.
+    public var environment: [String: String]
+    /// The sandbox's private directory (created beforehand): the working directory.
+    public var directory: String
+    public var limits: ProcessLimits
+    /// The uid (and gid, the same number) the command runs as; `nil` keeps the server's.
+    public var user: UInt32?
+    public var isolation: Isolation
+
+    public init(argv: [String], environment: [String: String] = [:], directory: String,
+                limits: ProcessLimits, user: UInt32? = nil, isolation: Isolation = .minimal) {
+        self.argv = argv
+        self.environment = environment
+        self.directory = directory
+        self.limits = limits
+        self.user = user
+        self.isolation = isolation
+    }
+
+    /// Where a program is looked up when the environment names no `PATH`.
+    public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// The paths `execve` tries, in order.
+    var candidates: [String] {
+        guard let program = argv.first else { return [] }
+        if program.contains("/") { return [program] }
+        let path = environment["PATH"] ?? Self.defaultPath
+        return path.split(separator: ":", omittingEmptySubsequences: false).map { directory in
+            directory.isEmpty ? program : "\(directory)/\(program)"
+        }
+    }
+
+    /// The directories between a private mount and ``directory`` when the mount covers it
+    /// (`/tmp/troupe-sandboxes` for `/tmp/troupe-sandboxes/sbx_1` under `/tmp`): they are made
+    /// again in the fresh tmpfs so that the directory can be bound back at its own path.
+    var rebindParents: [String] {
+        guard isolation.namespaces,
+              let mount = isolation.privateMounts.first(where: { directory.hasPrefix($0 + "/") }) else { return [] }
+        let rest = directory.dropFirst(mount.count + 1).split(separator: "/").dropLast()
+        var parents: [String] = []
+        var current = mount
+        for component in rest {
+            current += "/\(component)"
+            parents.append(current)
+        }
+        return parents
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Glibc
+import Testing
+import TroupeSystem
+
+/// The launcher and the command's pipes, on a real process (no server, no actor).
+@Suite(.serialized)
+struct RunningCommandTests {
+    private let loop = EventLoop.shared
+
+    private func run(_ argv: [String], stdin: String = "", cap: Int = 1 << 20, timeout: Duration = .seconds(10),
+                     limits: ProcessLimits = ProcessLimits(), isolation: Isolation = .minimal,
+                     user: UInt32? = nil, environment: [String: String] = [:]) async throws -> CommandOutcome {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let request = CommandRequest(argv: argv, environment: environment, directory: directory, limits: limits,
+                                     user: user, isolation: isolation)
+        let command = try await RunningCommand.start(request, on: loop)
+        return await command.outcome(stdin: Array(stdin.utf8), outputCap: cap, timeout: timeout)
+    }
+
+    @Test func exitCodeStdoutAndStderrAreCaptured() async throws {
+        let outcome = try await run(["sh", "-c", "echo out; echo err >&2; exit 3"])
+        #expect(outcome.exitCode == 3)
+        #expect(outcome.signal == nil)
+        #expect(String(decoding: outcome.stdout, as: UTF8.self) == "out\n")
+        #expect(String(decoding: outcome.stderr, as: UTF8.self) == "err\n")
+        #expect(!outcome.truncated && !outcome.timedOut && outcome.failure == nil)
+    }
+
+    @Test func stdinReachesTheCommandAndTheEnvironmentIsExactlyWhatWasPassed() async throws {
+        let echoed = try await run(["cat"], stdin: "hello sandbox")
+        #expect(String(decoding: echoed.stdout, as: UTF8.self) == "hello sandbox")
+        let environment = try await run(["/usr/bin/env"], environment: ["ONLY": "this"])
+        #expect(String(decoding: environment.stdout, as: UTF8.self) == "ONLY=this\n")
+    }
+
+    @Test func theWorkingDirectoryIsTheSandboxDirectory() async throws {
+        let outcome = try await run(["sh", "-c", "pwd; touch made-here; ls"])
+        let lines = String(decoding: outcome.stdout, as: UTF8.self).split(separator: "\n")
+        #expect(lines.first?.contains("/troupe-cmd-") == true)
+        #expect(lines.last == "made-here")
+    }
+
+    @Test func aMissingProgramIsAFailureThatNamesExecve() async throws {
+        let outcome = try await run(["no-such-program-anywhere"])
+        #expect(outcome.failure?.contains("execve failed: No such file or directory") == true)
+        #expect(outcome.exitCode == nil)
+    }
+
+    @Test func outputPastTheCapIsCutAndTheWriterStops() async throws {
+        let outcome = try await run(["sh", "-c", "head -c 100000000 /dev/zero"], cap: 1000)
+        #expect(outcome.stdout.count == 1000)
+        #expect(outcome.truncated)
+        #expect(outcome.signal == Int(SIGPIPE) || outcome.exitCode != 0)
+        #expect(outcome.duration < .seconds(5))
+    }
+
+    @Test func theTimeoutKillsTheWholeTreeEvenAChildThatCalledSetsid() async throws {
+        let marker = "troupe-setsid-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        let outcome = try await run(["sh", "-c", "setsid sh -c 'exec -a \(marker) sleep 600' & sleep 600"],
+                                    timeout: .milliseconds(300))
+        #expect(outcome.timedOut && outcome.stopped)
+        #expect(outcome.signal == Int(SIGKILL))
+        #expect(outcome.duration < .seconds(3))
+        #expect(processes(named: marker).isEmpty)
+    }
+
+    @Test func backgroundChildrenDoNotOutliveTheirCommand() async throws {
+        let marker = "troupe-bg-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        let outcome = try await run(["sh", "-c", "(exec -a \(marker) sleep 600) & echo started"])
+        #expect(outcome.exitCode == 0)
+        #expect(!outcome.timedOut)
+        #expect(processes(named: marker).isEmpty)
+    }
+
+    @Test func theCPULimitEndsASpin() async throws {
+        let outcome = try await run(["sh", "-c", "while :; do :; done"], limits: ProcessLimits(cpuSeconds: 1))
+        #expect(outcome.signal == Int(SIGXCPU) || outcome.signal == Int(SIGKILL))
+        #expect(!outcome.timedOut)
+    }
+
+    @Test func namespacesHideTheHostsProcessesAndNetworkWhereTheKernelAllows() async throws {
+        let isolation = Isolation.probe()
+        guard isolation.namespaces else { return }
+        let outcome = try await run(["sh", "-c", "echo $$; ls /proc | grep -c '^[0-9]'; tail -n +3 /proc/net/dev | wc -l"],
+                                    isolation: isolation)
+        let lines = String(decoding: outcome.stdout, as: UTF8.self).split(separator: "\n")
+        #expect(lines.first == "1")
+        #expect(Int(lines.dropFirst().first ?? "") ?? 99 <= 3)
+        #expect(lines.last == "1")  // only lo, which is down
+    }
+}
+
+/// Pids whose command line starts with `name` (`exec -a` sets argv[0]).
+func processes(named name: String) -> [Int] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int.init).filter { pid in
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: data, as: UTF8.self).hasPrefix(name)
+    }
+}
+
+func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "troupe-cmd-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
