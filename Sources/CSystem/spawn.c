@@ -125,9 +125,9 @@ static void kill_listed(int proc_fd, pid_t launcher, pid_t group, int uid) {
 static void end_command(int proc_fd, pid_t command, int uid, int *status, int *reaped) {
     pid_t launcher = getpid();
     for (;;) {
-        kill(-command, SIGKILL);
         kill(command, SIGKILL);
-        if (proc_fd >= 0) kill_listed(proc_fd, launcher, command, uid);
+        // The command shares the launcher's group: every member but the launcher.
+        if (proc_fd >= 0) kill_listed(proc_fd, launcher, launcher, uid);
         int child_status = 0;
         pid_t pid = waitpid(-1, &child_status, __WALL);
         if (pid < 0 && errno == ECHILD) return;
@@ -141,7 +141,6 @@ static void end_command(int proc_fd, pid_t command, int uid, int *status, int *r
 /// The command's side of the vfork: limits, identity, exec. Writes only `*exec_error`.
 static _Noreturn void exec_command(const struct troupe_spawn_request *request, volatile int *exec_error,
                                    volatile int *exec_stage) {
-    setpgid(0, 0);
     if ((request->namespaces & CLONE_NEWPID) && (request->namespaces & CLONE_NEWNS)) {
         // Pid 1 of its own namespace: a /proc that shows only the sandbox's processes.
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {

@@ -11,6 +11,9 @@ public enum EventType: String, Sendable, CaseIterable {
     case stepSucceeded = "step.succeeded"
     case stepFailed = "step.failed"
     case jobDead = "job.dead"
+    case sandboxReady = "sandbox.ready"
+    case sandboxExecFinished = "sandbox.exec_finished"
+    case sandboxTerminated = "sandbox.terminated"
 
     /// The last event of a run's stream: after it the run changes no more (until a retry,
     /// which a new stream follows).

@@ -16,6 +16,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var apiKeyRequestsPerMinute: Int? = 600
     public var idleActorTTLSeconds = 300
     public var sandboxRoot = "/tmp/troupe-sandboxes"
+    /// The first uid (and gid) of the range sandboxes get when the server runs as root: each
+    /// live sandbox runs as `sandbox_uid_base + slot` (65,536 slots). Keep the range unused.
+    public var sandboxUIDBase: UInt32 = 200_000
     public var plans = PlanLimits.defaults
 
     public init() {}
@@ -59,6 +62,8 @@ public struct ServerConfig: Sendable, Equatable {
             case "sandbox_root":
                 guard let path = value.stringValue, path.hasPrefix("/") else { throw Error(key: key, message: "must be an absolute path") }
                 config.sandboxRoot = path
+            case "sandbox_uid_base":
+                config.sandboxUIDBase = UInt32(try int(value, key, in: 1_000...Int(UInt32.max) - 65_536))
             case "plans": config.plans = try plans(value, over: config.plans)
             default: throw Error(key: key, message: "is not a known setting")
             }

@@ -84,3 +84,21 @@ extension AccountRefusal: APIErrorConvertible {
         }
     }
 }
+
+extension SandboxRefusal: APIErrorConvertible {
+    var apiError: APIError? {
+        switch self {
+        case .busy(let id): return APIError(.conflict, "Sandbox \(id) is busy: one exec at a time; retry when it ends.")
+        case .notReady(let id, let status): return APIError(.conflict, "Sandbox \(id) is \(status.rawValue), not ready.")
+        case .capReached(let cap):
+            var error = APIError(.rateLimited, "This workspace has \(cap) live sandboxes, its plan's cap; delete one first.")
+            error.retryAfterSeconds = 5
+            return error
+        case .execDisabled: return APIError(.forbidden, "Sandbox exec is off on this server (the operator's sandbox_exec setting).")
+        case .noSlotLeft:
+            var error = APIError(.overloaded, "Every sandbox uid of this server is in use; retry shortly.")
+            error.retryAfterSeconds = 5
+            return error
+        }
+    }
+}

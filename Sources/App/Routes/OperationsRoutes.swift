@@ -7,6 +7,7 @@ struct OperationsRoutes: RouteGroup {
     let gate: RouteGate
     let runtime: TroupeRuntime
     let metrics: Metrics
+    let sandboxes: SandboxEngine
     let isDraining: @Sendable () -> Bool
     /// The HTTP server's counters, once it runs.
     let connectionStatistics: LockedBox<(@Sendable () -> HTTPServer.Statistics)?>
@@ -27,7 +28,8 @@ struct OperationsRoutes: RouteGroup {
                 registry: runtime.tenants.statistics, residentRuns: runtime.runs.registry.residentCount,
                 connections: connectionStatistics.value?() ?? HTTPServer.Statistics(), writer: runtime.store.writerStatistics,
                 setAside: runtime.store.setAside.counts, backgroundErrors: runtime.failures.byTask,
-                eventSubscribers: runtime.store.journal.bus.subscriberCount)
+                eventSubscribers: runtime.store.journal.bus.subscriberCount,
+                sandboxes: (sandboxes.liveCount, sandboxes.configuration.isolation.names))
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))
         })
         router.get("/openapi.json", gate.open("/openapi.json") { _ in .json(200, OpenAPIDocument.bytes) })

@@ -50,6 +50,9 @@ struct AuditedRoute: Sendable, Equatable {
         add("DELETE", "/v1/api-keys/{id}", "api_key.revoked", "api_key")
         add("POST", "/v1/webhooks", "webhook.created", "webhook", nil)
         add("DELETE", "/v1/webhooks/{id}", "webhook.deleted", "webhook")
+        add("POST", "/v1/sandboxes", "sandbox.created", "sandbox", nil)
+        add("POST", "/v1/sandboxes/{id}/exec", "sandbox.exec", "sandbox")
+        add("DELETE", "/v1/sandboxes/{id}", "sandbox.deleted", "sandbox")
         add("POST", "/v1/workspaces", "workspace.created", "workspace", nil)
         add("PATCH", "/v1/workspaces/{id}", "workspace.updated", "workspace")
         return table

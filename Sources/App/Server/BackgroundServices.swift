@@ -27,6 +27,8 @@ enum BackgroundServices {
             PeriodicService("workload_gauges", every: .seconds(15), failures: failures) { try await app.refreshWorkloadGauges() },
             // A `:` comment on every idle event stream (API.md: every 15 s).
             PeriodicService("event_heartbeat", every: .seconds(15), failures: failures) { runtime.store.journal.bus.heartbeat() },
+            // Sandboxes past their expires_at: processes killed, directory removed, terminated.
+            PeriodicService("sandbox_reaper", every: .seconds(1), failures: failures) { await app.sandboxes.reapExpired() },
             // The webhook outbox, sent as it comes due (and what a restart left pending).
             WebhookDispatcher(webhooks: app.webhooks, events: runtime.store.events, secrets: app.webhookSecrets,
                               allowPrivateNetworks: app.config.webhookPrivateNetworks, failures: failures, clock: app.clock),

@@ -56,7 +56,8 @@ final class Metrics: Sendable {
 
     /// The Prometheus text exposition (version 0.0.4).
     func render(registry: RegistryStatistics, residentRuns: Int, connections: HTTPServer.Statistics, writer: GroupCommitWriter.Statistics,
-                setAside: [String: Int], backgroundErrors: [String: Int], eventSubscribers: Int) -> String {
+                setAside: [String: Int], backgroundErrors: [String: Int], eventSubscribers: Int,
+                sandboxes: (live: Int, isolation: [String])) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
         let counters = snapshot.requests.map { labels, count in
@@ -87,6 +88,11 @@ final class Metrics: Sendable {
         gauge("troupe_event_loops", "Event loops serving connections.", "gauge", "\(EventLoop.sharedGroup.count)")
         gauge("troupe_event_loop_failures_total", "Event loops of the shared group that could not be made at start.", "counter",
               "\(EventLoop.sharedGroupFailures.count)")
+        gauge("troupe_sandboxes_live", "Sandboxes not yet terminated or failed.", "gauge", "\(sandboxes.live)")
+        out += "# HELP troupe_sandbox_isolation The isolation sandbox commands get here (1 = in force).\n# TYPE troupe_sandbox_isolation gauge\n"
+        for kind in ["directory", "rlimits", "process_group", "user", "pid_namespace", "mount_namespace", "network_namespace"] {
+            out += "troupe_sandbox_isolation{kind=\"\(kind)\"} \(sandboxes.isolation.contains(kind) ? 1 : 0)\n"
+        }
         gauge("troupe_rate_limited_requests_total", "Requests refused with 429.", "counter", "\(snapshot.rateLimited)")
         out += "# HELP troupe_resident_actors Resident actors by kind.\n# TYPE troupe_resident_actors gauge\n"
         out += "troupe_resident_actors{kind=\"tenant\"} \(registry.resident)\n"

@@ -1,6 +1,7 @@
 import TroupeActors
 import TroupeCore
 import TroupePersistence
+import TroupeSystem
 import TroupeTransport
 
 /// The API as one value: the actor runtime, the stores and services over it, and the route
@@ -17,6 +18,7 @@ public final class TroupeApp: Sendable {
     let keys: APIKeyStore
     let usage: UsageStore
     let webhooks: WebhookStore
+    let sandboxes: SandboxEngine
     /// Seals webhook secrets at rest (a key derived from the server's secret).
     let webhookSecrets: SealedBox
     let authenticator: Authenticator
@@ -47,6 +49,11 @@ public final class TroupeApp: Sendable {
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
         webhooks = WebhookStore(store: runtime.store)
+        sandboxes = SandboxEngine(
+            store: runtime.store,
+            configuration: SandboxEngine.Configuration(root: config.sandboxRoot, uidBase: config.sandboxUIDBase,
+                                                       isolation: .probe(), execEnabled: config.sandboxExec),
+            loop: EventLoop.shared, clock: runtime.clock, failures: runtime.failures)
         webhookSecrets = SealedBox(key: HMACSHA256(key: secret).authenticationCode(for: "webhook secrets"))
         let revocations = SessionRevocations(memberChanges, lifetime: Authenticator.sessionLifetime)
         authenticator = Authenticator(secret: secret, keys: keys, clock: runtime.clock, revocations: revocations)
@@ -67,7 +74,7 @@ public final class TroupeApp: Sendable {
         let workspaceView = WorkspaceJSON(plans: config.plans)
         let draining: @Sendable () -> Bool = { [self] in isDraining }
         let groups: [any RouteGroup] = [
-            OperationsRoutes(gate: gate, runtime: runtime, metrics: metrics, isDraining: draining, connectionStatistics: connectionStatistics),
+            OperationsRoutes(gate: gate, runtime: runtime, metrics: metrics, sandboxes: sandboxes, isDraining: draining, connectionStatistics: connectionStatistics),
             AuthRoutes(gate: gate, accounts: accounts, authenticator: authenticator, passwords: passwords, loginThrottle: loginThrottle,
                        tenants: runtime.tenants, workspaceView: workspaceView, config: config, clock: clock),
             WorkspaceRoutes(gate: gate, accounts: accounts, authenticator: authenticator, runtime: runtime, workspaceView: workspaceView,
@@ -83,6 +90,7 @@ public final class TroupeApp: Sendable {
             PlanRoutes(gate: gate, runtime: runtime, members: members, usage: usage, config: config, clock: clock),
             AuditRoutes(gate: gate, audit: runtime.store.audit, cursors: cursors),
             WebhookRoutes(gate: gate, webhooks: webhooks, secrets: webhookSecrets, cursors: cursors, clock: clock),
+            SandboxRoutes(gate: gate, runtime: runtime, sandboxes: sandboxes, cursors: cursors),
         ]
         var router = Router()
         for group in groups { group.add(to: &router) }

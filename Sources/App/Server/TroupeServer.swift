@@ -71,6 +71,8 @@ public final class TroupeServer: Sendable {
             try await app.webhooks.loadDirectory()  // before any change: commits ring the dispatcher for every webhook's workspace
             // Timers of waiting steps, and finished jobs whose runs did not hear of them.
             try await runtime.runs.recover(jobs: app.jobs)
+            // What a previous server's sandboxes left running is killed; live ones are resident.
+            try await app.sandboxes.recover()
             return app
         } catch {
             await runtime.close()
@@ -106,8 +108,11 @@ public final class TroupeServer: Sendable {
     /// stop; what requests kept in memory is committed; the database is closed.
     public func shutdown(grace: Duration = .seconds(10)) async {
         app.startDraining()
+        // Commands under way end now (their execs answer), so that the drain need not wait.
+        await app.sandboxes.stopCommands()
         await server.shutdown(grace: grace)
         await serving.value
+        await app.sandboxes.stopCommands()
         await services.stop()
         do {
             try await app.authenticator.flushLastUsed()

@@ -42,7 +42,7 @@ struct troupe_spawn_request {
 
 /// The launcher's reports, in this order: one `started` or `failed`, then one `exited`.
 enum troupe_spawn_report_kind {
-    /// `value`: the command's pid (its process group too).
+    /// `value`: the command's pid.
     TROUPE_SPAWN_STARTED = 1,
     /// `value`: errno; `detail`: the `troupe_spawn_stage` that failed.
     TROUPE_SPAWN_FAILED = 2,
@@ -76,7 +76,7 @@ struct troupe_spawn_report {
 /// launcher's parent-death signal follows the thread that forked it).
 ///
 /// The launcher is a subreaper in its own process group, keeps the server's identity, and
-/// vforks the command, which gets its own process group, the limits, the uid and gid, an
+/// vforks the command, which stays in the launcher's group and gets the limits, the uid and gid, an
 /// environment of exactly `envp`, and SIGKILL when the launcher dies. When the command exits,
 /// or the launcher gets SIGTERM, the launcher kills every process the command left (its
 /// descendants, its group, and every process of `uid` when that is the sandbox's own), reaps

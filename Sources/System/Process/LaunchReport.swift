@@ -3,8 +3,6 @@ import Glibc
 
 /// What the launcher reported through its pipe (see `troupe_spawn.h`).
 struct LaunchReport: Sendable, Equatable {
-    /// The command's pid, once it started.
-    var commandID: Int32?
     /// Why it never ran.
     var failure: String?
     /// Its raw wait status, and whether the launcher stopped it (SIGTERM).
@@ -22,7 +20,7 @@ struct LaunchReport: Sendable, Equatable {
             offset += size
             switch UInt32(bitPattern: record.kind) {
             case TROUPE_SPAWN_STARTED.rawValue:
-                commandID = record.value
+                continue  // the command's pid: the server needs only the launcher's
             case TROUPE_SPAWN_FAILED.rawValue:
                 failure = "\(Self.stageName(record.detail)) failed: \(String(cString: strerror(record.value)))"
             case TROUPE_SPAWN_EXITED.rawValue:

@@ -6,7 +6,8 @@ import TroupeCore
 /// A command started through the launcher (`troupe_spawn`): its pipes and its launcher's pidfd
 /// are waited on through an ``EventLoop``, never with a blocking `waitpid` on the pool.
 public final class RunningCommand: Sendable {
-    /// The launcher's pid, which is also its process group's id (recorded for the start-up sweep).
+    /// The launcher's pid, which is also the id of the process group it shares with the command
+    /// (recorded for the start-up sweep).
     public let launcherID: Int32
     private let pidFD: Int32
     private let loop: EventLoop
@@ -21,7 +22,6 @@ public final class RunningCommand: Sendable {
         /// Once reaped, the pid may belong to another process: nothing signals it after.
         var reaped = false
         var terminating = false
-        var commandID: Int32?
     }
 
     /// How long the launcher has to end the command after SIGTERM before it is SIGKILLed itself.
@@ -103,7 +103,7 @@ public final class RunningCommand: Sendable {
     }
 
     /// Asks the launcher to end the command and everything it started (SIGTERM); SIGKILLs the
-    /// launcher and the command's group if it has not ended after ``terminationGrace``.
+    /// launcher's group (the command's too) if it has not ended after ``terminationGrace``.
     /// Idempotent, and harmless after the command ended.
     public func terminate() {
         let first = lifecycle.withLock { state -> Bool in
@@ -117,8 +117,7 @@ public final class RunningCommand: Sendable {
             do { try await Task.sleep(for: Self.terminationGrace) } catch { return }
             self.lifecycle.withLock { state in
                 guard !state.reaped else { return }
-                kill(self.launcherID, SIGKILL)
-                if let command = state.commandID { kill(-command, SIGKILL) }
+                kill(-self.launcherID, SIGKILL)
             }
         }
     }
@@ -137,7 +136,6 @@ public final class RunningCommand: Sendable {
         async let stderr = drain(stderrFD, cap: outputCap)
         let reportBytes = await drain(reportFD, cap: 4096).bytes
         let report = LaunchReport(parsing: reportBytes)
-        lifecycle.withLock { $0.commandID = report.commandID }
         let (out, err) = await (stdout, stderr)
         await fed
         let launcherStatus = await reap()

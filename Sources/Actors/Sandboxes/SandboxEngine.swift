@@ -1,0 +1,125 @@
+import TroupeCore
+import TroupeSystem
+
+/// Sandboxes (API.md, "Sandboxes"): creation under the plan's cap, one exec at a time, delete,
+/// the reaping of expired ones, and recovery after a crash. Each live sandbox is a resident
+/// ``SandboxActor``; ended ones are rows only.
+public final class SandboxEngine: Sendable {
+    /// What the operator chose, and what the kernel allows.
+    public struct Configuration: Sendable {
+        public var root: String
+        public var uidBase: UInt32
+        public var isolation: Isolation
+        public var execEnabled: Bool
+
+        public init(root: String, uidBase: UInt32 = 200_000, isolation: Isolation, execEnabled: Bool) {
+            self.root = root
+            self.uidBase = uidBase
+            self.isolation = isolation
+            self.execEnabled = execEnabled
+        }
+    }
+
+    public let store: SandboxStore
+    public let configuration: Configuration
+    private let context: SandboxContext
+
+    /// The lifetime of a sandbox that names none (`ttl_s`), and the longest it may name.
+    public static let defaultTTLSeconds = 3_600
+    public static let ttlRange = 1...86_400
+
+    public init(store: SnapshotStore, configuration: Configuration, loop: EventLoop, clock: any WallClock, failures: BackgroundFailures) {
+        self.store = SandboxStore(store: store)
+        self.configuration = configuration
+        context = SandboxContext(store: self.store, root: configuration.root, uidBase: configuration.uidBase,
+                                 isolation: configuration.isolation, loop: loop, clock: clock, failures: failures)
+    }
+
+    /// Stores a new sandbox (`provisioning`) and provisions it in the background; 429 past `cap`.
+    /// `origin` is given the record, so that an idempotent answer can show it.
+    public func create(workspaceID: String, limits: SandboxLimits, ttlSeconds: Int, runID: String? = nil, cap: Int?,
+                       origin: (SandboxRecord) -> ChangeOrigin = { _ in .system }) async throws -> SandboxRecord {
+        let id = RandomID.make(prefix: "sbx")
+        let slot = try context.reserve(id: id, workspaceID: workspaceID, cap: cap)
+        let now = context.clock.now
+        let record = SandboxRecord(id: id, workspaceID: workspaceID, status: .provisioning, limits: limits, runID: runID, slot: slot,
+                                   createdAt: now, expiresAt: now + .seconds(ttlSeconds), isolation: configuration.isolation.names)
+        do {
+            try await store.insert(record, origin: origin(record))
+        } catch {
+            context.released(record)
+            throw error
+        }
+        let actor = SandboxActor(record, context: context)
+        context.admit(actor, record)
+        Task { await actor.provision() }
+        return record
+    }
+
+    /// Runs one command in the sandbox; nil when the workspace has no such live sandbox.
+    public func exec(_ exec: SandboxExec, in id: String, workspaceID: String, origin: ChangeOrigin = .system) async throws -> CommandOutcome? {
+        guard configuration.execEnabled else { throw SandboxRefusal.execDisabled }
+        guard let actor = context.actor(id), await actor.current.workspaceID == workspaceID else {
+            if let ended = try await store.sandbox(id: id, workspaceID: workspaceID) { throw SandboxRefusal.notReady(id, ended.status) }
+            return nil
+        }
+        return try await actor.exec(exec, origin: origin)
+    }
+
+    /// Ends the sandbox (processes killed, directory removed); the record as it ends, or nil
+    /// when the workspace has no such sandbox.
+    public func delete(id: String, workspaceID: String, origin: ChangeOrigin = .system) async throws -> SandboxRecord? {
+        guard let actor = context.actor(id), await actor.current.workspaceID == workspaceID else {
+            return try await store.sandbox(id: id, workspaceID: workspaceID)
+        }
+        await actor.terminate(reason: "deleted", origin: origin)
+        return await actor.current
+    }
+
+    /// The sandbox as it is now: the resident actor's state, else its row.
+    public func sandbox(id: String, workspaceID: String) async throws -> SandboxRecord? {
+        if let actor = context.actor(id) {
+            let record = await actor.current
+            if record.workspaceID == workspaceID { return record }
+        }
+        return try await store.sandbox(id: id, workspaceID: workspaceID)
+    }
+
+    /// Live sandboxes of the workspace, for the plan's cap.
+    public func liveCount(in workspaceID: String) -> Int { context.liveCount(in: workspaceID) }
+
+    /// Live sandboxes of every workspace, for `/metrics`.
+    public var liveCount: Int { context.liveCount }
+
+    /// Ends every sandbox past its `expires_at`.
+    public func reapExpired() async {
+        let now = context.clock.now
+        for actor in context.actors where await actor.current.expiresAt <= now {
+            await actor.terminate(reason: "expired")
+        }
+    }
+
+    /// What a previous server left: its processes killed (by uid range and recorded process
+    /// groups), each live row made resident again — a `busy` one `ready`, its interrupted exec
+    /// reported in a `sandbox.exec_finished` event — and the unfinished provisioning and
+    /// terminations finished. Expired ones are reaped by the next pass.
+    public func recover() async throws {
+        let rows = try await store.live()
+        try ProcessSweep.kill(users: context.userRange, groups: Set(rows.compactMap(\.launcherID)))
+        for (record, _) in rows {
+            let actor = SandboxActor(record, context: context)
+            context.admit(actor, record)
+            switch record.status {
+            case .busy: await actor.recoverInterruptedExec()
+            case .provisioning: await actor.provision()
+            case .terminating: await actor.terminate(reason: record.reason ?? "deleted")
+            default: break
+            }
+        }
+    }
+
+    /// Stops every command under way (the server stops); the sandboxes stay for the next start.
+    public func stopCommands() async {
+        for actor in context.actors { await actor.stopCommand() }
+    }
+}

@@ -1,0 +1,75 @@
+import TroupeCore
+import TroupeSystem
+
+/// A sandbox's `resource_limits` (API.md, "Sandboxes"): each field optional on input, checked
+/// against its range where it is parsed, the default filled in where absent.
+public struct SandboxLimits: Sendable, Equatable {
+    public var cpuSeconds: Int
+    public var memoryMB: Int
+    public var wallTimeoutMS: Int
+    public var maxOutputBytes: Int
+
+    /// Each field's JSON name, default and range.
+    public struct Field: Sendable {
+        public let name: String
+        public let defaultValue: Int
+        public let range: ClosedRange<Int>
+        let keyPath: WritableKeyPath<SandboxLimits, Int> & Sendable
+    }
+
+    public static let fields: [Field] = [
+        Field(name: "cpu_seconds", defaultValue: 10, range: 1...3_600, keyPath: \.cpuSeconds),
+        Field(name: "memory_mb", defaultValue: 512, range: 16...16_384, keyPath: \.memoryMB),
+        Field(name: "wall_timeout_ms", defaultValue: 30_000, range: 100...3_600_000, keyPath: \.wallTimeoutMS),
+        Field(name: "max_output_bytes", defaultValue: 1_048_576, range: 1...16_777_216, keyPath: \.maxOutputBytes),
+    ]
+
+    /// Every field at its default.
+    public static let defaults = SandboxLimits(cpuSeconds: 10, memoryMB: 512, wallTimeoutMS: 30_000, maxOutputBytes: 1_048_576)
+
+    /// What every command gets besides: a file may grow to 64 MiB, 64 processes (per sandbox
+    /// where sandboxes have uids of their own), 256 open files.
+    public static let fileSizeBytes = 64 << 20
+    public static let processes = 64
+    public static let openFiles = 256
+
+    public init(cpuSeconds: Int, memoryMB: Int, wallTimeoutMS: Int, maxOutputBytes: Int) {
+        self.cpuSeconds = cpuSeconds
+        self.memoryMB = memoryMB
+        self.wallTimeoutMS = wallTimeoutMS
+        self.maxOutputBytes = maxOutputBytes
+    }
+
+    /// Parses `value` (an object, or null/absent for all defaults) found at `path`; each wrong
+    /// field is a problem `(field, message)`.
+    public static func parse(_ value: JSON?, at path: String = "resource_limits") -> (limits: SandboxLimits, problems: [(String, String)]) {
+        var limits = defaults
+        guard let value, !value.isNull else { return (limits, []) }
+        guard let object = value.objectValue else { return (limits, [(path, "\(path) must be an object.")]) }
+        var problems: [(String, String)] = []
+        let names = Set(fields.map(\.name))
+        for key in object.keys.sorted() where !names.contains(key) {
+            problems.append(("\(path).\(key)", "\(path) has no field \(key); it takes \(fields.map(\.name).joined(separator: ", "))."))
+        }
+        for field in fields {
+            guard let given = object[field.name], !given.isNull else { continue }
+            guard let number = given.intValue.flatMap({ Int(exactly: $0) }), field.range.contains(number) else {
+                problems.append(("\(path).\(field.name)",
+                                 "\(field.name) must be an integer from \(field.range.lowerBound) to \(field.range.upperBound)."))
+                continue
+            }
+            limits[keyPath: field.keyPath] = number
+        }
+        return (limits, problems)
+    }
+
+    public var json: JSON {
+        .object(JSONObject(Self.fields.map { ($0.name, .int(Int64(self[keyPath: $0.keyPath]))) }))
+    }
+
+    /// The rlimits of a command in the sandbox.
+    public var processLimits: ProcessLimits {
+        ProcessLimits(cpuSeconds: cpuSeconds, addressSpaceBytes: memoryMB << 20, fileSizeBytes: Self.fileSizeBytes,
+                      processes: Self.processes, openFiles: Self.openFiles)
+    }
+}
