@@ -157,6 +157,14 @@ static _Noreturn void exec_command(const struct troupe_spawn_request *request, v
         *exec_stage = TROUPE_STAGE_LIMITS;
         _exit(127);
     }
+    // Below every thread of the server: a command (a fork bomb, a spin) runs only on CPU the
+    // server leaves, so the API stays responsive whatever runs in its sandboxes.
+    struct sched_param idle = {.sched_priority = 0};
+    if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
+        *exec_error = errno;
+        *exec_stage = TROUPE_STAGE_LIMITS;
+        _exit(127);
+    }
     // Raw system calls: glibc's set*id wrappers signal every thread they think exists.
     if (request->gid >= 0 && (syscall(SYS_setgroups, 0, NULL) != 0 ||
                               syscall(SYS_setresgid, request->gid, request->gid, request->gid) != 0)) {

@@ -45,13 +45,6 @@ final class SandboxContext: Sendable {
         return uidBase.addingReportingOverflow(offset).partialValue
     }
 
-    /// The uid range's bounds, for the start-up sweep (nil without uids of their own).
-    var userRange: Range<UInt32>? {
-        guard isolation.ownUser else { return nil }
-        let end = uidBase.addingReportingOverflow(UInt32(Self.slotCount))
-        return end.overflow ? uidBase..<UInt32.max : uidBase..<end.partialValue
-    }
-
     // MARK: The directory of live sandboxes
 
     /// Takes a slot for a new sandbox of `workspaceID` unless the workspace is at `cap`.

@@ -99,13 +99,14 @@ public final class SandboxEngine: Sendable {
         }
     }
 
-    /// What a previous server left: its processes killed (by uid range and recorded process
-    /// groups), each live row made resident again — a `busy` one `ready`, its interrupted exec
+    /// What a previous server left: its processes killed (by the uids of its live sandboxes and
+    /// their recorded process groups), each live row made resident again — a `busy` one `ready`, its interrupted exec
     /// reported in a `sandbox.exec_finished` event — and the unfinished provisioning and
     /// terminations finished. Expired ones are reaped by the next pass.
     public func recover() async throws {
         let rows = try await store.live()
-        try ProcessSweep.kill(users: context.userRange, groups: Set(rows.compactMap(\.launcherID)))
+        try ProcessSweep.kill(users: Set(rows.compactMap { context.user(forSlot: $0.sandbox.slot) }),
+                              groups: Set(rows.compactMap(\.launcherID)))
         for (record, _) in rows {
             let actor = SandboxActor(record, context: context)
             context.admit(actor, record)

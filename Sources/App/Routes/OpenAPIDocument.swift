@@ -231,6 +231,7 @@ enum OpenAPIDocument {
             "AuditVerification": auditVerificationSchema,
             "Webhook": webhookSchema(withSecret: false),
             "WebhookDelivery": deliverySchema,
+            "Sandbox": sandboxSchema,
             "Scope": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
             "Role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
             "Limits": object([("requests_per_minute", limit), ("requests_per_day", limit), ("active_runs", limit), ("sandboxes", limit)]),
@@ -312,7 +313,7 @@ enum OpenAPIDocument {
     /// The document, serialized once.
     static let bytes: [UInt8] = {
         var paths = JSONObject()
-        for operation in operations + eventOperations + auditOperations + webhookOperations {
+        for operation in operations + eventOperations + auditOperations + webhookOperations + sandboxOperations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
             var parameters: [JSON] = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }.map {

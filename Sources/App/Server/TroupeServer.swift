@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 import TroupeActors
 import TroupeCore
@@ -53,6 +54,10 @@ public final class TroupeServer: Sendable {
         var registry = ActorRegistry<TenantActor>.Configuration()
         registry.idleTTL = .seconds(Int64(options.config.idleActorTTLSeconds))
         let logger = Logger(sink: options.eventLog, clock: options.clock)
+        // A sandbox's uid must not read the database: new files are the server's alone, and so
+        // are an existing database's.
+        umask(0o077)
+        for suffix in ["", "-wal", "-shm"] { chmod(options.databasePath + suffix, 0o600) }
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
             registry: registry, logger: logger,

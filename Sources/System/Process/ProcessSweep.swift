@@ -4,17 +4,18 @@ import Glibc
 /// Kills what a previous server's sandboxes left running (its launchers die with it, by their
 /// parent-death signal; their commands with them; this finds the rest).
 public enum ProcessSweep {
-    /// SIGKILLs every process whose real uid is in `users`, and every member of the process
+    /// SIGKILLs every process whose real uid is one of `users` (the uids of the sandboxes a
+    /// previous server left live: another server's, on other uids, are not touched), and every member of the process
     /// groups `groups` whose leader is gone (a leader alive means the id names a new group).
     /// Returns how many it signalled; throws only when /proc cannot be listed.
     @discardableResult
-    public static func kill(users: Range<UInt32>?, groups: Set<Int32>) throws -> Int {
+    public static func kill(users: Set<UInt32>, groups: Set<Int32>) throws -> Int {
         let own = getpid()
         var signalled = 0
         for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
             guard let pid = Int32(entry), pid != own else { continue }
             let (uid, group) = identity(of: pid)
-            let inRange = users.map { range in uid.map(range.contains) ?? false } ?? false
+            let inRange = uid.map(users.contains) ?? false
             let inGroup = group.map { groups.contains($0) && $0 != pid && Glibc.kill($0, 0) != 0 } ?? false
             if inRange || inGroup, Glibc.kill(pid, SIGKILL) == 0 { signalled += 1 }
         }

