@@ -45,7 +45,7 @@ public final class RunningCommand: Sendable {
     /// launcher's parent-death signal follows the thread that forked it, not the process.
     public static func start(_ request: CommandRequest, on loop: EventLoop) async throws(SystemCallError) -> RunningCommand {
         _ = pipeSignalIgnored
-        let pipes = try [Pipe(), Pipe(), Pipe(), Pipe()]  // stdin, stdout, stderr, reports
+        let pipes = try [PipeEnds(), PipeEnds(), PipeEnds(), PipeEnds()]  // stdin, stdout, stderr, reports
         let serverEnds = [pipes[0].writeEnd, pipes[1].readEnd, pipes[2].readEnd, pipes[3].readEnd]
         let childEnds = [pipes[0].readEnd, pipes[1].writeEnd, pipes[2].writeEnd, pipes[3].writeEnd]
         let spawned = await withTaskExecutorPreference(loop) { spawn(request, childEnds: childEnds) }
@@ -59,7 +59,7 @@ public final class RunningCommand: Sendable {
                                      fds: (serverEnds[0], serverEnds[1], serverEnds[2], serverEnds[3]))
         do {
             for fd in serverEnds + [pidFD] {
-                try Pipe.setNonBlocking(fd)
+                try PipeEnds.setNonBlocking(fd)
                 try loop.register(fd)
             }
         } catch {

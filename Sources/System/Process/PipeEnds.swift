@@ -2,7 +2,7 @@ import CSystem
 import Glibc
 
 /// The two ends of a pipe, both close-on-exec (the launcher moves the child's end into place).
-public struct Pipe: Sendable {
+public struct PipeEnds: Sendable {
     public let readEnd: Int32
     public let writeEnd: Int32
 
