@@ -85,6 +85,16 @@ public final class SandboxEngine: Sendable {
         return try await store.sandbox(id: id, workspaceID: workspaceID)
     }
 
+    /// The workspace's sandboxes, newest first, each as it is now (a live one's actor state
+    /// over its row, which may lag it by a write).
+    public func sandboxes(workspaceID: String, after cursor: (createdAt: Int64, id: String)?, limit: Int) async throws -> [SandboxRecord] {
+        var current: [SandboxRecord] = []
+        for row in try await store.sandboxes(workspaceID: workspaceID, after: cursor, limit: limit) {
+            if let actor = context.actor(row.id) { current.append(await actor.current) } else { current.append(row) }
+        }
+        return current
+    }
+
     /// Live sandboxes of the workspace, for the plan's cap.
     public func liveCount(in workspaceID: String) -> Int { context.liveCount(in: workspaceID) }
 

@@ -110,19 +110,36 @@ public final class SandboxStore: Sendable {
             launcherID: statement.isNull(at: 11) ? nil : Int32(exactly: statement.int64(at: 11)))
     }
 
-    /// The record, or nil (set aside) when its status, limits or isolation do not read.
+    /// The record, or nil (set aside, with why) when its status, limits or isolation do not read.
     private func read(_ row: Row) -> SandboxRecord? {
-        let limits = (try? JSON.parse(Array(row.limits.utf8))).map { SandboxLimits.parse($0) }
-        let isolation = (try? JSON.parse(Array(row.isolation.utf8)))?.arrayValue?.compactMap(\.stringValue)
-        guard let status = SandboxRecord.Status(rawValue: row.status), let limits, limits.problems.isEmpty, let isolation,
-              let slot = Int(exactly: row.slot) else {
-            store.setAside.record(kind: "sandbox", id: row.id, reason: "its status, resource limits or isolation do not read")
+        let limits: SandboxLimits
+        let isolation: [String]
+        do {
+            let parsedLimits = SandboxLimits.parse(try JSON.parse(Array(row.limits.utf8)))
+            guard parsedLimits.problems.isEmpty else { throw SandboxRowProblem("its resource limits are out of range") }
+            guard let names = try JSON.parse(Array(row.isolation.utf8)).arrayValue?.compactMap(\.stringValue) else {
+                throw SandboxRowProblem("its isolation is not an array")
+            }
+            limits = parsedLimits.limits
+            isolation = names
+        } catch {
+            store.setAside.record(kind: "sandbox", id: row.id, reason: "\(error)")
             return nil
         }
-        return SandboxRecord(id: row.id, workspaceID: row.workspaceID, status: status, limits: limits.limits, runID: row.runID,
+        guard let status = SandboxRecord.Status(rawValue: row.status), let slot = Int(exactly: row.slot) else {
+            store.setAside.record(kind: "sandbox", id: row.id, reason: "its status or slot does not read")
+            return nil
+        }
+        return SandboxRecord(id: row.id, workspaceID: row.workspaceID, status: status, limits: limits, runID: row.runID,
                              slot: slot, createdAt: Timestamp(microsecondsSinceEpoch: row.createdAt),
                              expiresAt: Timestamp(microsecondsSinceEpoch: row.expiresAt),
                              terminatedAt: row.terminatedAt.map { Timestamp(microsecondsSinceEpoch: $0) }, reason: row.reason,
                              isolation: isolation)
     }
+}
+
+/// Why a stored sandbox row does not read.
+private struct SandboxRowProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -47,10 +47,8 @@ struct SandboxRoutes: RouteGroup {
         let workspaceID = try request.caller.workspaceID
         let scope = "sandboxes:\(workspaceID)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let rows = try await sandboxes.store.sandboxes(workspaceID: workspaceID, after: page.cursor.map { ($0.createdAt, $0.id) },
-                                                       limit: page.limit + 1)
-        var items: [SandboxRecord] = []
-        for row in rows { items.append(try await sandboxes.sandbox(id: row.id, workspaceID: workspaceID) ?? row) }
+        let items = try await sandboxes.sandboxes(workspaceID: workspaceID, after: page.cursor.map { ($0.createdAt, $0.id) },
+                                                  limit: page.limit + 1)
         return Self.json(200, ListPage.json(items, limit: page.limit, codec: cursors, scope: scope,
                                             cursor: { PageCursor(createdAt: $0.createdAt.microsecondsSinceEpoch, id: $0.id) },
                                             render: { $0.json }))

@@ -52,6 +52,6 @@ struct LaunchReport: Sendable, Equatable {
     /// The signal that ended the command (WIFSIGNALED), else `nil`.
     static func signal(_ status: Int32) -> Int? {
         let number = status & 0x7f
-        return number != 0 && number != 0x7f ? Int(number) : nil
+        return number != 0 && number != 0x7f ? Int(exactly: number) : nil
     }
 }
