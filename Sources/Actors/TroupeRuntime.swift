@@ -1,6 +1,7 @@
 import Foundation
 import TroupeCore
 import TroupePersistence
+import TroupeSystem
 
 /// The actor runtime in one value: a database, its snapshot store, and the registries. The
 /// server builds one; tests and users' harnesses build one on a temporary database with a
@@ -18,8 +19,10 @@ public final class TroupeRuntime: Sendable {
     public let clock: any WallClock
     public let store: SnapshotStore
     public let tenants: ActorRegistry<TenantActor>
-    /// Runs, their timers, and the hand-over of their finished jobs.
+    /// Runs, their timers and sandbox steps, and the hand-over of their finished jobs.
     public let runs: RunEngine
+    /// Sandboxes, those of the API and those of runs' sandbox steps.
+    public let sandboxes: SandboxEngine
     /// Where background work reports what failed (logged, counted, retried).
     public let failures: BackgroundFailures
     public let path: String
@@ -37,34 +40,41 @@ public final class TroupeRuntime: Sendable {
     /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own
     /// steps (new steps only ever appended). `logger` receives the records set aside
     /// (``SetAsideRecords``); past `writerQueueCapacity` waiting changes, writes are refused as
-    /// overloaded.
+    /// overloaded. `sandboxes`: where sandboxes live and whether they may run commands (by
+    /// default under the temporary directory, exec off).
     public static func open(
         path: String, clock: any WallClock = SystemClock(), settings: RuntimeSettings = RuntimeSettings(),
         durability: Durability = .full, registry: ActorRegistry<TenantActor>.Configuration = .init(),
         migrator: Migrator = TroupeRuntime.migrations, logger: Logger = .discarding,
-        writerQueueCapacity: Int = GroupCommitWriter.Configuration().queueCapacity
+        writerQueueCapacity: Int = GroupCommitWriter.Configuration().queueCapacity,
+        sandboxes: SandboxEngine.Configuration? = nil
     ) async throws -> TroupeRuntime {
-        try await TroupeRuntime(path: path, temporaryDirectory: nil, clock: clock, settings: settings,
-                                writer: GroupCommitWriter.Configuration(durability: durability, queueCapacity: writerQueueCapacity),
-                                registry: registry, migrator: migrator, logger: logger)
+        let sandboxes = sandboxes ?? SandboxEngine.Configuration(root: NSTemporaryDirectory() + "troupe-sandboxes", isolation: .probe(), execEnabled: false)
+        return try await TroupeRuntime(path: path, temporaryDirectory: nil, clock: clock, settings: settings,
+                                       writer: GroupCommitWriter.Configuration(durability: durability, queueCapacity: writerQueueCapacity),
+                                       registry: registry, migrator: migrator, logger: logger, sandboxes: sandboxes)
     }
 
-    /// A runtime on a new database in a temporary folder, removed by ``close()``.
+    /// A runtime on a new database in a temporary folder, removed by ``close()``. Its sandboxes
+    /// live in that folder and run commands, under a uid range drawn at random (when root), so
+    /// that runtimes side by side never share a uid.
     public static func temporary(
         clock: any WallClock = ManualClock(), settings: RuntimeSettings = RuntimeSettings(),
-        registry: ActorRegistry<TenantActor>.Configuration = .init()
+        registry: ActorRegistry<TenantActor>.Configuration = .init(), sandboxExec: Bool = true
     ) async throws -> TroupeRuntime {
         let directory = NSTemporaryDirectory() + "troupe-runtime-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let sandboxes = SandboxEngine.Configuration(root: directory + "/sandboxes", uidBase: 1_000_000 + UInt32.random(in: 0..<60_000) * 65_536,
+                                                    isolation: .probe(), execEnabled: sandboxExec)
         return try await TroupeRuntime(path: directory + "/troupe.db", temporaryDirectory: directory, clock: clock,
                                        settings: settings, writer: GroupCommitWriter.Configuration(durability: .normal),
-                                       registry: registry, migrator: Self.migrations, logger: .discarding)
+                                       registry: registry, migrator: Self.migrations, logger: .discarding, sandboxes: sandboxes)
     }
 
     private init(
         path: String, temporaryDirectory: String?, clock: any WallClock, settings: RuntimeSettings,
         writer configuration: GroupCommitWriter.Configuration, registry: ActorRegistry<TenantActor>.Configuration,
-        migrator: Migrator, logger: Logger
+        migrator: Migrator, logger: Logger, sandboxes sandboxConfiguration: SandboxEngine.Configuration
     ) async throws {
         self.path = path
         self.temporaryDirectory = temporaryDirectory
@@ -84,8 +94,13 @@ public final class TroupeRuntime: Sendable {
         tenants = ActorRegistry(context: context, configuration: registry)
         var runRegistry = ActorRegistry<RunActor>.Configuration()
         runRegistry.idleTTL = registry.idleTTL
-        failures = BackgroundFailures(logger: logger)
-        runs = RunEngine(context: context, failures: failures, configuration: runRegistry)
+        let failures = BackgroundFailures(logger: logger)
+        self.failures = failures
+        let sandboxes = SandboxEngine(store: store, configuration: sandboxConfiguration, loop: EventLoop.shared, clock: clock, failures: failures)
+        self.sandboxes = sandboxes
+        let tenants = tenants
+        runs = RunEngine(context: context, failures: failures, sandboxes: sandboxes,
+                         sandboxCap: { workspaceID in try await tenants.call(workspaceID) { $0.limits.sandboxes } }, configuration: runRegistry)
     }
 
     /// Creates a workspace and returns its id (`ws_…`) once it is durable.
@@ -98,6 +113,7 @@ public final class TroupeRuntime: Sendable {
     /// Closes the database (after committing what is queued); a temporary one is removed.
     public func close() async {
         runs.stop()
+        await sandboxes.stopCommands()
         await store.reader.close()
         await store.writer.close()
         if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }

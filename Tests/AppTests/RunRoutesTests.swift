@@ -111,18 +111,53 @@ import TroupeCore
         await server.stop()
     }
 
-    /// Sandboxes do not exist yet: a sandbox step fails its run at once, saying so, instead of
-    /// leaving it running for ever.
-    @Test func aSandboxStepFailsItsRunUntilSandboxesExist() async throws {
+    /// The run as it is once finished (polled for up to 10 s).
+    private func finishedRun(_ server: TestServer, _ token: String, _ id: String) async throws -> Reply {
+        var reply = try await server.send("GET", "/v1/runs/\(id)", token: token)
+        for _ in 0..<1_000 where !["succeeded", "failed", "cancelled"].contains(reply.json["status"]?.stringValue ?? "") {
+            try await Task.sleep(for: .milliseconds(10))
+            reply = try await server.send("GET", "/v1/runs/\(id)", token: token)
+        }
+        return reply
+    }
+
+    /// A sandbox step runs its argv in a fresh sandbox of the run: after a task step, its exit 0
+    /// succeeds the run; its sandbox, listed with the run's id, ends with it.
+    @Test func aSandboxStepRunsItsCommandAfterATask() async throws {
+        let server = try await TestServer.start { $0.sandboxExec = true }
+        let ada = try await server.signUp()
+        try await workflow(server, ada, slug: "box", steps: #"""
+            [{"id":"a","kind":"task"},{"id":"sh","kind":"sandbox","needs":["a"],"argv":["sh","-c","echo built"],"resource_limits":{"memory_mb":256}}]
+            """#)
+        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"box"}"#)
+        #expect(try await workOne(server, ada.token, queues: #"["default"]"#).json["status"] == "succeeded")
+        let done = try await finishedRun(server, ada.token, id)
+        #expect(done.json["status"] == "succeeded")
+        let step = try #require(done.json["steps"]?.arrayValue?.last)
+        #expect(step["output"]?["stdout"] == "built\n")
+        #expect(step["attempts"] == 1)
+        let listed = try await server.send("GET", "/v1/sandboxes", token: ada.token)
+        let box = try #require(listed.json["data"]?.arrayValue?.first { $0["run_id"]?.stringValue == id })
+        #expect(box["status"] == "terminated")
+        #expect(box["resource_limits"]?["memory_mb"] == 256)
+        await server.stop()
+    }
+
+    /// Exec off: the step fails at once, saying so; limits out of range are refused up front.
+    @Test func aSandboxStepWithExecOffFailsItsRunSayingSo() async throws {
         let server = try await TestServer.start()
         let ada = try await server.signUp()
+        let tooBig = try await server.send("POST", "/v1/workflows", token: ada.token, json: #"""
+            {"slug":"big","name":"W","steps":[{"id":"sh","kind":"sandbox","argv":["true"],"resource_limits":{"memory_mb":999999}}]}
+            """#)
+        #expect(tooBig.status == 422)
+        #expect(tooBig.json["error"]?["field_errors"]?.arrayValue?.first?["field"] == "steps[0].resource_limits.memory_mb")
         try await workflow(server, ada, slug: "box", steps: #"[{"id":"a","kind":"task"},{"id":"sh","kind":"sandbox","argv":["true"]}]"#)
-        let (id, created) = try await startRun(server, ada.token, #"{"workflow":"box"}"#)
-        #expect(created.json["status"] == "queued", "the answer is the run as created")
-        let failed = try await server.send("GET", "/v1/runs/\(id)", token: ada.token)
+        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"box"}"#)
+        let failed = try await finishedRun(server, ada.token, id)
         #expect(failed.json["status"] == "failed")
         #expect(failed.json["failure"]?["step_id"] == "sh")
-        #expect(failed.json["steps"]?.arrayValue?.last?["error"]?["code"] == "sandbox_unavailable")
+        #expect(failed.json["steps"]?.arrayValue?.last?["error"]?["code"] == "forbidden")
         #expect(failed.json["steps"]?.arrayValue?.first?["status"] == "cancelled")
         #expect(try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#).status == 204)
         await server.stop()

@@ -30,6 +30,10 @@ final class TestServer: Sendable {
         options.clock = clock
         options.config.signup = true
         options.config.passwordIterations = 1000
+        // Sandboxes of a server of its own: its directory, and (as root) a uid range no other
+        // test server shares, since a sandbox's end kills every process of its uid.
+        options.config.sandboxRoot = directory + "/sandboxes"
+        options.config.sandboxUIDBase = 1_000_000 + UInt32.random(in: 0..<60_000) * 65_536
         configure(&options.config)
         if let writerQueueCapacity { options.writerQueueCapacity = writerQueueCapacity }
         return TestServer(server: try await TroupeServer.start(options), directory: directory, options: options)

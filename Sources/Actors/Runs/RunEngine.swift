@@ -1,13 +1,15 @@
 import TroupeCore
 import TroupePersistence
 
-/// Runs of every workspace: their registry, the durable timers of their `wait` steps, and the
-/// hand-over of finished jobs to their runs.
+/// Runs of every workspace: their registry, the durable timers of their `wait` steps, the
+/// commands of their `sandbox` steps (``SandboxStepRunner``), and the hand-over of finished jobs
+/// to their runs.
 ///
 /// Timers live in the run snapshots (a running `wait` step and its start); the engine arms one
 /// task per timer when a step starts and, through ``recover()``, for every active run at start,
-/// so after downtime each overdue timer fires once. ``recover()`` also gives every finished job
-/// whose run did not take it in (a crash between the two commits) to its run again.
+/// so after downtime each overdue timer fires once. ``recover()`` also starts the next attempt of
+/// every sandbox step a stopped server left running, and gives every finished job whose run did
+/// not take it in (a crash between the two commits) to its run again.
 ///
 /// A timer that cannot fire, or a job that cannot be handed over, because the database refused
 /// (full disk, overload) is reported (``BackgroundFailures``) and retried with back-off until it
@@ -35,31 +37,22 @@ public final class RunEngine: Sendable {
 
     private let timers = LockedBox(Timers())
     private let failures: BackgroundFailures
+    private let sandboxSteps: SandboxStepRunner
 
-    init(context: ActorContext, failures: BackgroundFailures, configuration: ActorRegistry<RunActor>.Configuration = .init()) {
+    /// `sandboxCap`: a workspace's plan's sandbox cap, which its runs' sandbox steps share.
+    init(context: ActorContext, failures: BackgroundFailures, sandboxes: SandboxEngine,
+         sandboxCap: @escaping @Sendable (String) async throws -> Int?, configuration: ActorRegistry<RunActor>.Configuration = .init()) {
         self.context = context
         self.failures = failures
+        sandboxSteps = SandboxStepRunner(sandboxes: sandboxes, cap: sandboxCap, failures: failures, setAside: context.store.setAside)
         registry = ActorRegistry(context: context, configuration: configuration)
     }
 
     /// Stores and (unless a dry run) starts a new run; see ``RunActor/create(id:state:context:activeRunCap:)``.
     public func create(id: String, state: RunState, activeRunCap: Int?, origin: ChangeOrigin = .system) async throws -> (RunState, RunActor.Outcome) {
         let (stored, outcome) = try await RunActor.create(id: id, state: state, context: context, activeRunCap: activeRunCap, origin: origin)
-        follow(runID: id, outcome.actions)
-        return try await failSandboxSteps(of: id, stored, outcome)
-    }
-
-    /// Sandbox steps need the sandbox runtime, which this server does not have yet: each one
-    /// that starts fails at once (failing its run) rather than leave the run waiting for ever.
-    private func failSandboxSteps(of runID: String, _ state: RunState, _ outcome: RunActor.Outcome) async throws -> (RunState, RunActor.Outcome) {
-        // The first such step fails the run, which stops the others.
-        guard let stepID = outcome.actions.lazy.compactMap({ action -> String? in
-            if case .startSandbox(let stepID) = action { stepID } else { nil }
-        }).first else { return (state, outcome) }
-        guard let (failed, more) = try await apply(
-            .stepFailed(stepID: stepID, code: "sandbox_unavailable", message: "sandbox steps cannot run on this server yet"), to: runID)
-        else { return (state, outcome) }
-        return (failed, RunActor.Outcome(actions: outcome.actions + more.actions, queuedJobs: outcome.queuedJobs + more.queuedJobs))
+        follow(runID: id, stored, outcome.actions)
+        return (stored, outcome)
     }
 
     /// The run's state, when it exists and belongs to `workspaceID` (else nil: another
@@ -104,8 +97,8 @@ public final class RunEngine: Sendable {
             return nil
         }
         guard let (state, outcome) = result else { return nil }
-        follow(runID: runID, outcome.actions)
-        return try await failSandboxSteps(of: runID, state, outcome)
+        follow(runID: runID, state, outcome.actions)
+        return (state, outcome)
     }
 
     /// Hands a finished job to its run (nothing for a standalone job or a run that is gone).
@@ -113,8 +106,11 @@ public final class RunEngine: Sendable {
     public func jobFinished(_ job: JobRecord, origin: ChangeOrigin = .system) async throws -> RunActor.Outcome? {
         guard let runID = job.runID, job.machine.status == .succeeded || job.machine.status == .dead else { return nil }
         do {
-            let outcome = try await registry.call(runID) { try await $0.jobFinished(job, origin: origin) }
-            follow(runID: runID, outcome.actions)
+            let (state, outcome) = try await registry.call(runID) { run in
+                let outcome = try await run.jobFinished(job, origin: origin)
+                return (run.state, outcome)
+            }
+            follow(runID: runID, state, outcome.actions)
             return outcome
         } catch let error as ActorRuntimeError where error.code == .notFound {
             try await context.store.journal.commit(origin, JobStore.runNotifiedChange(id: job.id))
@@ -164,22 +160,26 @@ public final class RunEngine: Sendable {
         (error as? ActorRuntimeError)?.code != .corruptSnapshot
     }
 
-    /// At start: arms the timers of every active run, and gives finished jobs not yet taken in
-    /// to their runs. Returns how many of each. A run snapshot that does not decode, or a job
+    /// At start: arms the timers of every active run, goes on with the sandbox steps a stopped
+    /// server left running (their old sandboxes ended, each starting its next attempt, or failing
+    /// when that was its last), and gives finished jobs not yet taken in to their runs. Returns
+    /// how many timers, sandbox steps and jobs. A run snapshot that does not decode, or a job
     /// its run cannot take in, is set aside (``SetAsideRecords``) and the rest goes on: one
     /// poisoned row never stops a start.
     @discardableResult
-    public func recover(jobs: JobStore) async throws -> (timers: Int, jobs: Int) {
+    public func recover(jobs: JobStore) async throws -> (timers: Int, sandboxSteps: Int, jobs: Int) {
         // Read from the snapshots, not by activating every active run: only runs whose
-        // definition has a wait step can hold a timer, and none need be resident for it.
-        let waiting = try await context.store.reader.read { db in
+        // definition has a wait or sandbox step can need one, and none need be resident for it.
+        let active = try await context.store.reader.read { db in
             try db.query("""
                 SELECT id, state, schema_version FROM snapshots WHERE kind = 'run' AND status IN ('running', 'awaiting_approval')
-                AND instr(CAST(state AS TEXT), '"kind":"wait"') > 0
+                AND (instr(CAST(state AS TEXT), '"kind":"wait"') > 0 OR instr(CAST(state AS TEXT), '"kind":"sandbox"') > 0)
                 """) { ($0.string(at: 0) ?? "", $0.blob(at: 1) ?? [], Int($0.int64(at: 2))) }
         }
+        await sandboxSteps.sandboxes.endRunSandboxes()
         var armed = 0
-        for (runID, blob, version) in waiting {
+        var restarted = 0
+        for (runID, blob, version) in active {
             let state: RunState
             do {
                 state = try RunState(decoding: try JSON.parse(blob), schemaVersion: version)
@@ -189,6 +189,10 @@ public final class RunEngine: Sendable {
             }
             for timer in state.machine.armedTimers { arm(runID: runID, stepID: timer.stepID, at: timer.fireAt) }
             armed += state.machine.armedTimers.count
+            for (step, progress) in zip(state.machine.definition, state.machine.steps) where step.kind == .sandbox && progress.status == .running {
+                startSandboxStep(step.id, of: runID, state)
+                restarted += 1
+            }
         }
         var handed = 0
         for job in try await jobs.unnotifiedRunJobs(limit: 10_000) {
@@ -198,12 +202,13 @@ public final class RunEngine: Sendable {
             case nil: retryInBackground(job, origin: .system)
             }
         }
-        return (armed, handed)
+        return (armed, restarted, handed)
     }
 
-    /// Cancels every armed timer (the runs keep them in their snapshots) and every hand-over
-    /// being retried (the next start hands those jobs over again).
+    /// Cancels every armed timer (the runs keep them in their snapshots), every hand-over being
+    /// retried (the next start hands those jobs over again), and the sandbox steps' drivers.
     public func stop() {
+        stopSandboxSteps()
         let tasks = timers.withLock { timers in
             defer {
                 timers.armed = [:]
@@ -215,16 +220,35 @@ public final class RunEngine: Sendable {
         for task in tasks { task.cancel() }
     }
 
-    /// Arms the timers `actions` start; a run that finished leaves memory at once.
-    private func follow(runID: String, _ actions: [RunMachine.Action]) {
+    /// The server stops: sandbox steps report nothing more, so that their commands, stopped
+    /// with the server, do not fail them; the next start goes on with them.
+    public func stopSandboxSteps() {
+        sandboxSteps.stopAll()
+    }
+
+    /// Arms the timers and starts the sandbox steps `actions` start, stops the work of the steps
+    /// they stop; a run that finished leaves memory at once.
+    private func follow(runID: String, _ state: RunState, _ actions: [RunMachine.Action]) {
         for action in actions {
             switch action {
             case .startTimer(let stepID, let fireAt): arm(runID: runID, stepID: stepID, at: fireAt)
-            case .stopWork(let stepID): disarm(runID + "/" + stepID, generation: nil)
+            case .startSandbox(let stepID): startSandboxStep(stepID, of: runID, state)
+            case .stopWork(let stepID):
+                disarm(runID + "/" + stepID, generation: nil)
+                sandboxSteps.stop(runID: runID, stepID: stepID)
             case .finished: registry.passivate(runID)
-            case .enqueueJob, .startSandbox: break
+            case .enqueueJob: break
             }
         }
+    }
+
+    private func startSandboxStep(_ stepID: String, of runID: String, _ state: RunState) {
+        guard let index = state.machine.definition.firstIndex(where: { $0.id == stepID }),
+              case .sandbox(let argv, let limits) = state.machine.definition[index].work else { return }
+        let step = state.machine.definition[index]
+        sandboxSteps.start(SandboxStepRunner.Step(
+            runID: runID, workspaceID: state.workspace, definition: step, argv: argv,
+            limits: .forStep(limits, timeoutMilliseconds: step.timeoutMilliseconds), attempts: state.machine.steps[index].attempts), engine: self)
     }
 
     /// Arms the timer of `stepID`, replacing (and cancelling) one armed before: a cancelled then

@@ -13,8 +13,9 @@ public struct RunMachine: Sendable, Equatable {
         /// A worker claimed the step's job, or its sandbox started: one more attempt.
         case attemptStarted(stepID: String)
         case stepSucceeded(stepID: String, output: JSON?)
-        /// The step failed for good (its job is dead, its sandbox exited non-zero).
-        case stepFailed(stepID: String, code: String, message: String)
+        /// The step failed for good (its job is dead, its sandbox exited non-zero); `details` join
+        /// `code` and `message` in the step's `error` (a sandbox's exit code, its stderr's tail).
+        case stepFailed(stepID: String, code: String, message: String, details: JSONObject = JSONObject())
         case timerFired(stepID: String)
         case approve(role: Role, note: String?)
         case reject(role: Role, note: String?)
@@ -98,10 +99,12 @@ public struct RunMachine: Sendable, Equatable {
             finish(index, .succeeded, at: now)
             steps[index].output = output
             return advance(at: now)
-        case .stepFailed(let id, let code, let message):
+        case .stepFailed(let id, let code, let message, let details):
             let index = try active(id, in: [.running], kinds: [.task, .sandbox, .wait])
             finish(index, .failed, at: now)
-            steps[index].error = ["code": .string(code), "message": .string(message)]
+            var error = JSONObject([("code", .string(code)), ("message", .string(message))])
+            for member in details { error[member.key] = member.value }
+            steps[index].error = .object(error)
             return fail(Failure(code: "step_failed", message: "Step \(id) failed: \(message)", stepID: id), at: now)
         case .timerFired(let id):
             let index = try active(id, in: [.running], kinds: [.wait])

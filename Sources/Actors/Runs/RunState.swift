@@ -101,7 +101,7 @@ public struct RunState: Snapshot, Equatable {
             return value
         }
         func time(_ value: JSON?) -> Timestamp? { value?.intValue.map { Timestamp(microsecondsSinceEpoch: $0) } }
-        guard case .success(let definition) = WorkflowParser.parse(steps: json["definition"]) else {
+        guard case .success(let definition) = WorkflowParser.parse(steps: json["definition"], stored: true) else {
             throw SnapshotError("run snapshot's definition does not parse")
         }
         guard let status = json["status"]?.stringValue.flatMap(RunStatus.init(rawValue:)) else { throw SnapshotError("run snapshot lacks status") }

@@ -35,10 +35,11 @@ public final class SandboxEngine: Sendable {
                                  isolation: configuration.isolation, loop: loop, clock: clock, failures: failures)
     }
 
-    /// Stores a new sandbox (`provisioning`) and provisions it in the background; 429 past `cap`.
-    /// `origin` is given the record, so that an idempotent answer can show it.
+    /// Stores a new sandbox (`provisioning`) and provisions it in the background (or, with
+    /// `waitUntilReady`, before returning); 429 past `cap`. `origin` is given the record, so that
+    /// an idempotent answer can show it.
     public func create(workspaceID: String, limits: SandboxLimits, ttlSeconds: Int, runID: String? = nil, cap: Int?,
-                       origin: (SandboxRecord) -> ChangeOrigin = { _ in .system }) async throws -> SandboxRecord {
+                       waitUntilReady: Bool = false, origin: (SandboxRecord) -> ChangeOrigin = { _ in .system }) async throws -> SandboxRecord {
         let id = RandomID.make(prefix: "sbx")
         let slot = try context.reserve(id: id, workspaceID: workspaceID, cap: cap)
         let now = context.clock.now
@@ -52,8 +53,12 @@ public final class SandboxEngine: Sendable {
         }
         let actor = SandboxActor(record, context: context)
         context.admit(actor, record)
-        Task { await actor.provision() }
-        return record
+        guard waitUntilReady else {
+            Task { await actor.provision() }
+            return record
+        }
+        await actor.provision()
+        return await actor.current
     }
 
     /// Runs one command in the sandbox; nil when the workspace has no such live sandbox.
@@ -127,6 +132,18 @@ public final class SandboxEngine: Sendable {
             default: break
             }
         }
+    }
+
+    /// Ends every live sandbox made for a run's step: at start, none of them has a step attempt
+    /// left to serve (the steps start new attempts). How many it ended.
+    @discardableResult
+    public func endRunSandboxes() async -> Int {
+        var ended = 0
+        for actor in context.actors where await actor.current.runID != nil {
+            await actor.terminate(reason: "its run step was interrupted")
+            ended += 1
+        }
+        return ended
     }
 
     /// Stops every command under way (the server stops); the sandboxes stay for the next start.

@@ -63,6 +63,20 @@ public struct SandboxLimits: Sendable, Equatable {
         return (limits, problems)
     }
 
+    /// The limits of a workflow's `sandbox` step: its `resource_limits` (a value stored before
+    /// the ranges were checked is brought into its range), `wall_timeout_ms` defaulting to the
+    /// step's `timeout_ms`.
+    public static func forStep(_ given: JSONObject, timeoutMilliseconds: Int64) -> SandboxLimits {
+        var limits = defaults
+        for field in fields {
+            let value = given[field.name]?.intValue ?? (field.name == "wall_timeout_ms" ? timeoutMilliseconds : nil)
+            guard let value else { continue }
+            let bounded = min(max(value, Int64(field.range.lowerBound)), Int64(field.range.upperBound))
+            limits[keyPath: field.keyPath] = Int(bounded)
+        }
+        return limits
+    }
+
     public var json: JSON {
         .object(JSONObject(Self.fields.map { ($0.name, .int(Int64(self[keyPath: $0.keyPath]))) }))
     }

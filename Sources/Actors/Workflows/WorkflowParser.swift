@@ -8,17 +8,21 @@ public struct WorkflowParser {
     public static let maxInputBytes = 64 * 1024
     public static let maxTimeoutMilliseconds: Int64 = 7 * 86_400_000
     public static let maxWaitMilliseconds: Int64 = 365 * 86_400_000
-    static let resourceLimitFields = ["cpu_seconds", "memory_mb", "wall_timeout_ms", "max_output_bytes"]
     private static let commonFields: Set<String> = ["id", "kind", "needs", "timeout_ms", "max_attempts"]
     private static let kindFields: [WorkflowStep.Kind: Set<String>] = [
         .task: ["queue", "input"], .approval: ["approvers"], .sandbox: ["argv", "resource_limits"], .wait: ["duration_ms"],
     ]
 
     private(set) var problems: [WorkflowProblem] = []
+    /// Reading a definition stored earlier: it passed the rules of its day, and the rules of
+    /// `argv` and the ranges of `resource_limits` (tightened since) are not applied again, so that
+    /// no stored workflow or run becomes unreadable. The step's runner checks them itself.
+    private let stored: Bool
 
-    /// The steps, or the problems (never both empty when `steps` is wrong).
-    public static func parse(steps json: JSON?) -> Result<[WorkflowStep], ProblemList> {
-        var parser = WorkflowParser()
+    /// The steps, or the problems (never both empty when `steps` is wrong). `stored`: a definition
+    /// read back from the database, checked by the rules it was written under.
+    public static func parse(steps json: JSON?, stored: Bool = false) -> Result<[WorkflowStep], ProblemList> {
+        var parser = WorkflowParser(stored: stored)
         let steps = parser.steps(json)
         return parser.problems.isEmpty ? .success(steps) : .failure(ProblemList(problems: parser.problems))
     }
@@ -121,9 +125,8 @@ public struct WorkflowParser {
             return .approval(approvers: roles)
         case .sandbox:
             let argv = strings(object, "argv", at: path, required: true) ?? []
-            if object["argv"] != nil, argv.isEmpty { problem("\(path).argv", "argv must name the program to run.") }
-            if argv.count > 256 || argv.contains(where: { $0.utf8.count > 4096 }) {
-                problem("\(path).argv", "argv holds at most 256 arguments of at most 4 KiB each.")
+            if object["argv"] != nil, !stored {
+                for (field, message) in SandboxExec.argvProblems(argv, at: "\(path).argv") { problem(field, message) }
             }
             return .sandbox(argv: argv, resourceLimits: resourceLimits(object["resource_limits"], at: "\(path).resource_limits"))
         case .wait:
@@ -132,6 +135,8 @@ public struct WorkflowParser {
         }
     }
 
+    /// The integers given (the defaults are filled in when the step runs), each in its range
+    /// (``SandboxLimits/fields``).
     private mutating func resourceLimits(_ json: JSON?, at path: String) -> JSONObject {
         guard let json else { return JSONObject() }
         guard let object = json.objectValue else {
@@ -140,15 +145,18 @@ public struct WorkflowParser {
         }
         var limits = JSONObject()
         for member in object {
-            guard Self.resourceLimitFields.contains(member.key) else {
-                problem("\(path).\(member.key)", "\(member.key) is not a resource limit: \(Self.resourceLimitFields.joined(separator: ", ")).")
+            guard let field = SandboxLimits.fields.first(where: { $0.name == member.key }) else {
+                problem("\(path).\(member.key)", "\(member.key) is not a resource limit: \(SandboxLimits.fields.map(\.name).joined(separator: ", ")).")
                 continue
             }
             guard let value = member.value.intValue else {
                 problem("\(path).\(member.key)", "\(member.key) must be an integer.", wrongType: true)
                 continue
             }
-            if value < 1 { problem("\(path).\(member.key)", "\(member.key) must be at least 1.") }
+            let range = Int64(field.range.lowerBound)...Int64(field.range.upperBound)
+            if stored ? value < 1 : !range.contains(value) {
+                problem("\(path).\(member.key)", "\(member.key) must be an integer from \(field.range.lowerBound) to \(field.range.upperBound).")
+            }
             limits[member.key] = .int(value)
         }
         return limits

@@ -159,7 +159,7 @@ public struct WorkflowStore: Sendable {
     /// A row of `select`. The steps were valid when stored; a row that no longer parses is a
     /// corrupt file, reported as such rather than shown as an empty workflow.
     private static func record(_ row: Statement) throws -> WorkflowRecord {
-        let steps = try WorkflowParser.parse(steps: try JSON.parse(row.blob(at: 5) ?? [])).get()
+        let steps = try WorkflowParser.parse(steps: try JSON.parse(row.blob(at: 5) ?? []), stored: true).get()
         return WorkflowRecord(
             id: row.string(at: 0) ?? "", workspaceID: row.string(at: 1) ?? "", slug: row.string(at: 2) ?? "", name: row.string(at: 3) ?? "",
             version: Int(row.int64(at: 4)), steps: steps, costCapUSD: row.isNull(at: 6) ? nil : row.double(at: 6),

@@ -49,11 +49,7 @@ public final class TroupeApp: Sendable {
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
         webhooks = WebhookStore(store: runtime.store)
-        sandboxes = SandboxEngine(
-            store: runtime.store,
-            configuration: SandboxEngine.Configuration(root: config.sandboxRoot, uidBase: config.sandboxUIDBase,
-                                                       isolation: .probe(), execEnabled: config.sandboxExec),
-            loop: EventLoop.shared, clock: runtime.clock, failures: runtime.failures)
+        sandboxes = runtime.sandboxes
         webhookSecrets = SealedBox(key: HMACSHA256(key: secret).authenticationCode(for: "webhook secrets"))
         let revocations = SessionRevocations(memberChanges, lifetime: Authenticator.sessionLifetime)
         authenticator = Authenticator(secret: secret, keys: keys, clock: runtime.clock, revocations: revocations)

@@ -60,8 +60,9 @@ public final class TroupeServer: Sendable {
         for suffix in ["", "-wal", "-shm"] { chmod(options.databasePath + suffix, 0o600) }
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
-            registry: registry, logger: logger,
-            writerQueueCapacity: options.writerQueueCapacity)
+            registry: registry, logger: logger, writerQueueCapacity: options.writerQueueCapacity,
+            sandboxes: SandboxEngine.Configuration(root: options.config.sandboxRoot, uidBase: options.config.sandboxUIDBase,
+                                                   isolation: .probe(), execEnabled: options.config.sandboxExec))
         do {
             let secret: [UInt8]
             if let given = options.secret {
@@ -74,10 +75,11 @@ public final class TroupeServer: Sendable {
             let app = TroupeApp(config: options.config, runtime: runtime, secret: secret, memberChanges: memberChanges,
                                 log: RequestLog(handle: options.logHandle), logger: logger)
             try await app.webhooks.loadDirectory()  // before any change: commits ring the dispatcher for every webhook's workspace
-            // Timers of waiting steps, and finished jobs whose runs did not hear of them.
-            try await runtime.runs.recover(jobs: app.jobs)
             // What a previous server's sandboxes left running is killed; live ones are resident.
             try await app.sandboxes.recover()
+            // Timers of waiting steps, sandbox steps' next attempts, and finished jobs whose runs
+            // did not hear of them.
+            try await runtime.runs.recover(jobs: app.jobs)
             return app
         } catch {
             await runtime.close()
@@ -113,7 +115,9 @@ public final class TroupeServer: Sendable {
     /// stop; what requests kept in memory is committed; the database is closed.
     public func shutdown(grace: Duration = .seconds(10)) async {
         app.startDraining()
-        // Commands under way end now (their execs answer), so that the drain need not wait.
+        // Commands under way end now (their execs answer), so that the drain need not wait; the
+        // sandbox steps they ran are not failed for it (the next start goes on with them).
+        app.runtime.runs.stopSandboxSteps()
         await app.sandboxes.stopCommands()
         await server.shutdown(grace: grace)
         await serving.value

@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+import TroupeCore
+
+@testable import TroupeActors
+
+/// `sandbox` steps on a temporary runtime, with real processes: each attempt in a fresh sandbox
+/// of the run, exit 0 succeeding, failures told in the step's `error`, the timeout, retries,
+/// cancel killing the command, exec off, and the plan's cap shared with the API's sandboxes.
+struct SandboxStepTests {
+    private struct Harness {
+        let runtime: TroupeRuntime
+        let workspace: String
+
+        static func make(sandboxExec: Bool = true, sandboxCap: Int? = nil) async throws -> Harness {
+            var settings = RuntimeSettings()
+            settings.plans[.starter]?.sandboxes = sandboxCap
+            let runtime = try await TroupeRuntime.temporary(clock: SystemClock(), settings: settings, sandboxExec: sandboxExec)
+            return Harness(runtime: runtime, workspace: try await runtime.createTenant(name: "Acme"))
+        }
+
+        /// Starts a run of one workflow whose steps are `steps` (JSON).
+        func run(_ steps: String) async throws -> String {
+            let parsed = try WorkflowParser.parse(steps: JSON.parse(Array(steps.utf8))).get()
+            let workflow = try await WorkflowStore(store: runtime.store).create(
+                id: RandomID.make(prefix: "wf"), workspaceID: workspace, slug: RandomID.make(prefix: "w").lowercased(), name: "W",
+                steps: parsed, costCapUSD: nil, at: runtime.clock.now)
+            let id = RandomID.make(prefix: "run")
+            let state = RunState(workspace: workspace, workflow: workflow, ticket: nil, env: nil, input: [:], metadata: [:], dryRun: false,
+                                 createdBy: ["type": "user", "id": "usr_1"], at: runtime.clock.now)
+            _ = try await runtime.runs.create(id: id, state: state, activeRunCap: nil)
+            return id
+        }
+
+        /// The run once `done` holds of it (polled for up to 10 s).
+        func run(_ id: String, until done: (RunState) -> Bool) async throws -> RunState {
+            for _ in 0..<1_000 {
+                if let state = try await runtime.runs.state(of: id, workspaceID: workspace), done(state) { return state }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return try #require(try await runtime.runs.state(of: id, workspaceID: workspace))
+        }
+
+        func finished(_ id: String) async throws -> RunState {
+            try await run(id) { $0.machine.status.isFinished }
+        }
+
+        /// The sandboxes made for run `id`.
+        func sandboxes(of id: String) async throws -> [SandboxRecord] {
+            try await runtime.sandboxes.sandboxes(workspaceID: workspace, after: nil, limit: 100).filter { $0.runID == id }
+        }
+    }
+
+    /// Pids of processes whose command line holds `marker`.
+    private func processes(marked marker: String) -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap(Int.init).filter { pid in
+            guard let bytes = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: bytes, as: UTF8.self).contains(marker)
+        }
+    }
+
+    @Test func exitZeroSucceedsWithItsOutputInAFreshSandboxOfTheRun() async throws {
+        let harness = try await Harness.make()
+        let id = try await harness.run(#"""
+            [{"id":"hello","kind":"sandbox","argv":["sh","-c","echo hi from $TROUPE_STEP_ID attempt $TROUPE_ATTEMPT; echo note >&2; pwd"]},
+             {"id":"after","kind":"sandbox","argv":["true"],"needs":["hello"]}]
+            """#)
+        let state = try await harness.finished(id)
+        #expect(state.machine.status == .succeeded)
+        let hello = try #require(state.machine.steps.first)
+        #expect(hello.attempts == 1)
+        #expect(hello.output?["exit_code"] == 0)
+        let stdout = try #require(hello.output?["stdout"]?.stringValue)
+        #expect(stdout.hasPrefix("hi from hello attempt 1\n"))
+        #expect(hello.output?["stderr"] == "note\n")
+        let boxes = try await harness.sandboxes(of: id)
+        #expect(boxes.count == 2, "a fresh sandbox per step")
+        #expect(stdout.contains(boxes.last?.id ?? "-"), "the command ran in its sandbox's directory")
+        #expect(boxes.allSatisfy { $0.status == .terminated }, "each sandbox ends with its command")
+        await harness.runtime.close()
+    }
+
+    @Test func aFailingCommandIsRetriedThenFailsWithItsExitCodeAndStderr() async throws {
+        let harness = try await Harness.make()
+        let id = try await harness.run(#"[{"id":"flaky","kind":"sandbox","max_attempts":2,"argv":["sh","-c","echo try $TROUPE_ATTEMPT; echo 'no such target' >&2; exit 3"]}]"#)
+        let state = try await harness.finished(id)
+        #expect(state.machine.status == .failed)
+        #expect(state.machine.failure?.stepID == "flaky")
+        let step = try #require(state.machine.steps.first)
+        #expect(step.attempts == 2)
+        #expect(step.error?["code"] == "sandbox_exit")
+        #expect(step.error?["exit_code"] == 3)
+        #expect(step.error?["stderr_tail"] == "no such target\n")
+        #expect(step.error?["message"] == "Attempt 2 of 2: sh exited with code 3: no such target")
+        #expect(try await harness.sandboxes(of: id).count == 2, "each attempt in a fresh sandbox")
+        await harness.runtime.close()
+    }
+
+    @Test func theStepsTimeoutKillsItsCommand() async throws {
+        let harness = try await Harness.make()
+        let marker = "timeout-\(UUID().uuidString)"
+        let id = try await harness.run(#"[{"id":"slow","kind":"sandbox","timeout_ms":300,"max_attempts":1,"argv":["sh","-c","sleep 30; : \#(marker)"]}]"#)
+        let state = try await harness.finished(id)
+        let step = try #require(state.machine.steps.first)
+        #expect(step.error?["code"] == "sandbox_timeout")
+        #expect(step.error?["timed_out"] == true)
+        #expect((step.durationMilliseconds ?? .max) < 5_000)
+        #expect(processes(marked: marker).isEmpty)
+        await harness.runtime.close()
+    }
+
+    @Test func cancellingTheRunKillsItsSandboxStep() async throws {
+        let harness = try await Harness.make()
+        let marker = "cancel-\(UUID().uuidString)"
+        let id = try await harness.run(#"[{"id":"long","kind":"sandbox","argv":["sh","-c","sleep 60; : \#(marker)"]}]"#)
+        _ = try await harness.run(id) { $0.machine.steps.first?.attempts == 1 }
+        for _ in 0..<200 where processes(marked: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!processes(marked: marker).isEmpty, "the command runs")
+        _ = try await harness.runtime.runs.apply(.cancel, to: id)
+        for _ in 0..<300 where try await harness.sandboxes(of: id).first?.status != .terminated { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try await harness.sandboxes(of: id).first?.status == .terminated)
+        #expect(processes(marked: marker).isEmpty, "its process tree is gone")
+        let state = try await harness.finished(id)
+        #expect(state.machine.status == .cancelled)
+        #expect(state.machine.steps.first?.status == .cancelled, "the killed command does not fail the cancelled step")
+        await harness.runtime.close()
+    }
+
+    @Test func withExecOffTheStepFailsSayingSo() async throws {
+        let harness = try await Harness.make(sandboxExec: false)
+        let id = try await harness.run(#"[{"id":"box","kind":"sandbox","argv":["true"]}]"#)
+        let state = try await harness.finished(id)
+        #expect(state.machine.steps.first?.error?["code"] == "forbidden")
+        #expect(state.machine.steps.first?.error?["message"]?.stringValue?.contains("sandbox_exec") == true)
+        #expect(try await harness.sandboxes(of: id).isEmpty)
+        await harness.runtime.close()
+    }
+
+    /// Two parallel steps under a cap of one: the second waits for the first's sandbox to end.
+    @Test func stepsShareThePlansSandboxCapAndWaitForRoom() async throws {
+        let harness = try await Harness.make(sandboxCap: 1)
+        let id = try await harness.run(#"""
+            [{"id":"one","kind":"sandbox","argv":["sh","-c","sleep 0.2"]},{"id":"two","kind":"sandbox","argv":["sh","-c","sleep 0.2"]}]
+            """#)
+        let state = try await harness.finished(id)
+        #expect(state.machine.status == .succeeded)
+        let boxes = try await harness.sandboxes(of: id).sorted { $0.createdAt < $1.createdAt }
+        #expect(boxes.count == 2)
+        if boxes.count == 2, let firstEnd = boxes[0].terminatedAt { #expect(firstEnd <= boxes[1].createdAt, "never two at once") }
+        await harness.runtime.close()
+    }
+
+    /// After a stop during an attempt, recovery ends that attempt's sandbox and starts the next.
+    @Test func recoveryGoesOnWithTheNextAttempt() async throws {
+        let harness = try await Harness.make()
+        let marker = "recover-\(UUID().uuidString)"
+        let script = #"if [ "$TROUPE_ATTEMPT" = 1 ]; then sleep 60; : \#(marker); fi; echo attempt $TROUPE_ATTEMPT"#
+        let id = try await harness.run(#"[{"id":"box","kind":"sandbox","argv":["sh","-c",\#(String(decoding: JSON.string(script).bytes, as: UTF8.self))]}]"#)
+        _ = try await harness.run(id) { $0.machine.steps.first?.attempts == 1 }
+        harness.runtime.runs.stopSandboxSteps()
+        await harness.runtime.sandboxes.stopCommands()
+        #expect(try await harness.runtime.runs.state(of: id, workspaceID: harness.workspace)?.machine.steps.first?.status == .running,
+                "a stopped server's step is not failed for it")
+        let restarted = RunEngine(context: ActorContext(store: harness.runtime.store, clock: harness.runtime.clock, settings: RuntimeSettings()),
+                                  failures: harness.runtime.failures, sandboxes: harness.runtime.sandboxes, sandboxCap: { _ in nil })
+        let recovered = try await restarted.recover(jobs: JobStore(store: harness.runtime.store))
+        #expect(recovered.sandboxSteps == 1)
+        var state = try #require(try await restarted.state(of: id, workspaceID: harness.workspace))
+        for _ in 0..<1_000 where !state.machine.status.isFinished {
+            try await Task.sleep(for: .milliseconds(10))
+            state = try #require(try await restarted.state(of: id, workspaceID: harness.workspace))
+        }
+        #expect(state.machine.status == .succeeded)
+        #expect(state.machine.steps.first?.attempts == 2)
+        #expect(state.machine.steps.first?.output?["stdout"] == "attempt 2\n")
+        #expect(try await harness.sandboxes(of: id).first { $0.reason == "its run step was interrupted" } != nil)
+        #expect(processes(marked: marker).isEmpty)
+        restarted.stop()
+        await harness.runtime.close()
+    }
+}

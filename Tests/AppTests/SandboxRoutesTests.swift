@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import TroupeCore
+
+/// API.md "Sandboxes" through the in-process server: the lifecycle, exec's answer (stdin, env,
+/// exit code, cap, timeout), one exec at a time, the plan's cap, exec off, bad input, and
+/// another workspace's sandbox being absent.
+@Suite(.serialized) struct SandboxRoutesTests {
+    /// A new sandbox, once `ready`.
+    private func ready(_ server: TestServer, _ token: String, _ body: String = "{}") async throws -> JSON {
+        let created = try await server.send("POST", "/v1/sandboxes", token: token, json: body)
+        guard created.status == 202, let id = created.json["id"]?.stringValue else { throw TestFailure("create: \(created.status) \(created.text)") }
+        #expect(created.json["status"] == "provisioning")
+        var current = created.json
+        for _ in 0..<500 where current["status"] != "ready" {
+            try await Task.sleep(for: .milliseconds(10))
+            current = try await server.send("GET", "/v1/sandboxes/\(id)", token: token).json
+        }
+        #expect(current["status"] == "ready")
+        return current
+    }
+
+    @Test func execAnswersWhatTheCommandDidWithinItsLimits() async throws {
+        let server = try await TestServer.start { $0.sandboxExec = true }
+        let ada = try await server.signUp()
+        let box = try await ready(server, ada.token, #"{"resource_limits":{"max_output_bytes":64},"ttl_s":600}"#)
+        let id = try #require(box["id"]?.stringValue)
+        #expect(box["resource_limits"]?["max_output_bytes"] == 64)
+        #expect(box["resource_limits"]?["cpu_seconds"] == 10, "the defaults fill in what is not given")
+        #expect(box["isolation"]?.arrayValue?.contains("rlimits") == true)
+
+        let ran = try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token,
+                                        json: #"{"argv":["sh","-c","cat; echo $GREETING; echo oops >&2; exit 4"],"stdin":"in\n","env":{"GREETING":"hello"}}"#)
+        #expect(ran.status == 200)
+        #expect(ran.json["exit_code"] == 4)
+        #expect(ran.json["stdout"] == "in\nhello\n")
+        #expect(ran.json["stderr"] == "oops\n")
+        #expect(ran.json["truncated"] == false)
+
+        let flood = try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sh","-c","yes | head -c 100000"]}"#)
+        #expect(flood.json["truncated"] == true)
+        #expect(flood.json["stdout"]?.stringValue?.utf8.count == 64)
+
+        let slow = try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","30"],"timeout_ms":200}"#)
+        #expect(slow.json["timed_out"] == true)
+        #expect(slow.json["exit_code"]?.isNull == true)
+
+        let missing = try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["no-such-program-here"]}"#)
+        #expect(missing.status == 422)
+        let eve = try await server.signUp()
+        #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: eve.token, json: #"{"argv":["true"]}"#).status == 404)
+
+        #expect(try await server.send("DELETE", "/v1/sandboxes/\(id)", token: ada.token).status == 202)
+        var ended = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
+        for _ in 0..<300 where ended["status"] != "terminated" {
+            try await Task.sleep(for: .milliseconds(10))
+            ended = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
+        }
+        #expect(ended["status"] == "terminated")
+        #expect(ended["reason"] == "deleted")
+        #expect(!FileManager.default.fileExists(atPath: server.directory + "/sandboxes/\(id)"), "its directory is removed")
+        #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["true"]}"#).status == 409)
+        await server.stop()
+    }
+
+    @Test func oneExecAtATimeAndThePlansCap() async throws {
+        let server = try await TestServer.start {
+            $0.sandboxExec = true
+            $0.plans[.starter]?.sandboxes = 1
+        }
+        let ada = try await server.signUp()
+        let id = try #require(try await ready(server, ada.token)["id"]?.stringValue)
+        let capped = try await server.send("POST", "/v1/sandboxes", token: ada.token, json: "{}")
+        #expect(capped.status == 429)
+        #expect(capped.json["error"]?["message"]?.stringValue?.contains("1 live sandboxes") == true)
+
+        async let long = server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","1"]}"#)
+        var busy = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
+        for _ in 0..<300 where busy["status"] != "busy" {
+            try await Task.sleep(for: .milliseconds(5))
+            busy = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
+        }
+        let second = try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["true"]}"#)
+        #expect(second.status == 409)
+        #expect(try await long.json["exit_code"] == 0)
+        #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["true"]}"#).status == 200)
+        await server.stop()
+    }
+
+    @Test func execOffBadInputAndAnotherWorkspace() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        let eve = try await server.signUp()
+        let id = try #require(try await ready(server, ada.token)["id"]?.stringValue)
+        let off = try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["true"]}"#)
+        #expect(off.status == 403)
+        #expect(off.json["error"]?["message"]?.stringValue?.contains("sandbox_exec") == true)
+
+        for body in [#"{"resource_limits":{"memory_mb":1}}"#, #"{"resource_limits":{"disk_mb":10}}"#, #"{"ttl_s":0}"#,
+                     #"{"runtime":"docker"}"#, #"{"resource_limits":"big"}"#] {
+            #expect(try await server.send("POST", "/v1/sandboxes", token: ada.token, json: body).status == 422, "\(body)")
+        }
+        for body in [#"{"argv":[]}"#, #"{"argv":["a\u0000b"]}"#, #"{"argv":["true"],"env":{"1X":"y"}}"#, #"{"argv":["true"],"timeout_ms":0}"#] {
+            #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: body).status == 422, "\(body)")
+        }
+        #expect(try await server.send("GET", "/v1/sandboxes/\(id)", token: eve.token).status == 404)
+        #expect(try await server.send("DELETE", "/v1/sandboxes/\(id)", token: eve.token).status == 404)
+        #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: eve.token, json: #"{"argv":["true"]}"#).status == 403,
+                "exec off answers the same for every id: it tells nothing of whose they are")
+        #expect(try await server.send("GET", "/v1/sandboxes", token: eve.token).json["data"]?.arrayValue?.isEmpty == true)
+        await server.stop()
+    }
+}
