@@ -8,11 +8,17 @@ enum TroupeProcess {
         return bundle.deletingLastPathComponent().appendingPathComponent("troupe").path
     }
 
-    /// Starts `troupe` with `arguments`; returns the process and its stdout pipe.
-    static func launch(_ arguments: [String], stderr: Any? = FileHandle.nullDevice) throws -> (Process, Pipe) {
+    /// Starts `troupe` with `arguments` (as uid and gid `user` when given, through `setpriv`);
+    /// returns the process and its stdout pipe.
+    static func launch(_ arguments: [String], stderr: Any? = FileHandle.nullDevice, user: UInt32? = nil) throws -> (Process, Pipe) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = stderr
@@ -38,8 +44,8 @@ enum TroupeProcess {
     }
 
     /// `troupe serve` on a free port; returns the process and the port it listens on.
-    static func serve(db: String, config: String) async throws -> (Process, Int) {
-        let (server, out) = try launch(["serve", "--port", "0", "--db", db, "--config", config])
+    static func serve(db: String, config: String, user: UInt32? = nil) async throws -> (Process, Int) {
+        let (server, out) = try launch(["serve", "--port", "0", "--db", db, "--config", config], user: user)
         guard let listening = await line(from: out, prefix: "troupe listening on http://127.0.0.1:"),
             let port = Int(listening.split(separator: ":").last ?? "")
         else { throw TestFailure("troupe serve did not say where it listens") }

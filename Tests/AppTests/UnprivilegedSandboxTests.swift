@@ -1,0 +1,73 @@
+import Foundation
+import Glibc
+import Testing
+import TroupeCore
+import TroupeTransport
+
+/// The server run by an ordinary user (as on a laptop), started here as `nobody` through
+/// `setpriv`: sandboxes get no uid of their own and no namespaces, say so in `isolation`, and
+/// still have their directory, rlimits and process group, every process of a command killed
+/// when it ends.
+@Suite(.serialized) struct UnprivilegedSandboxTests {
+    private let client = HTTPClient()
+    private static let nobody: UInt32 = 65_534
+
+    private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if let token { headers.set("Authorization", "Bearer \(token)") }
+        let reply = try await client.send(HTTPClientRequest(method: method, port: port, target: target, headers: headers, body: Array(json.utf8)))
+        return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
+    }
+
+    private func processes(holding marker: String) -> [Int] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int.init).filter { pid in
+            let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return command.contains(marker)
+        }
+    }
+
+    @Test func anOrdinaryUsersServerReportsTheWeakerIsolationAndStillContainsCommands() async throws {
+        // Only root can become another user; an ordinary user's run of the suite is this case already.
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let directory = NSTemporaryDirectory() + "troupe-unprivileged-" + RandomID.make(prefix: "t")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/config.json"
+        try Data(#"""
+            {"signup": true, "sandbox_exec": true, "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000}
+            """#.utf8).write(to: URL(fileURLWithPath: config))
+        let (server, port) = try await TroupeProcess.serve(db: directory + "/troupe.db", config: config, user: Self.nobody)
+        defer { server.terminate() }
+        let (_, account) = try await send(port, "POST", "/v1/auth/signup", token: nil,
+                                          json: #"{"email":"laptop@example.com","password":"correct horse battery","workspace_name":"Laptop"}"#)
+        let token = try #require(account["token"]?.stringValue)
+        let (_, created) = try await send(port, "POST", "/v1/sandboxes", token: token, json: "{}")
+        let id = try #require(created["id"]?.stringValue)
+        #expect(created["isolation"] == ["directory", "rlimits", "process_group"], "no uid of its own, no namespaces: and it says so")
+        var current = created
+        for _ in 0..<200 where current["status"] != "ready" {
+            try await Task.sleep(for: .milliseconds(10))
+            current = try await send(port, "GET", "/v1/sandboxes/\(id)", token: token).1
+        }
+
+        let whoami = try await send(port, "POST", "/v1/sandboxes/\(id)/exec", token: token, json: #"{"argv":["sh","-c","id -u; pwd"]}"#).1
+        #expect(whoami["stdout"] == .string("\(Self.nobody)\n\(directory)/sandboxes/\(id)\n"), "the server's own uid, in the sandbox's directory")
+
+        let marker = "3599.\(Int.random(in: 100_000...999_999))"
+        let left = try await send(port, "POST", "/v1/sandboxes/\(id)/exec", token: token,
+                                  json: #"{"argv":["sh","-c","sleep \#(marker) & setsid sleep \#(marker) & echo started"]}"#).1
+        #expect(left["stdout"] == "started\n")
+        for _ in 0..<100 where !processes(holding: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(processes(holding: marker).isEmpty, "a background child and a setsid one end with their command")
+
+        let limited = try await send(port, "POST", "/v1/sandboxes/\(id)/exec", token: token, json: #"{"argv":["cat","/proc/self/limits"]}"#).1
+        let limits = (limited["stdout"]?.stringValue ?? "").split(separator: "\n")
+        func soft(_ name: String) -> String? { limits.first { $0.hasPrefix(name) }?.dropFirst(name.count).split(separator: " ").first.map(String.init) }
+        #expect(soft("Max processes") == "64", "the process limit holds without root")
+        #expect(soft("Max open files") == "256")
+        #expect(soft("Max cpu time") == "10")
+        server.terminate()
+        _ = await TroupeProcess.waitForExit(server)
+    }
+}
