@@ -30,6 +30,10 @@ let usage = """
       audit-verify [--server .build/release/troupe] [--entries 1000000] [--per-change 1000]
           an audit chain of --entries entries written through the journal, then
           `troupe verify-audit` on the file: its wall time and peak RSS
+      sandboxes [--server .build/release/troupe] [--port 18432] [--creates 100] [--execs 1000] [--cap 4] [--seconds 10]
+          sandboxes through the API of a `troupe serve` child process with exec on: create→ready
+          and delete→terminated one at a time, exec of `true` round trips one at a time, then
+          --cap sandboxes (the plan's cap) exec'ing `true` at once for --seconds; one JSON line each
       peer-server [--port 8080] [--host 127.0.0.1]
           the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
@@ -52,6 +56,8 @@ do {
         try await EventsBenchmark(arguments: arguments).run()
     case "audit-verify":
         try await AuditVerifyBenchmark(arguments: arguments).run()
+    case "sandboxes":
+        try await SandboxBenchmark(arguments: arguments).run()
     case "peer-server":
         try await PeerServer(arguments: arguments).run()
     case "crash-writer":

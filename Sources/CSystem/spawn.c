@@ -72,31 +72,23 @@ static long parse_long(const char **cursor) {
     return value;
 }
 
-/// Whether process `pid_name` belongs to the command: a child of the launcher, in the command's
-/// process group, or (when the sandbox has a uid of its own) running as that uid.
-static int belongs_to_command(int proc_fd, const char *pid_name, pid_t launcher, pid_t group, int uid) {
+/// Whether process `pid_name` belongs to the command: a child of the launcher, or in the
+/// command's process group.
+static int belongs_to_command(int proc_fd, const char *pid_name, pid_t launcher, pid_t group) {
     char buffer[1024];
-    if (read_proc_file(proc_fd, pid_name, "stat", buffer, sizeof buffer) > 0) {
-        // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
-        const char *close_paren = strrchr(buffer, ')');
-        if (close_paren && close_paren[1] == ' ' && close_paren[2]) {
-            const char *cursor = close_paren + 3;
-            while (*cursor && *cursor != ' ') cursor++;
-            long parent = parse_long(&cursor);
-            long process_group = parse_long(&cursor);
-            if (parent == launcher || process_group == group) return 1;
-        }
-    }
-    if (uid <= 0) return 0;
-    if (read_proc_file(proc_fd, pid_name, "status", buffer, sizeof buffer) <= 0) return 0;
-    const char *line = strstr(buffer, "\nUid:");
-    if (!line) return 0;
-    const char *cursor = line + 5;
-    return parse_long(&cursor) == uid;
+    if (read_proc_file(proc_fd, pid_name, "stat", buffer, sizeof buffer) <= 0) return 0;
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
+    const char *close_paren = strrchr(buffer, ')');
+    if (!close_paren || close_paren[1] != ' ' || !close_paren[2]) return 0;
+    const char *cursor = close_paren + 3;
+    while (*cursor && *cursor != ' ') cursor++;
+    long parent = parse_long(&cursor);
+    long process_group = parse_long(&cursor);
+    return parent == launcher || process_group == group;
 }
 
 /// SIGKILLs every process that belongs to the command (see `belongs_to_command`).
-static void kill_listed(int proc_fd, pid_t launcher, pid_t group, int uid) {
+static void kill_listed(int proc_fd, pid_t launcher, pid_t group) {
     char entries[4096];
     if (lseek(proc_fd, 0, SEEK_SET) < 0) return;
     for (;;) {
@@ -115,19 +107,41 @@ static void kill_listed(int proc_fd, pid_t launcher, pid_t group, int uid) {
             const char *cursor = entry->name;
             long pid = parse_long(&cursor);
             if (*cursor || pid == launcher) continue;
-            if (belongs_to_command(proc_fd, entry->name, launcher, group, uid)) kill((pid_t)pid, SIGKILL);
+            if (belongs_to_command(proc_fd, entry->name, launcher, group)) kill((pid_t)pid, SIGKILL);
         }
     }
 }
 
+/// SIGKILLs every process of `uid` at once: a helper that becomes `uid` and signals -1, which
+/// reaches exactly the processes that uid may signal (its own), atomically with respect to
+/// fork, so a fork bomb cannot outrun it.
+static void kill_user(uid_t uid) {
+    pid_t helper = vfork();
+    if (helper == 0) {
+        if (syscall(SYS_setresuid, uid, uid, uid) == 0) kill(-1, SIGKILL);
+        _exit(0);
+    }
+    if (helper > 0) waitpid(helper, NULL, __WALL);
+}
+
 /// Kills and reaps everything the command left; records the command's own status if it is
-/// reaped here.
-static void end_command(int proc_fd, pid_t command, int uid, int *status, int *reaped) {
+/// reaped here. In a pid namespace of its own the command is the namespace's init, and the
+/// kernel kills every other process in it when the command dies: nothing else to find. Else,
+/// with a uid of its own, every process of that uid goes; else (no root) /proc is searched for
+/// the launcher's children and group.
+static void end_command(int proc_fd, pid_t command, const struct troupe_spawn_request *request, int own_pid_namespace,
+                        int *status, int *reaped) {
     pid_t launcher = getpid();
     for (;;) {
         kill(command, SIGKILL);
-        // The command shares the launcher's group: every member but the launcher.
-        if (proc_fd >= 0) kill_listed(proc_fd, launcher, launcher, uid);
+        if (!own_pid_namespace) {
+            if (request->has_user) {
+                kill_user(request->uid);
+            } else if (proc_fd >= 0) {
+                // The command shares the launcher's group: every member but the launcher.
+                kill_listed(proc_fd, launcher, launcher);
+            }
+        }
         int child_status = 0;
         pid_t pid = waitpid(-1, &child_status, __WALL);
         if (pid < 0 && errno == ECHILD) return;
@@ -166,13 +180,13 @@ static _Noreturn void exec_command(const struct troupe_spawn_request *request, v
         _exit(127);
     }
     // Raw system calls: glibc's set*id wrappers signal every thread they think exists.
-    if (request->gid >= 0 && (syscall(SYS_setgroups, 0, NULL) != 0 ||
+    if (request->has_user && (syscall(SYS_setgroups, 0, NULL) != 0 ||
                               syscall(SYS_setresgid, request->gid, request->gid, request->gid) != 0)) {
         *exec_error = errno;
         *exec_stage = TROUPE_STAGE_IDENTITY;
         _exit(127);
     }
-    if (request->uid >= 0 && syscall(SYS_setresuid, request->uid, request->uid, request->uid) != 0) {
+    if (request->has_user && syscall(SYS_setresuid, request->uid, request->uid, request->uid) != 0) {
         *exec_error = errno;
         *exec_stage = TROUPE_STAGE_IDENTITY;
         _exit(127);
@@ -243,8 +257,10 @@ static _Noreturn void launcher(const struct troupe_spawn_request *request, pid_t
     if (move_descriptors(request) != 0) fail(report, TROUPE_STAGE_DESCRIPTORS);
     report = 3;
     if (request->namespaces && unshare(request->namespaces) != 0) fail(report, TROUPE_STAGE_NAMESPACES);
-    // Opened before the command mounts its own /proc: pids here are the launcher's.
-    int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // Searched only without a pid namespace or a uid of its own; opened before the command
+    // mounts its own /proc, so that pids here are the launcher's.
+    int own_pid_namespace = (request->namespaces & CLONE_NEWPID) != 0;
+    int proc_fd = own_pid_namespace || request->has_user ? -1 : open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (chdir(request->directory) != 0) fail(report, TROUPE_STAGE_DIRECTORY);
     if ((request->namespaces & CLONE_NEWNS) && set_up_mounts(request) != 0) fail(report, TROUPE_STAGE_MOUNTS);
 
@@ -277,7 +293,7 @@ static _Noreturn void launcher(const struct troupe_spawn_request *request, pid_t
         if (pid < 0 && errno == ECHILD) break;
     }
     int stopped = !reaped;
-    end_command(proc_fd, command, request->uid, &status, &reaped);
+    end_command(proc_fd, command, request, own_pid_namespace, &status, &reaped);
     send_report(report, TROUPE_SPAWN_EXITED, status, stopped);
     _exit(0);
 }

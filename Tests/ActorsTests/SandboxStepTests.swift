@@ -115,7 +115,7 @@ struct SandboxStepTests {
         let marker = "cancel-\(UUID().uuidString)"
         let id = try await harness.run(#"[{"id":"long","kind":"sandbox","argv":["sh","-c","sleep 60; : \#(marker)"]}]"#)
         _ = try await harness.run(id) { $0.machine.steps.first?.attempts == 1 }
-        for _ in 0..<200 where processes(marked: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<100 where processes(marked: marker).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!processes(marked: marker).isEmpty, "the command runs")
         _ = try await harness.runtime.runs.apply(.cancel, to: id)
         for _ in 0..<300 where try await harness.sandboxes(of: id).first?.status != .terminated { try await Task.sleep(for: .milliseconds(10)) }

@@ -71,13 +71,15 @@ import TroupeTransport
         let (_, run) = try await send(port, "POST", "/v1/runs", token: token, json: #"{"workflow":"box"}"#)
         let runID = try #require(run["id"]?.stringValue)
         _ = try await poll(port, "/v1/runs/\(runID)", token) { $0["steps"]?.arrayValue?.first?["attempts"] == 1 }
-        for _ in 0..<200 where processes(ofUIDsFrom: uidBase).count < 4 { try await Task.sleep(for: .milliseconds(10)) }
+        // Looked for every 100 ms, not in a tight loop: the commands run at idle priority, and a
+        // busy search of /proc would itself keep them from forking their sleeps.
+        for _ in 0..<100 where processes(ofUIDsFrom: uidBase).count < 4 { try await Task.sleep(for: .milliseconds(100)) }
         #expect(processes(ofUIDsFrom: uidBase).count >= 4, "both commands and their sleeps run")
 
         kill(first.processIdentifier, SIGKILL)
         _ = await TroupeProcess.waitForExit(first)
         _ = await hanging.value
-        for _ in 0..<200 where !processes(ofUIDsFrom: uidBase).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<100 where !processes(ofUIDsFrom: uidBase).isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         #expect(processes(ofUIDsFrom: uidBase).isEmpty, "nothing of the sandboxes outlives the server")
 
         let (second, again) = try await TroupeProcess.serve(db: db, config: config)

@@ -37,6 +37,9 @@ import TroupeTransport
         try Data(#"""
             {"signup": true, "sandbox_exec": true, "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000}
             """#.utf8).write(to: URL(fileURLWithPath: config))
+        // Readable by nobody whatever the umask (an in-process server of another suite sets 077).
+        chmod(directory, 0o777)
+        chmod(config, 0o644)
         let (server, port) = try await TroupeProcess.serve(db: directory + "/troupe.db", config: config, user: Self.nobody)
         defer { server.terminate() }
         let (_, account) = try await send(port, "POST", "/v1/auth/signup", token: nil,

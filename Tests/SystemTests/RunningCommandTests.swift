@@ -74,6 +74,45 @@ struct RunningCommandTests {
         #expect(processes(named: marker).isEmpty)
     }
 
+    /// How the launcher finds what a command left depends on the isolation: a /proc search
+    /// (no root), every process of the sandbox's uid (root), or the pid namespace's end.
+    static let isolations: [(name: String, isolation: Isolation, user: UInt32?)] = {
+        var cases: [(String, Isolation, UInt32?)] = [("process group", .minimal, nil)]
+        guard getuid() == 0 else { return cases }
+        let user = UInt32.random(in: 2_000_000_000...2_100_000_000)
+        cases.append(("own uid", Isolation(ownUser: true, namespaces: false), user))
+        let probed = Isolation.probe()
+        if probed.namespaces { cases.append(("own uid and namespaces", probed, user + 1)) }
+        return cases
+    }()
+
+    @Test(arguments: isolations.indices)
+    func whateverTheIsolationNothingOutlivesTheCommand(_ index: Int) async throws {
+        let (name, isolation, user) = Self.isolations[index]
+        let marker = "troupe-left-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        let script = "(exec -a \(marker) sleep 600) & setsid sh -c 'exec -a \(marker) sleep 600' & echo started"
+        let outcome = try await run(["bash", "-c", script], isolation: isolation, user: user)
+        #expect(outcome.exitCode == 0, "\(name)")
+        for _ in 0..<50 where !processes(named: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(processes(named: marker).isEmpty, "\(name): a background child and a setsid one end with their command")
+        guard let user else { return }
+        // A fork bomb of the sandbox's uid (its process limit counts that uid alone) ends whole.
+        // Under load its shell may get no CPU (SCHED_IDLE) to end by itself: the timeout ends it then.
+        let bomb = try await run(["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 0.3"], timeout: .seconds(2), limits: ProcessLimits(processes: 64),
+                                 isolation: isolation, user: user)
+        #expect(bomb.duration < .seconds(5), "\(name)")
+        #expect(processes(ofUser: user).isEmpty, "\(name): no process of the bomb's uid is left")
+    }
+
+    /// Every uid_t is a uid, 2^31 and past it too: the command runs as exactly the one asked.
+    @Test func aCommandRunsAsItsUserEvenPastTwoToThe31() async throws {
+        guard getuid() == 0 else { return }
+        for user: UInt32 in [200_000, 2_147_483_648, 4_294_901_759] {
+            let outcome = try await run(["sh", "-c", "id -u; id -g; id -G"], isolation: Isolation(ownUser: true, namespaces: false), user: user)
+            #expect(String(decoding: outcome.stdout, as: UTF8.self) == "\(user)\n\(user)\n\(user)\n", "uid \(user)")
+        }
+    }
+
     @Test func theCPULimitEndsASpin() async throws {
         let outcome = try await run(["sh", "-c", "while :; do :; done"], limits: ProcessLimits(cpuSeconds: 1))
         #expect(outcome.signal == Int(SIGXCPU) || outcome.signal == Int(SIGKILL))
@@ -89,6 +128,16 @@ struct RunningCommandTests {
         #expect(lines.first == "1")
         #expect(Int(lines.dropFirst().first ?? "") ?? 99 <= 3)
         #expect(lines.last == "1")  // only lo, which is down
+    }
+}
+
+/// Pids of processes running as `user`.
+func processes(ofUser user: UInt32) -> [Int] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int.init).filter { pid in
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/status") else { return false }
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Uid:") }
+        return line?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) } == user
     }
 }
 

@@ -34,8 +34,11 @@ struct troupe_spawn_request {
     /// Where the launcher writes its `troupe_spawn_report`s.
     int report_fd;
     struct troupe_spawn_limits limits;
-    /// The uid and gid the command runs as; -1 keeps the server's.
-    int uid, gid;
+    /// Whether the command runs as `uid` and `gid` (else it keeps the server's identity). A flag
+    /// of its own, since every uid_t but (uid_t)-1 is a uid.
+    int has_user;
+    uid_t uid;
+    gid_t gid;
     /// CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID, or any subset (0: no namespaces).
     int namespaces;
 };

@@ -23,8 +23,12 @@ public struct Isolation: Sendable, Equatable {
     public static let minimal = Isolation(ownUser: false, namespaces: false)
 
     /// The strongest isolation this process may use: a uid of its own when running as root,
-    /// namespaces when the kernel lets this process unshare them.
-    public static func probe() -> Isolation {
+    /// namespaces when the kernel lets this process unshare them. Probed once per process (the
+    /// probe forks and unshares, and neither answer changes while the process lives), on the
+    /// first call: a runtime or server opened after that pays nothing for it.
+    public static func probe() -> Isolation { probed }
+
+    private static let probed: Isolation = {
         let root = geteuid() == 0
         let flags = Int32(TROUPE_NAMESPACES)
         let namespaces = root && troupe_probe_namespaces(flags) == 0
@@ -33,7 +37,7 @@ public struct Isolation: Sendable, Equatable {
             return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
         }
         return Isolation(ownUser: root, namespaces: namespaces, privateMounts: namespaces ? mounts : [])
-    }
+    }()
 
     /// What is in force, by name: always `directory`, `rlimits` and `process_group`; then `user`,
     /// `pid_namespace`, `mount_namespace` and `network_namespace` when they are.

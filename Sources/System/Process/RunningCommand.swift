@@ -92,8 +92,7 @@ public final class RunningCommand: Sendable {
                     cpu_seconds: limit(limits.cpuSeconds), address_space_bytes: limit(limits.addressSpaceBytes),
                     file_size_bytes: limit(limits.fileSizeBytes), processes: limit(limits.processes),
                     open_files: limit(limits.openFiles)),
-                uid: request.user.map { Int32(bitPattern: $0) } ?? -1,
-                gid: request.user.map { Int32(bitPattern: $0) } ?? -1,
+                has_user: request.user == nil ? 0 : 1, uid: request.user ?? 0, gid: request.user ?? 0,
                 namespaces: request.isolation.cloneFlags)
             var pidFD: Int32 = -1
             let launcherID = troupe_spawn(&spawnRequest, &pidFD)
