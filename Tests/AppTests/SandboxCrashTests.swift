@@ -9,13 +9,9 @@ import TroupeTransport
 /// command: nothing of theirs survives the crash or the restart, the busy sandbox is `ready`
 /// again with its exec reported interrupted, and the step goes on with its next attempt.
 @Suite(.serialized) struct SandboxCrashTests {
-    private let client = HTTPClient()
 
     private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        if let token { headers.set("Authorization", "Bearer \(token)") }
-        let reply = try await client.send(HTTPClientRequest(method: method, port: port, target: target, headers: headers, body: Array(json.utf8)))
-        return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
+        try await TroupeProcess.send(port, method, target, token: token, json: json)
     }
 
     /// Polls `target` until `done` holds of its answer (up to 10 s); the last answer.

@@ -8,7 +8,6 @@ import TroupeTransport
 /// within 100 ms throughout (every probe), and no process of the sandboxes is left after
 /// (checked in /proc).
 @Suite(.serialized) struct SandboxEscapeTests {
-    private let client = HTTPClient()
 
     /// A server with exec on, its sandbox root and database in a directory of their own.
     private final class Server: Sendable {
@@ -51,10 +50,7 @@ import TroupeTransport
     }
 
     private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        if let token { headers.set("Authorization", "Bearer \(token)") }
-        let reply = try await client.send(HTTPClientRequest(method: method, port: port, target: target, headers: headers, body: Array(json.utf8)))
-        return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
+        try await TroupeProcess.send(port, method, target, token: token, json: json)
     }
 
     /// A ready sandbox's id and isolation.

@@ -1,4 +1,6 @@
 import Foundation
+import TroupeCore
+import TroupeTransport
 
 /// The real `troupe` binary, built by `swift test` next to the test bundle (the test target
 /// depends on it), run as a child process. Blocking reads and waits stay off the cooperative pool.
@@ -59,5 +61,15 @@ enum TroupeProcess {
                 continuation.resume(returning: process.terminationStatus)
             }
         }
+    }
+
+    private static let client = HTTPClient()
+
+    /// A JSON request to a child process's port: its status and its body as JSON (null if none).
+    static func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if let token { headers.set("Authorization", "Bearer \(token)") }
+        let reply = try await client.send(HTTPClientRequest(method: method, port: port, target: target, headers: headers, body: Array(json.utf8)))
+        return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
     }
 }

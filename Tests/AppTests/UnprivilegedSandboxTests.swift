@@ -9,14 +9,10 @@ import TroupeTransport
 /// still have their directory, rlimits and process group, every process of a command killed
 /// when it ends.
 @Suite(.serialized) struct UnprivilegedSandboxTests {
-    private let client = HTTPClient()
     private static let nobody: UInt32 = 65_534
 
     private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        if let token { headers.set("Authorization", "Bearer \(token)") }
-        let reply = try await client.send(HTTPClientRequest(method: method, port: port, target: target, headers: headers, body: Array(json.utf8)))
-        return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
+        try await TroupeProcess.send(port, method, target, token: token, json: json)
     }
 
     private func processes(holding marker: String) -> [Int] {

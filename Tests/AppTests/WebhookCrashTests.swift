@@ -8,13 +8,9 @@ import TroupeTransport
 /// `kill -9` of the real binary while events are created and delivered: after a restart every
 /// event reaches the webhook at least once, and a duplicate carries the same event id.
 @Suite(.serialized) struct WebhookCrashTests {
-    private let client = HTTPClient()
 
     private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        if let token { headers.set("Authorization", "Bearer \(token)") }
-        let reply = try await client.send(HTTPClientRequest(method: method, port: port, target: target, headers: headers, body: Array(json.utf8)))
-        return (reply.status, (try? JSON.parse(reply.body)) ?? .null)
+        try await TroupeProcess.send(port, method, target, token: token, json: json)
     }
 
     @Test func everyEventIsDeliveredAtLeastOnceAcrossAKill9() async throws {
