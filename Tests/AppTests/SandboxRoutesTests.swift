@@ -110,4 +110,57 @@ import TroupeCore
         #expect(try await server.send("GET", "/v1/sandboxes", token: eve.token).json["data"]?.arrayValue?.isEmpty == true)
         await server.stop()
     }
+
+    /// A sandbox past its `ttl_s` is reaped (its command killed, `terminated`, reason `expired`);
+    /// its life is told in the workspace's events.
+    @Test func anExpiredSandboxIsReapedAndItsLifeIsInTheEvents() async throws {
+        let server = try await TestServer.start { $0.sandboxExec = true }
+        let ada = try await server.signUp()
+        let id = try #require(try await ready(server, ada.token, #"{"ttl_s":1}"#)["id"]?.stringValue)
+        let marker = "3598.\(Int.random(in: 100_000...999_999))"
+        async let exec = server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","\#(marker)"]}"#)
+        var current = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
+        for _ in 0..<100 where current["status"] != "terminated" {
+            try await Task.sleep(for: .milliseconds(50))
+            current = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
+        }
+        #expect(current["status"] == "terminated")
+        #expect(current["reason"] == "expired")
+        #expect(try await exec.json["signal"] == "SIGKILL", "its command was killed")
+        #expect(processes(holding: marker).isEmpty)
+
+        let stream = try EventStreamClient(port: server.server.port, target: "/v1/events/stream?after=0",
+                                           headers: ["Authorization": "Bearer \(ada.token)"])
+        defer { stream.hangUp() }
+        #expect(await stream.readHead() == 200)
+        var types: [String] = []
+        while types.last != "sandbox.terminated", let message = await stream.next() {
+            if let type = message.event, type.hasPrefix("sandbox.") { types.append(type) }
+        }
+        #expect(types == ["sandbox.ready", "sandbox.exec_finished", "sandbox.terminated"])
+        await server.stop()
+    }
+
+    /// A graceful stop ends the command under way (its exec answers) and leaves nothing running.
+    @Test func aShutdownEndsTheCommandsUnderWay() async throws {
+        let server = try await TestServer.start { $0.sandboxExec = true }
+        let ada = try await server.signUp()
+        let id = try #require(try await ready(server, ada.token)["id"]?.stringValue)
+        let marker = "3597.\(Int.random(in: 100_000...999_999))"
+        async let exec = server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","\#(marker)"]}"#)
+        for _ in 0..<100 where processes(holding: marker).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!processes(holding: marker).isEmpty)
+        let started = ContinuousClock.now
+        await server.stop()
+        #expect(ContinuousClock.now - started < .seconds(3), "the drain did not wait for the command")
+        #expect(try await exec.status == 200)
+        #expect(processes(holding: marker).isEmpty)
+    }
+
+    private func processes(holding marker: String) -> [Int] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int.init).filter { pid in
+            FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self).contains(marker) } ?? false
+        }
+    }
 }

@@ -92,14 +92,20 @@ public actor SandboxActor {
         return finished
     }
 
-    /// Back to `ready` after a command, unless a termination began meanwhile.
+    /// Back to `ready` after a command, unless a termination began meanwhile; either way a
+    /// command that ran is told in `sandbox.exec_finished` (before a termination goes on to
+    /// `sandbox.terminated`).
     private func settleAfterExec(finished: CommandOutcome? = nil) async {
-        for waiter in execWaiters { waiter.resume() }
-        execWaiters = []
-        guard case .busy = state else { return }
+        let event = finished.map { (EventType.sandboxExecFinished, Self.summary(of: $0)) }
+        guard case .busy = state else {
+            if let event { await write(launcherID: nil, event: event) }
+            for waiter in execWaiters { waiter.resume() }
+            execWaiters = []
+            return
+        }
         state = .ready
         record.status = .ready
-        await write(launcherID: nil, event: finished.map { (.sandboxExecFinished, Self.summary(of: $0)) })
+        await write(launcherID: nil, event: event)
     }
 
     /// Kills its processes, removes its directory, and ends `terminated`; returns once it has.
