@@ -42,11 +42,15 @@ let package = Package(
             path: "Sources/App"
         ),
         .executableTarget(name: "troupe", dependencies: ["TroupeApp"], path: "Sources/troupe"),
+        // The load generator of `troupe-bench load`: scenarios, schedules, histograms, drivers.
+        .target(name: "TroupeLoad", dependencies: ["TroupeCore", "TroupeTransport"], path: "Benchmarks/TroupeLoad"),
         .executableTarget(
             name: "TroupeBench",
-            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors", "TroupeApp"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors", "TroupeApp", "TroupeLoad"],
             path: "Benchmarks/TroupeBench"
         ),
+        // TroupeBench so that `swift test` builds the `troupe-bench` whose exit codes are tested.
+        .testTarget(name: "TroupeLoadTests", dependencies: ["TroupeCore", "TroupeLoad", "TroupeBench"], path: "Tests/LoadTests"),
         .testTarget(
             name: "TroupeAppTests",
             // troupe is a dependency so that `swift test` builds the binary the restart tests start.

@@ -1,4 +1,5 @@
-/// The bench's command line: a command followed by `--name value` options.
+/// The bench's command line: a command followed by `--name value` options and `--name` flags
+/// (an option followed by another option, or by nothing, is a flag).
 struct Arguments {
     let command: String
     private let options: [String: String]
@@ -9,9 +10,12 @@ struct Arguments {
         var index = 1
         while index < words.count {
             let word = words[index]
-            if word.hasPrefix("--"), index + 1 < words.count {
+            if word.hasPrefix("--"), index + 1 < words.count, !words[index + 1].hasPrefix("--") {
                 options[String(word.dropFirst(2))] = words[index + 1]
                 index += 2
+            } else if word.hasPrefix("--") {
+                options[String(word.dropFirst(2))] = ""
+                index += 1
             } else {
                 index += 1
             }
@@ -20,6 +24,9 @@ struct Arguments {
     }
 
     func string(_ name: String) -> String? { options[name] }
+
+    /// Whether `--name` was given (with or without a value).
+    func has(_ name: String) -> Bool { options[name] != nil }
 
     func double(_ name: String, default fallback: Double) -> Double {
         options[name].flatMap(Double.init) ?? fallback

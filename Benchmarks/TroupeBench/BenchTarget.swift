@@ -28,7 +28,8 @@ final class BenchTarget: Sendable {
     private let directory: String?
     let client = HTTPClient()
 
-    init(url: String?) async throws {
+    /// `config`: the in-process server's (ignored with a `url`).
+    init(url: String?, config: String = BenchTarget.config) async throws {
         if let url {
             guard let port = URLComponents(string: url)?.port else { throw Failure(description: "--url must look like http://127.0.0.1:8080") }
             (base, self.port, server, directory) = (url, port, nil, nil)
@@ -40,7 +41,7 @@ final class BenchTarget: Sendable {
         options.port = 0
         options.databasePath = folder + "/troupe.db"
         options.logHandle = FileHandle(forWritingAtPath: "/dev/null")
-        options.config = try ServerConfig.parse(Array(Self.config.utf8))
+        options.config = try ServerConfig.parse(Array(config.utf8))
         options.config.passwordIterations = 10_000
         let started = try await TroupeServer.start(options)
         (base, port, server, directory) = ("http://127.0.0.1:\(started.port)", started.port, started, folder)

@@ -34,6 +34,11 @@ let usage = """
           sandboxes through the API of a `troupe serve` child process with exec on: create→ready
           and delete→terminated one at a time, exec of `true` round trips one at a time, then
           --cap sandboxes (the plan's cap) exec'ing `true` at once for --seconds; one JSON line each
+      load --scenario NAME|FILE [--url http://127.0.0.1:8080 [--allow-remote]] [--without CLASS] [--json FILE] [--server-pid PID] [--max-in-flight 8192]
+          a scenario (built-ins: mixed, noisy-neighbour, workers, get-run-closed; or a JSON file,
+          Benchmarks/scenarios/README.md) run open- or closed-loop against --url or a server in
+          this process: a progress line a second on stderr, a Markdown summary on stdout, the
+          JSON report in FILE; --without drops a class (the noisy neighbour's baseline)
       peer-server [--port 8080] [--host 127.0.0.1]
           the endpoints of ../shared/bench/peer-hummingbird over TroupeTransport, for compare.sh
       crash-writer --db PATH [--writers N] [--seconds S]
@@ -58,6 +63,13 @@ do {
         try await AuditVerifyBenchmark(arguments: arguments).run()
     case "sandboxes":
         try await SandboxBenchmark(arguments: arguments).run()
+    case "load":
+        do {
+            try await LoadCommand(arguments: arguments).run()
+        } catch let error as LoadCommand.UsageError {
+            FileHandle.standardError.write(Data("troupe-bench load: \(error)\n".utf8))
+            exit(2)
+        }
     case "peer-server":
         try await PeerServer(arguments: arguments).run()
     case "crash-writer":

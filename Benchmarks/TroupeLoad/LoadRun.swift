@@ -1,0 +1,174 @@
+import Synchronization
+import TroupeCore
+import TroupeTransport
+
+/// One run of a scenario against a server: its drivers, the progress line each second, and
+/// the figures at the end.
+///
+/// Open loop: each workspace has an ``ArrivalSchedule``; a request starts when due (several at
+/// once when the driver woke late), answered or not, and its latency is measured from when it
+/// was due, so a slow server cannot slow the load down and hide its own latency. Requests in
+/// flight are bounded (`maxInFlight`); one past the bound is not sent and counts as status 0.
+/// Closed loop: `connections` drivers, shared out over the workspaces, each sending its next
+/// request when the last is answered, latency measured from the send. Workers (either mode)
+/// claim with a long poll and complete what they get.
+public final class LoadRun: Sendable {
+    public let scenario: Scenario
+    public let recorder = LoadRecorder()
+    private let workspaces: [LoadWorkspace]
+    private let client: HTTPClient
+    private let host: String
+    private let port: Int
+    private let maxInFlight: Int
+
+    public init(scenario: Scenario, workspaces: [LoadWorkspace], client: HTTPClient, host: String, port: Int, maxInFlight: Int = 8_192) {
+        self.scenario = scenario
+        self.workspaces = workspaces
+        self.client = client
+        self.host = host
+        self.port = port
+        self.maxInFlight = maxInFlight
+    }
+
+    /// Runs every driver to the end of the scenario; `progress` is called each second with the
+    /// second's figures, and how many requests were due in it (open loop).
+    public func run(progress: @escaping @Sendable (_ elapsed: Int, _ second: LoadRecorder.Tally, _ inFlight: Int, _ due: Double?) -> Void) async {
+        let start = ContinuousClock.now
+        let end = start + .milliseconds(Int64(scenario.seconds * 1000))
+        let reporter = Task {
+            var elapsed = 0
+            while !Task.isCancelled {
+                do { try await Task.sleep(until: start + .seconds(elapsed + 1), clock: .continuous) } catch { return }
+                elapsed += 1
+                let (second, inFlight) = recorder.takeSecond()
+                progress(elapsed, second, inFlight, dueIn(second: elapsed))
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            switch scenario.mode {
+            case .open(let process):
+                for (index, workspace) in workspaces.enumerated() where !workspace.workspaceClass.mix.isEmpty {
+                    let schedule = ArrivalSchedule(phases: workspace.workspaceClass.phases, process: process, seed: UInt64(index + 1))
+                    let offset = Double(index) / Double(max(workspaces.count, 1))
+                    group.addTask { await self.openLoop(workspace, schedule: schedule, offset: offset, start: start) }
+                }
+            case .closed(let connections):
+                let senders = workspaces.filter { !$0.workspaceClass.mix.isEmpty }
+                for connection in 0..<connections where !senders.isEmpty {
+                    group.addTask { await self.closedLoop(senders[connection % senders.count], until: end) }
+                }
+            }
+            for workspace in workspaces {
+                for worker in 0..<workspace.workspaceClass.workers {
+                    group.addTask { await self.work(workspace, worker: worker, until: end) }
+                }
+            }
+        }
+        reporter.cancel()
+    }
+
+    /// Requests due in second `elapsed` (ending then) over every open-loop workspace.
+    private func dueIn(second elapsed: Int) -> Double? {
+        guard case .open = scenario.mode else { return nil }
+        return workspaces.reduce(0) { sum, workspace in
+            var before = 0.0
+            var due = 0.0
+            for phase in workspace.workspaceClass.phases {
+                let from = Double(elapsed - 1) - before
+                let to = Double(elapsed) - before
+                due += phase.expectedArrivals(within: to) - phase.expectedArrivals(within: from)
+                before += phase.seconds
+            }
+            return sum + due
+        }
+    }
+
+    private func openLoop(_ workspace: LoadWorkspace, schedule: ArrivalSchedule, offset: Double, start: ContinuousClock.Instant) async {
+        var schedule = schedule
+        var first = true
+        var shift = 0.0
+        await withDiscardingTaskGroup { inFlight in
+            while let at = schedule.next() {
+                if first {
+                    // Spread the workspaces' first arrivals over the first gap, not all at zero.
+                    shift = at * offset
+                    first = false
+                }
+                let due = start + .nanoseconds(Int64((at + shift) * 1e9))
+                if due > .now {
+                    do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
+                }
+                guard let (route, request, operation) = workspace.nextRequest(host: host, port: port) else { return }
+                let key = LoadRecorder.Key(workspaceClass: workspace.workspaceClass.name, route: route)
+                guard recorder.start(limit: maxInFlight) else {
+                    recorder.record(key, status: 0, latency: .zero)
+                    continue
+                }
+                inFlight.addTask {
+                    await self.send(request, key: key, operation: operation, workspace: workspace, from: due)
+                    self.recorder.finish()
+                }
+            }
+        }
+    }
+
+    private func closedLoop(_ workspace: LoadWorkspace, until end: ContinuousClock.Instant) async {
+        while ContinuousClock.now < end {
+            guard let (route, request, operation) = workspace.nextRequest(host: host, port: port) else { return }
+            let key = LoadRecorder.Key(workspaceClass: workspace.workspaceClass.name, route: route)
+            await send(request, key: key, operation: operation, workspace: workspace, from: .now)
+        }
+    }
+
+    /// Sends one request and records it; a created run is remembered for later reads.
+    private func send(_ request: HTTPClientRequest, key: LoadRecorder.Key, operation: Scenario.Operation, workspace: LoadWorkspace,
+                      from due: ContinuousClock.Instant) async {
+        do {
+            let response = try await client.send(request)
+            recorder.record(key, status: response.status, latency: .now - due)
+            if case .createRun = operation.kind, response.status == 201, let id = Self.id(in: response.body) { workspace.remember(run: id) }
+        } catch {
+            recorder.record(key, status: 0, latency: .now - due)
+        }
+    }
+
+    /// A worker: claims a job of its queues (a one-second long poll), completes it, again.
+    private func work(_ workspace: LoadWorkspace, worker: Int, until end: ContinuousClock.Instant) async {
+        let key = workspace.keys[worker % workspace.keys.count]
+        let headers: HTTPHeaders = ["Authorization": "Bearer \(key)", "Content-Type": "application/json"]
+        let claim = JSON.object(JSONObject([
+            ("queues", .array(workspace.workspaceClass.queues.map(JSON.string))), ("worker_id", .string("load-\(worker)")), ("wait_ms", 1000),
+        ])).bytes
+        let name = workspace.workspaceClass.name
+        while ContinuousClock.now < end {
+            let started = ContinuousClock.now
+            let claimed: HTTPClientResponse
+            do {
+                claimed = try await client.send(HTTPClientRequest(method: "POST", host: host, port: port, target: "/v1/jobs/claim", headers: headers, body: claim))
+            } catch {
+                recorder.record(.init(workspaceClass: name, route: "POST /v1/jobs/claim"), status: 0, latency: .now - started)
+                continue
+            }
+            // A 204 waited out its poll: its latency is the poll's, not the server's.
+            if claimed.status == 204 { continue }
+            let job = claimed.status == 200 ? try? JSON.parse(claimed.body) : nil
+            guard let id = job?["id"]?.stringValue, let lease = job?["lease_token"]?.stringValue else {
+                // Not 2xx, or a 200 without a job in it: either way not a claim.
+                recorder.record(.init(workspaceClass: name, route: "POST /v1/jobs/claim"), status: claimed.status == 200 ? 0 : claimed.status,
+                                latency: .now - started)
+                continue
+            }
+            recorder.record(.init(workspaceClass: name, route: "POST /v1/jobs/claim"), status: 200, latency: .now - started)
+            let completing = ContinuousClock.now
+            let body = JSON.object(JSONObject([("lease_token", .string(lease)), ("output", ["by": "troupe-bench load"])])).bytes
+            let status = (try? await client.send(HTTPClientRequest(method: "POST", host: host, port: port, target: "/v1/jobs/\(id)/complete",
+                                                                   headers: headers, body: body)).status) ?? 0
+            recorder.record(.init(workspaceClass: name, route: "POST /v1/jobs/{id}/complete"), status: status, latency: .now - completing)
+        }
+    }
+
+    /// The `id` of a JSON answer, without parsing the rest more than needed.
+    static func id(in body: [UInt8]) -> String? {
+        (try? JSON.parse(body))?["id"]?.stringValue
+    }
+}

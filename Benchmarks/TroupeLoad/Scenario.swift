@@ -1,0 +1,69 @@
+import TroupeCore
+
+/// A load test as data (Benchmarks/scenarios/README.md documents the format): workspaces in
+/// classes, each with a plan, API keys, a request mix with weights, workers, and the phases of
+/// its arrival rate; and the workflows every workspace gets. Built only by ``ScenarioParser``,
+/// so a value is valid.
+public struct Scenario: Sendable, Equatable {
+    /// Open loop: requests start on their schedule, answered or not. Closed loop: each of
+    /// `connections` sends its next request when the last is answered (as `wrk` does).
+    public enum Mode: Sendable, Equatable {
+        case open(ArrivalSchedule.Process)
+        case closed(connections: Int)
+    }
+
+    /// A workflow created in every workspace before the run.
+    public struct Workflow: Sendable, Equatable {
+        public let slug: String
+        /// The `steps` array, sent to `POST /v1/workflows` as it is.
+        public let steps: JSON
+    }
+
+    /// One kind of request in a mix, and its weight among the others.
+    public struct Operation: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable {
+            /// `POST /v1/runs` of `workflow`; the run joins the workspace's known runs.
+            case createRun(workflow: String, input: JSON)
+            /// `GET /v1/runs/{id}` of one of the workspace's known runs.
+            case getRun
+            /// `GET /v1/runs?limit=`.
+            case listRuns(limit: Int)
+            /// Any route: `path` and `body` may hold `{{run_id}}`, `{{workspace_id}}` and `{{n}}`
+            /// (the request's number).
+            case raw(method: String, path: String, body: String?)
+        }
+
+        public let kind: Kind
+        public let weight: Int
+    }
+
+    /// Workspaces alike: how many, their plan, their keys, their mix and load.
+    public struct WorkspaceClass: Sendable, Equatable {
+        public let name: String
+        public let workspaces: Int
+        public let plan: String
+        public let keys: Int
+        public let mix: [Operation]
+        /// Open loop: the arrival rate of each workspace of the class.
+        public let phases: [LoadPhase]
+        /// Workers per workspace, each claiming jobs of `queues` and completing them.
+        public let workers: Int
+        public let queues: [String]
+    }
+
+    public let name: String
+    public let mode: Mode
+    /// Closed loop: how long it runs (open loop: its phases).
+    public let seconds: Double
+    public let workflows: [Workflow]
+    public let classes: [WorkspaceClass]
+
+    /// The same scenario without the class `name` (a noisy neighbour's absence, to compare);
+    /// nil when it has no such class or it is its only one.
+    public func without(class name: String) -> Scenario? {
+        let kept = classes.filter { $0.name != name }
+        guard kept.count < classes.count, !kept.isEmpty else { return nil }
+        let seconds = if case .open = mode { kept.map { $0.phases.reduce(0) { $0 + $1.seconds } }.max() ?? 0 } else { self.seconds }
+        return Scenario(name: "\(self.name) without \(name)", mode: mode, seconds: seconds, workflows: workflows, classes: kept)
+    }
+}
