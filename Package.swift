@@ -43,10 +43,10 @@ let package = Package(
         ),
         .executableTarget(name: "troupe", dependencies: ["TroupeApp"], path: "Sources/troupe"),
         // The load generator of `troupe-bench load`: scenarios, schedules, histograms, drivers.
-        .target(name: "TroupeLoad", dependencies: ["TroupeCore", "TroupeTransport"], path: "Benchmarks/TroupeLoad"),
+        .target(name: "TroupeLoad", dependencies: ["TroupeCore", "TroupeSystem", "TroupeTransport"], path: "Benchmarks/TroupeLoad"),
         .executableTarget(
             name: "TroupeBench",
-            dependencies: ["TroupeCore", "TroupePersistence", "TroupeTransport", "TroupeActors", "TroupeApp", "TroupeLoad"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeSystem", "TroupeTransport", "TroupeActors", "TroupeApp", "TroupeLoad"],
             path: "Benchmarks/TroupeBench"
         ),
         // TroupeBench so that `swift test` builds the `troupe-bench` whose exit codes are tested.

@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import TroupeCore
 import TroupeLoad
+import TroupeSystem
 import TroupeTransport
 
 /// `troupe-bench load`: a scenario (built-in or a file) against `--url`, or against a server it
@@ -40,7 +41,8 @@ struct LoadCommand {
         let host = url.flatMap { URLComponents(string: $0)?.host } ?? "127.0.0.1"
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.maxIdlePerHost = maxInFlight
-        let client = HTTPClient(configuration: clientConfiguration)
+        let loop = EventLoop.shared
+        let client = HTTPClient(configuration: clientConfiguration, loop: loop)
         let workspaceCount = scenario.classes.reduce(0) { $0 + $1.workspaces }
         log("provisioning \(workspaceCount) workspaces on \(target.base)…")
         let workspaces = try await LoadProvisioner(client: client, host: host, port: target.port)
@@ -49,12 +51,12 @@ struct LoadCommand {
         let before = measured.flatMap(ProcessUsage.of(pid:))
         let peak = Mutex(before?.residentBytes ?? 0)
         log("running \(scenario.name) for \(Int(scenario.seconds)) s")
-        let run = LoadRun(scenario: scenario, workspaces: workspaces, client: client, host: host, port: target.port, maxInFlight: maxInFlight)
+        let run = LoadRun(scenario: scenario, workspaces: workspaces, client: client, loop: loop, host: host, port: target.port, maxInFlight: maxInFlight)
         let started = ContinuousClock.now
         await run.run { elapsed, second, inFlight, due in
             if let measured, let now = ProcessUsage.of(pid: measured) { peak.withLock { $0 = max($0, now.residentBytes) } }
-            let target = due.map { " of \(Int($0.rounded())) due" } ?? ""
-            log("\(elapsed) s: \(second.latency.count) req/s\(target), p50 \(format(second.latency.milliseconds(atQuantile: 0.5))) ms, "
+            let target = due.map { " (\(Int($0.rounded())) due by the phases)" } ?? ""
+            log("\(elapsed) s: \(second.requests) req/s\(target), p50 \(format(second.latency.milliseconds(atQuantile: 0.5))) ms, "
                 + "p99 \(format(second.latency.milliseconds(atQuantile: 0.99))) ms, \(second.errors) errors, \(inFlight) in flight")
         }
         let seconds = (ContinuousClock.now - started).seconds

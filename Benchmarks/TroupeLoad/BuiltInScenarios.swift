@@ -34,7 +34,7 @@ public enum BuiltInScenarios {
                 {
                   "name": "noisy", "workspaces": 1, "plan": "enterprise", "keys": 4,
                   "mix": [{"op": "create_run", "workflow": "one"}],
-                  "phases": [{"kind": "steady", "rate": 5000, "seconds": 20}]
+                  "connections": 64
                 }
               ]
             }

@@ -17,8 +17,12 @@ public final class LoadRecorder: Sendable {
 
     /// One group's figures.
     public struct Tally: Sendable {
+        /// The latencies of the requests sent (one dropped at the in-flight bound has none).
         public var latency = LatencyHistogram()
         public var statuses: [Int: Int] = [:]
+
+        /// Requests due, sent or not.
+        public var requests: Int { statuses.values.reduce(0, +) }
 
         /// Answers that were not 2xx, and requests with no answer.
         public var errors: Int { statuses.reduce(0) { $0 + ((200..<300).contains($1.key) ? 0 : $1.value) } }
@@ -39,12 +43,15 @@ public final class LoadRecorder: Sendable {
 
     public init() {}
 
-    /// A request of `key` ended with `status` after `latency` (from when it was due).
-    public func record(_ key: Key, status: Int, latency: Duration) {
+    /// A request of `key` ended with `status` after `latency` (from when it was due); nil for
+    /// one never sent.
+    public func record(_ key: Key, status: Int, latency: Duration?) {
         state.withLock { state in
-            state.total[key, default: Tally()].latency.record(latency)
+            if let latency {
+                state.total[key, default: Tally()].latency.record(latency)
+                state.second.latency.record(latency)
+            }
             state.total[key, default: Tally()].statuses[status, default: 0] += 1
-            state.second.latency.record(latency)
             state.second.statuses[status, default: 0] += 1
         }
     }

@@ -29,6 +29,7 @@ public struct LoadReport: Sendable {
     public var markdown: String {
         var lines = ["## troupe-bench load: \(scenario.name)", "",
                      "\(modeText) against \(target), \(format(seconds)) s.", "",
+                     "Latency is from when a request was due (open loop) or sent (closed loop); a request not sent (past the in-flight bound) counts as \"no answer\" and has none. A claim's latency includes its long poll's wait for a job.", "",
                      "| class | route | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |",
                      "|---|---|---|---|---|---|---|---|---|---|"]
         for (key, tally) in groups.sorted(by: { $0.key < $1.key }) {
@@ -76,7 +77,7 @@ public struct LoadReport: Sendable {
         let errors = tally.statuses.filter { !(200..<300).contains($0.key) }.sorted { $0.key < $1.key }
             .map { "\($0.value) × \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", ")
         let latencies = (Self.quantiles.map { tally.latency.milliseconds(atQuantile: $0.1) } + [Double(tally.latency.maximum) / 1e6]).map(format)
-        return "| \(workspaceClass) | \(route) | \(tally.latency.count) | \(format(Double(tally.latency.count) / max(seconds, 0.001))) | "
+        return "| \(workspaceClass) | \(route) | \(tally.requests) | \(format(Double(tally.requests) / max(seconds, 0.001))) | "
             + latencies.joined(separator: " | ") + " | \(errors.isEmpty ? "0" : errors) |"
     }
 
@@ -85,7 +86,7 @@ public struct LoadReport: Sendable {
         latency["max"] = .double(Double(tally.latency.maximum) / 1e6)
         latency["mean"] = .double(tally.latency.mean / 1e6)
         return .object(JSONObject([
-            ("requests", .int(Int64(tally.latency.count))), ("rate", .double(Double(tally.latency.count) / max(seconds, 0.001))),
+            ("requests", .int(Int64(tally.requests))), ("rate", .double(Double(tally.requests) / max(seconds, 0.001))),
             ("errors", .int(Int64(tally.errors))), ("latency_ms", .object(latency)),
             ("statuses", .object(JSONObject(tally.statuses.sorted { $0.key < $1.key }.map { (String($0.key), JSON.int(Int64($0.value))) }))),
         ]))

@@ -1,5 +1,6 @@
 import Synchronization
 import TroupeCore
+import TroupeSystem
 import TroupeTransport
 
 /// One run of a scenario against a server: its drivers, the progress line each second, and
@@ -12,6 +13,10 @@ import TroupeTransport
 /// Closed loop: `connections` drivers, shared out over the workspaces, each sending its next
 /// request when the last is answered, latency measured from the send. Workers (either mode)
 /// claim with a long poll and complete what they get.
+///
+/// Every driver prefers the client's event loop as its executor, so that an answer resumes its
+/// driver on the loop thread that saw it, with no hop to another thread: the generator runs
+/// on that one thread, as `wrk -t1` does, and leaves the other cores to the server.
 public final class LoadRun: Sendable {
     public let scenario: Scenario
     public let recorder = LoadRecorder()
@@ -20,8 +25,11 @@ public final class LoadRun: Sendable {
     private let host: String
     private let port: Int
     private let maxInFlight: Int
+    private let loop: EventLoop
 
-    public init(scenario: Scenario, workspaces: [LoadWorkspace], client: HTTPClient, host: String, port: Int, maxInFlight: Int = 8_192) {
+    /// `loop`: the client's.
+    public init(scenario: Scenario, workspaces: [LoadWorkspace], client: HTTPClient, loop: EventLoop, host: String, port: Int, maxInFlight: Int = 8_192) {
+        self.loop = loop
         self.scenario = scenario
         self.workspaces = workspaces
         self.client = client
@@ -47,20 +55,27 @@ public final class LoadRun: Sendable {
         await withTaskGroup(of: Void.self) { group in
             switch scenario.mode {
             case .open(let process):
-                for (index, workspace) in workspaces.enumerated() where !workspace.workspaceClass.mix.isEmpty {
+                for workspaceClass in scenario.classes {
+                    guard let connections = workspaceClass.connections else { continue }
+                    let senders = workspaces.filter { $0.workspaceClass.name == workspaceClass.name }
+                    for connection in 0..<connections where !senders.isEmpty {
+                        group.addTask(executorPreference: loop) { await self.closedLoop(senders[connection % senders.count], until: end) }
+                    }
+                }
+                for (index, workspace) in workspaces.enumerated() where !workspace.workspaceClass.mix.isEmpty && workspace.workspaceClass.connections == nil {
                     let schedule = ArrivalSchedule(phases: workspace.workspaceClass.phases, process: process, seed: UInt64(index + 1))
                     let offset = Double(index) / Double(max(workspaces.count, 1))
-                    group.addTask { await self.openLoop(workspace, schedule: schedule, offset: offset, start: start) }
+                    group.addTask(executorPreference: loop) { await self.openLoop(workspace, schedule: schedule, offset: offset, start: start) }
                 }
             case .closed(let connections):
                 let senders = workspaces.filter { !$0.workspaceClass.mix.isEmpty }
                 for connection in 0..<connections where !senders.isEmpty {
-                    group.addTask { await self.closedLoop(senders[connection % senders.count], until: end) }
+                    group.addTask(executorPreference: loop) { await self.closedLoop(senders[connection % senders.count], until: end) }
                 }
             }
             for workspace in workspaces {
                 for worker in 0..<workspace.workspaceClass.workers {
-                    group.addTask { await self.work(workspace, worker: worker, until: end) }
+                    group.addTask(executorPreference: loop) { await self.work(workspace, worker: worker, until: end) }
                 }
             }
         }
@@ -101,10 +116,10 @@ public final class LoadRun: Sendable {
                 guard let (route, request, operation) = workspace.nextRequest(host: host, port: port) else { return }
                 let key = LoadRecorder.Key(workspaceClass: workspace.workspaceClass.name, route: route)
                 guard recorder.start(limit: maxInFlight) else {
-                    recorder.record(key, status: 0, latency: .zero)
+                    recorder.record(key, status: 0, latency: nil)
                     continue
                 }
-                inFlight.addTask {
+                inFlight.addTask(executorPreference: loop) {
                     await self.send(request, key: key, operation: operation, workspace: workspace, from: due)
                     self.recorder.finish()
                 }

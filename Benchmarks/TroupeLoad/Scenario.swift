@@ -46,6 +46,10 @@ public struct Scenario: Sendable, Equatable {
         public let mix: [Operation]
         /// Open loop: the arrival rate of each workspace of the class.
         public let phases: [LoadPhase]
+        /// In an open scenario, a class that sends as fast as it is answered instead: this many
+        /// closed-loop connections over its workspaces, for the scenario's length (a noisy
+        /// neighbour at full blast, which no arrival rate can name without overrunning it).
+        public let connections: Int?
         /// Workers per workspace, each claiming jobs of `queues` and completing them.
         public let workers: Int
         public let queues: [String]
@@ -59,11 +63,12 @@ public struct Scenario: Sendable, Equatable {
     public let classes: [WorkspaceClass]
 
     /// The same scenario without the class `name` (a noisy neighbour's absence, to compare);
-    /// nil when it has no such class or it is its only one.
+    /// nil when it has no such class, or nothing with a length of its own would be left.
     public func without(class name: String) -> Scenario? {
         let kept = classes.filter { $0.name != name }
         guard kept.count < classes.count, !kept.isEmpty else { return nil }
         let seconds = if case .open = mode { kept.map { $0.phases.reduce(0) { $0 + $1.seconds } }.max() ?? 0 } else { self.seconds }
+        guard seconds > 0 else { return nil }
         return Scenario(name: "\(self.name) without \(name)", mode: mode, seconds: seconds, workflows: workflows, classes: kept)
     }
 }

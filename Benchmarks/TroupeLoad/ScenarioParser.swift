@@ -141,7 +141,12 @@ public struct ScenarioParser {
         for (index, group) in classes.enumerated() where !names.insert(group.name).inserted {
             problem("classes[\(index)].name", "\(group.name) is named twice.")
         }
-        if open { seconds = classes.map { $0.phases.reduce(0) { $0 + $1.seconds } }.max() ?? 0 }
+        if open {
+            seconds = classes.map { $0.phases.reduce(0) { $0 + $1.seconds } }.max() ?? 0
+            if seconds == 0, !classes.isEmpty, problems.isEmpty {
+                problem("classes", "an open scenario lasts as long as its classes' phases: at least one class needs phases.")
+            }
+        }
         guard let name else { return nil }
         return Scenario(name: name, mode: mode, seconds: seconds, workflows: workflows, classes: classes)
     }
@@ -158,7 +163,7 @@ public struct ScenarioParser {
     }
 
     private mutating func workspaceClass(_ json: JSON, at path: String, open: Bool, workflows: Set<String>) -> Scenario.WorkspaceClass? {
-        let fields = ["name", "workspaces", "plan", "keys", "mix", "phases", "workers", "queues"]
+        let fields = ["name", "workspaces", "plan", "keys", "mix", "phases", "connections", "workers", "queues"]
         guard let object = object(json, at: path, allowed: fields) else { return nil }
         let before = problems.count
         let name = string(object, "name", at: path)
@@ -178,17 +183,23 @@ public struct ScenarioParser {
         }
         if workers == 0, object["mix"]?.arrayValue?.isEmpty == true { problem("\(path).mix", "must hold at least one request when the class has no workers.") }
         var phases: [LoadPhase] = []
-        if open, !mix.isEmpty || object["phases"] != nil {
+        var connections: Int?
+        if !open {
+            for key in ["phases", "connections"] where object[key] != nil {
+                problem("\(path).\(key)", "is for the open mode; a closed scenario's connections run for its seconds.")
+            }
+        } else if object["connections"] != nil {
+            connections = integer(object, "connections", at: path, in: 1...4_096, default: nil)
+            if object["phases"] != nil { problem("\(path).phases", "is for a class without connections: one sends at its rate, the other as fast as it is answered.") }
+        } else if !mix.isEmpty || object["phases"] != nil {
             phases = (array(object, "phases", at: path, count: 1...20) ?? []).enumerated().compactMap { index, element in
                 phase(element, at: "\(path).phases[\(index)]")
             }
             if phases.reduce(0, { $0 + $1.seconds }) > Self.maxSeconds { problem("\(path).phases", "must last at most \(Int(Self.maxSeconds)) seconds in all.") }
-        } else if !open, object["phases"] != nil {
-            problem("\(path).phases", "is for the open mode; a closed loop runs for the scenario's seconds.")
         }
         guard problems.count == before, let name, let workspaces, let plan, let keys else { return nil }
         return Scenario.WorkspaceClass(name: name, workspaces: workspaces, plan: plan, keys: keys, mix: mix, phases: phases,
-                                       workers: workers, queues: queues)
+                                       connections: connections, workers: workers, queues: queues)
     }
 
     private mutating func operation(_ json: JSON, at path: String, workflows: Set<String>) -> Scenario.Operation? {

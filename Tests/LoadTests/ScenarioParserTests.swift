@@ -92,6 +92,14 @@ struct ScenarioParserTests {
              "workflows[0].slug: must be 1 to 64 characters of a-z, 0-9 and -."),
             (#"{"name": "t", "classes": [{"name": "c", "workers": 9999}]}"#, "classes[0].workers: must be an integer from 0 to 256."),
             (#"{"name": "t", "classes": [{"name": "c", "workers": 1, "queues": [""]}]}"#, "classes[0].queues[0]: must be a queue name of 1 to 64 characters."),
+            (#"{"name": "t", "classes": [{"name": "c", "mix": [{"op": "get_run"}], "connections": 8}]}"#,
+             "classes: an open scenario lasts as long as its classes' phases"),
+            (#"{"name": "t", "classes": [{"name": "c", "mix": [{"op": "get_run"}], "connections": 8, "phases": [{"kind": "steady", "rate": 1, "seconds": 1}]}]}"#,
+             "classes[0].phases: is for a class without connections"),
+            (#"{"name": "t", "mode": "closed", "connections": 4, "seconds": 5, "classes": [{"name": "c", "mix": [{"op": "get_run"}], "connections": 8}]}"#,
+             "classes[0].connections: is for the open mode"),
+            (#"{"name": "t", "classes": [{"name": "c", "mix": [{"op": "get_run"}], "connections": 0}, {"name": "d", "workers": 1}]}"#,
+             "classes[0].connections: must be an integer from 1 to 4096."),
         ]
         for (text, expected) in cases {
             let found = problems(text)
