@@ -6,22 +6,39 @@ import TroupeCore
 /// exit code, cap, timeout), one exec at a time, the plan's cap, exec off, bad input, and
 /// another workspace's sandbox being absent.
 @Suite(.serialized) struct SandboxRoutesTests {
+    /// A server whose starter plan does not limit requests (these tests poll), exec on or off,
+    /// with `sandboxCap` live sandboxes a workspace (nil: the plan's).
+    private func start(exec: Bool = true, sandboxCap: Int? = nil) async throws -> TestServer {
+        try await TestServer.start { config in
+            config.sandboxExec = exec
+            config.plans[.starter]?.requestsPerMinute = nil
+            config.plans[.starter]?.requestsPerDay = nil
+            if let sandboxCap { config.plans[.starter]?.sandboxes = sandboxCap }
+        }
+    }
+
     /// A new sandbox, once `ready`.
     private func ready(_ server: TestServer, _ token: String, _ body: String = "{}") async throws -> JSON {
         let created = try await server.send("POST", "/v1/sandboxes", token: token, json: body)
         guard created.status == 202, let id = created.json["id"]?.stringValue else { throw TestFailure("create: \(created.status) \(created.text)") }
         #expect(created.json["status"] == "provisioning")
-        var current = created.json
-        for _ in 0..<500 where current["status"] != "ready" {
-            try await Task.sleep(for: .milliseconds(10))
-            current = try await server.send("GET", "/v1/sandboxes/\(id)", token: token).json
-        }
+        let current = try await sandbox(server, token, id, until: "ready")
         #expect(current["status"] == "ready")
         return current
     }
 
+    /// The sandbox once it shows `status` (polled every 20 ms for up to 10 s), or as it is then.
+    private func sandbox(_ server: TestServer, _ token: String, _ id: String, until status: JSON) async throws -> JSON {
+        var current = try await server.send("GET", "/v1/sandboxes/\(id)", token: token).json
+        for _ in 0..<500 where current["status"] != status {
+            try await Task.sleep(for: .milliseconds(20))
+            current = try await server.send("GET", "/v1/sandboxes/\(id)", token: token).json
+        }
+        return current
+    }
+
     @Test func execAnswersWhatTheCommandDidWithinItsLimits() async throws {
-        let server = try await TestServer.start { $0.sandboxExec = true }
+        let server = try await start()
         let ada = try await server.signUp()
         let box = try await ready(server, ada.token, #"{"resource_limits":{"max_output_bytes":64},"ttl_s":600}"#)
         let id = try #require(box["id"]?.stringValue)
@@ -51,11 +68,7 @@ import TroupeCore
         #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: eve.token, json: #"{"argv":["true"]}"#).status == 404)
 
         #expect(try await server.send("DELETE", "/v1/sandboxes/\(id)", token: ada.token).status == 202)
-        var ended = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
-        for _ in 0..<300 where ended["status"] != "terminated" {
-            try await Task.sleep(for: .milliseconds(10))
-            ended = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
-        }
+        let ended = try await sandbox(server, ada.token, id, until: "terminated")
         #expect(ended["status"] == "terminated")
         #expect(ended["reason"] == "deleted")
         #expect(!FileManager.default.fileExists(atPath: server.directory + "/sandboxes/\(id)"), "its directory is removed")
@@ -64,10 +77,7 @@ import TroupeCore
     }
 
     @Test func oneExecAtATimeAndThePlansCap() async throws {
-        let server = try await TestServer.start {
-            $0.sandboxExec = true
-            $0.plans[.starter]?.sandboxes = 1
-        }
+        let server = try await start(sandboxCap: 1)
         let ada = try await server.signUp()
         let id = try #require(try await ready(server, ada.token)["id"]?.stringValue)
         let capped = try await server.send("POST", "/v1/sandboxes", token: ada.token, json: "{}")
@@ -75,11 +85,7 @@ import TroupeCore
         #expect(capped.json["error"]?["message"]?.stringValue?.contains("1 live sandboxes") == true)
 
         async let long = server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","1"]}"#)
-        var busy = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
-        for _ in 0..<300 where busy["status"] != "busy" {
-            try await Task.sleep(for: .milliseconds(5))
-            busy = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
-        }
+        _ = try await sandbox(server, ada.token, id, until: "busy")
         let second = try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["true"]}"#)
         #expect(second.status == 409)
         #expect(try await long.json["exit_code"] == 0)
@@ -88,7 +94,7 @@ import TroupeCore
     }
 
     @Test func execOffBadInputAndAnotherWorkspace() async throws {
-        let server = try await TestServer.start()
+        let server = try await start(exec: false)
         let ada = try await server.signUp()
         let eve = try await server.signUp()
         let id = try #require(try await ready(server, ada.token)["id"]?.stringValue)
@@ -114,16 +120,12 @@ import TroupeCore
     /// A sandbox past its `ttl_s` is reaped (its command killed, `terminated`, reason `expired`);
     /// its life is told in the workspace's events.
     @Test func anExpiredSandboxIsReapedAndItsLifeIsInTheEvents() async throws {
-        let server = try await TestServer.start { $0.sandboxExec = true }
+        let server = try await start()
         let ada = try await server.signUp()
         let id = try #require(try await ready(server, ada.token, #"{"ttl_s":1}"#)["id"]?.stringValue)
         let marker = "3598.\(Int.random(in: 100_000...999_999))"
         async let exec = server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","\#(marker)"]}"#)
-        var current = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
-        for _ in 0..<100 where current["status"] != "terminated" {
-            try await Task.sleep(for: .milliseconds(50))
-            current = try await server.send("GET", "/v1/sandboxes/\(id)", token: ada.token).json
-        }
+        let current = try await sandbox(server, ada.token, id, until: "terminated")
         #expect(current["status"] == "terminated")
         #expect(current["reason"] == "expired")
         #expect(try await exec.json["signal"] == "SIGKILL", "its command was killed")
@@ -143,7 +145,7 @@ import TroupeCore
 
     /// A graceful stop ends the command under way (its exec answers) and leaves nothing running.
     @Test func aShutdownEndsTheCommandsUnderWay() async throws {
-        let server = try await TestServer.start { $0.sandboxExec = true }
+        let server = try await start()
         let ada = try await server.signUp()
         let id = try #require(try await ready(server, ada.token)["id"]?.stringValue)
         let marker = "3597.\(Int.random(in: 100_000...999_999))"
