@@ -45,7 +45,8 @@ import TroupeTransport
         let db = directory + "/troupe.db"
         let config = directory + "/config.json"
         try Data(#"""
-            {"signup": true, "sandbox_exec": true, "sandbox_uid_base": \#(uidBase), "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000}
+            {"signup": true, "sandbox_exec": true, "sandbox_uid_base": \#(uidBase), "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000,
+             "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null}}}
             """#.utf8).write(to: URL(fileURLWithPath: config))
         let (first, port) = try await TroupeProcess.serve(db: db, config: config)
         let (_, account) = try await send(port, "POST", "/v1/auth/signup", token: nil,

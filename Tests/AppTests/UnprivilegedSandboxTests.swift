@@ -31,7 +31,8 @@ import TroupeTransport
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = directory + "/config.json"
         try Data(#"""
-            {"signup": true, "sandbox_exec": true, "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000}
+            {"signup": true, "sandbox_exec": true, "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000,
+             "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null}}}
             """#.utf8).write(to: URL(fileURLWithPath: config))
         // Readable by nobody whatever the umask (an in-process server of another suite sets 077).
         chmod(directory, 0o777)
