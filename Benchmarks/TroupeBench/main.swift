@@ -35,7 +35,7 @@ let usage = """
           and delete→terminated one at a time, exec of `true` round trips one at a time, then
           --cap sandboxes (the plan's cap) exec'ing `true` at once for --seconds; one JSON line each
       load --scenario NAME|FILE [--url http://127.0.0.1:8080 [--allow-remote]] [--without CLASS] [--json FILE] [--server-pid PID] [--max-in-flight 8192]
-          a scenario (built-ins: mixed, noisy-neighbour, workers, get-run-closed; or a JSON file,
+          a scenario (built-ins: mixed, noisy-neighbour, workers, streams, get-run-closed; or a JSON file,
           Benchmarks/scenarios/README.md) run open- or closed-loop against --url or a server in
           this process: a progress line a second on stderr, a Markdown summary on stdout, the
           JSON report in FILE; --without drops a class (the noisy neighbour's baseline)

@@ -58,6 +58,19 @@ public enum BuiltInScenarios {
               ]
             }
             """#,
+        "streams": #"""
+            {
+              "name": "streams",
+              "workflows": [{"slug": "one", "steps": [{"id": "work", "kind": "task", "queue": "work"}]}],
+              "classes": [
+                {
+                  "name": "watched", "workspaces": 10, "plan": "enterprise", "subscribers": 50,
+                  "mix": [{"op": "create_run", "workflow": "one"}],
+                  "phases": [{"kind": "steady", "rate": 10, "seconds": 20}]
+                }
+              ]
+            }
+            """#,
         "get-run-closed": #"""
             {
               "name": "get-run-closed",

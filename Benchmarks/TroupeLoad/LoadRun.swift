@@ -41,18 +41,29 @@ public final class LoadRun: Sendable {
     /// Runs every driver to the end of the scenario; `progress` is called each second with the
     /// second's figures, and how many requests were due in it (open loop).
     public func run(progress: @escaping @Sendable (_ elapsed: Int, _ second: LoadRecorder.Tally, _ inFlight: Int, _ due: Double?) -> Void) async {
-        let start = ContinuousClock.now
-        let end = start + .milliseconds(Int64(scenario.seconds * 1000))
-        let reporter = Task {
-            var elapsed = 0
-            while !Task.isCancelled {
-                do { try await Task.sleep(until: start + .seconds(elapsed + 1), clock: .continuous) } catch { return }
-                elapsed += 1
-                let (second, inFlight) = recorder.takeSecond()
-                progress(elapsed, second, inFlight, dueIn(second: elapsed))
-            }
-        }
+        let runEnd = RunEnd()
         await withTaskGroup(of: Void.self) { group in
+            // Subscribers first, so that they see the events of the whole run; the run's clock
+            // starts once they are all connected.
+            for workspace in workspaces {
+                for number in 0..<workspace.workspaceClass.subscribers {
+                    let subscriber = EventStreamSubscriber(workspace: workspace, number: number)
+                    guard let stream = await subscriber.open(host: host, port: port, loop: loop, recorder: recorder) else { continue }
+                    group.addTask(executorPreference: loop) { await subscriber.read(stream, until: runEnd, recorder: self.recorder) }
+                }
+            }
+            let start = ContinuousClock.now
+            let end = start + .milliseconds(Int64(scenario.seconds * 1000))
+            runEnd.set(end)
+            group.addTask {
+                var elapsed = 0
+                while ContinuousClock.now < end {
+                    do { try await Task.sleep(until: start + .seconds(elapsed + 1), clock: .continuous) } catch { return }
+                    elapsed += 1
+                    let (second, inFlight) = self.recorder.takeSecond()
+                    progress(elapsed, second, inFlight, self.dueIn(second: elapsed))
+                }
+            }
             switch scenario.mode {
             case .open(let process):
                 for workspaceClass in scenario.classes {
@@ -79,7 +90,6 @@ public final class LoadRun: Sendable {
                 }
             }
         }
-        reporter.cancel()
     }
 
     /// Requests due in second `elapsed` (ending then) over every open-loop workspace.

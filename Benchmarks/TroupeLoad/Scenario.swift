@@ -53,6 +53,8 @@ public struct Scenario: Sendable, Equatable {
         /// Workers per workspace, each claiming jobs of `queues` and completing them.
         public let workers: Int
         public let queues: [String]
+        /// Event-stream subscribers per workspace, each held open for the run.
+        public let subscribers: Int
     }
 
     public let name: String

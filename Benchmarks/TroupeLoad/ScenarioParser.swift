@@ -163,7 +163,7 @@ public struct ScenarioParser {
     }
 
     private mutating func workspaceClass(_ json: JSON, at path: String, open: Bool, workflows: Set<String>) -> Scenario.WorkspaceClass? {
-        let fields = ["name", "workspaces", "plan", "keys", "mix", "phases", "connections", "workers", "queues"]
+        let fields = ["name", "workspaces", "plan", "keys", "mix", "phases", "connections", "workers", "queues", "subscribers"]
         guard let object = object(json, at: path, allowed: fields) else { return nil }
         let before = problems.count
         let name = string(object, "name", at: path)
@@ -171,6 +171,7 @@ public struct ScenarioParser {
         let plan = string(object, "plan", at: path, default: "starter", oneOf: Self.plans)
         let keys = integer(object, "keys", at: path, in: 1...16, default: 1)
         let workers = integer(object, "workers", at: path, in: 0...256, default: 0) ?? 0
+        let subscribers = integer(object, "subscribers", at: path, in: 0...10_000, default: 0) ?? 0
         let queues = (array(object, "queues", at: path, count: 1...16, required: false) ?? [.string("default")]).enumerated().compactMap { index, value -> String? in
             guard let queue = value.stringValue, (1...64).contains(queue.utf8.count) else {
                 problem("\(path).queues[\(index)]", "must be a queue name of 1 to 64 characters.")
@@ -178,10 +179,12 @@ public struct ScenarioParser {
             }
             return queue
         }
-        let mix = (array(object, "mix", at: path, count: 0...16, required: workers == 0) ?? []).enumerated().compactMap { index, element in
+        let mix = (array(object, "mix", at: path, count: 0...16, required: workers == 0 && subscribers == 0) ?? []).enumerated().compactMap { index, element in
             operation(element, at: "\(path).mix[\(index)]", workflows: workflows)
         }
-        if workers == 0, object["mix"]?.arrayValue?.isEmpty == true { problem("\(path).mix", "must hold at least one request when the class has no workers.") }
+        if workers == 0, subscribers == 0, object["mix"]?.arrayValue?.isEmpty == true {
+            problem("\(path).mix", "must hold at least one request when the class has no workers or subscribers.")
+        }
         var phases: [LoadPhase] = []
         var connections: Int?
         if !open {
@@ -199,7 +202,7 @@ public struct ScenarioParser {
         }
         guard problems.count == before, let name, let workspaces, let plan, let keys else { return nil }
         return Scenario.WorkspaceClass(name: name, workspaces: workspaces, plan: plan, keys: keys, mix: mix, phases: phases,
-                                       connections: connections, workers: workers, queues: queues)
+                                       connections: connections, workers: workers, queues: queues, subscribers: subscribers)
     }
 
     private mutating func operation(_ json: JSON, at path: String, workflows: Set<String>) -> Scenario.Operation? {

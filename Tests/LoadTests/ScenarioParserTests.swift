@@ -92,6 +92,9 @@ struct ScenarioParserTests {
              "workflows[0].slug: must be 1 to 64 characters of a-z, 0-9 and -."),
             (#"{"name": "t", "classes": [{"name": "c", "workers": 9999}]}"#, "classes[0].workers: must be an integer from 0 to 256."),
             (#"{"name": "t", "classes": [{"name": "c", "workers": 1, "queues": [""]}]}"#, "classes[0].queues[0]: must be a queue name of 1 to 64 characters."),
+            (#"{"name": "t", "classes": [{"name": "c", "subscribers": 20000, "workers": 1}]}"#, "classes[0].subscribers: must be an integer from 0 to 10000."),
+            (#"{"name": "t", "classes": [{"name": "c", "mix": [], "phases": [{"kind": "steady", "rate": 1, "seconds": 1}]}]}"#,
+             "classes[0].mix: must hold at least one request when the class has no workers or subscribers."),
             (#"{"name": "t", "classes": [{"name": "c", "mix": [{"op": "get_run"}], "connections": 8}]}"#,
              "classes: an open scenario lasts as long as its classes' phases"),
             (#"{"name": "t", "classes": [{"name": "c", "mix": [{"op": "get_run"}], "connections": 8, "phases": [{"kind": "steady", "rate": 1, "seconds": 1}]}]}"#,
@@ -106,6 +109,8 @@ struct ScenarioParserTests {
             #expect(found.contains { $0.hasPrefix(expected) }, "\(text) → \(found)")
         }
         #expect(problems(Self.valid).isEmpty)
+        #expect(problems(#"{"name": "t", "classes": [{"name": "c", "subscribers": 5}, {"name": "d", "mix": [{"op": "get_run"}], "phases": [{"kind": "steady", "rate": 1, "seconds": 1}]}]}"#).isEmpty,
+                "a class of subscribers alone needs no mix")
     }
 
     /// The command line says every problem and exits 2, before it touches any server.
@@ -135,5 +140,14 @@ struct ScenarioParserTests {
             #expect(process.terminationStatus == 2, "\(arguments)")
             for line in expected { #expect(text.contains(line), "\(arguments): \(text)") }
         }
+    }
+
+    /// Server-Sent Events split at blank lines, a partial one kept for later.
+    @Test func eventStreamBlocksAreTakenWhole() {
+        var pending = Array("id: 1\nevent: run.created\ndata: {\"a\":1}\n\n: ping\n\nid: 2\ndata: {".utf8)
+        #expect(EventStreamSubscriber.takeEvent(&pending) == ["id: 1", "event: run.created", #"data: {"a":1}"#])
+        #expect(EventStreamSubscriber.takeEvent(&pending) == [": ping"])
+        #expect(EventStreamSubscriber.takeEvent(&pending) == nil)
+        #expect(String(decoding: pending, as: UTF8.self) == "id: 2\ndata: {")
     }
 }

@@ -37,6 +37,30 @@ struct HTTPClientTests {
         await server.stop()
     }
 
+    /// A stream's pieces come as the server writes them, de-chunked; a stream that never ends
+    /// answers its head at once and its first piece, and hangs up when closed.
+    @Test func aStreamedResponseIsReadPieceByPiece() async throws {
+        let server = try TestServer.start()
+        let small = try await HTTPClientStream.open(HTTPClientRequest(port: server.port, target: "/small-stream"))
+        #expect(small.status == 200)
+        var text = ""
+        while let piece = try await small.next() { text += String(decoding: piece, as: UTF8.self) }
+        #expect(text == "one two three")
+
+        let big = try await HTTPClientStream.open(HTTPClientRequest(port: server.port, target: "/stream"))
+        var total = 0
+        while let piece = try await big.next() { total += piece.count }
+        #expect(total == 2_000 * 16_384)
+
+        let forever = try await HTTPClientStream.open(HTTPClientRequest(port: server.port, target: "/forever"))
+        #expect(forever.headers["Content-Type"] == "text/event-stream")
+        #expect(try await forever.next(deadline: .now + .seconds(5)).map { String(decoding: $0, as: UTF8.self) } == ": started\n\n")
+        await #expect(throws: SocketWaitError.timedOut) { _ = try await forever.next(deadline: .now + .milliseconds(100)) }
+        forever.close()
+        #expect(try await forever.next() == nil)
+        await server.stop()
+    }
+
     @Test func aPooledConnectionTheServerClosedIsReplacedTransparently() async throws {
         // The idle timeout also bounds a new connection's wait for its first byte, so it is
         // not so short that a test suite under load misses it on the fresh connection.
