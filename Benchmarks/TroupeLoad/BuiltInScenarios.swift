@@ -6,12 +6,16 @@ public enum BuiltInScenarios {
             {
               "name": "mixed",
               "workflows": [
-                {"slug": "build", "steps": [{"id": "build", "kind": "task", "queue": "build"}, {"id": "ship", "kind": "task", "queue": "build", "needs": ["build"]}]}
+                {"slug": "build", "steps": [{"id": "build", "kind": "task", "queue": "build"}, {"id": "ship", "kind": "task", "queue": "build", "needs": ["build"]}]},
+                {"slug": "release", "steps": [{"id": "gate", "kind": "approval", "approvers": ["member"]}]}
               ],
               "classes": [
                 {
                   "name": "teams", "workspaces": 10, "plan": "growth", "keys": 2, "workers": 2, "queues": ["build"],
-                  "mix": [{"op": "get_run", "weight": 6}, {"op": "list_runs", "limit": 20, "weight": 2}, {"op": "create_run", "workflow": "build", "weight": 2}],
+                  "mix": [
+                    {"op": "get_run", "weight": 6}, {"op": "list_runs", "limit": 20, "weight": 2}, {"op": "create_run", "workflow": "build", "weight": 2},
+                    {"op": "create_run", "workflow": "release", "weight": 1}, {"op": "approve", "note": "load test", "weight": 1}
+                  ],
                   "phases": [
                     {"kind": "ramp", "from": 10, "to": 50, "seconds": 5},
                     {"kind": "steady", "rate": 50, "seconds": 20},

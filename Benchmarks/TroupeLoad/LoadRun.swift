@@ -151,7 +151,9 @@ public final class LoadRun: Sendable {
         do {
             let response = try await client.send(request)
             recorder.record(key, status: response.status, latency: .now - due)
-            if case .createRun = operation.kind, response.status == 201, let id = Self.id(in: response.body) { workspace.remember(run: id) }
+            if case .createRun(_, _, let approvable) = operation.kind, response.status == 201, let id = Self.id(in: response.body) {
+                workspace.remember(run: id, approvable: approvable)
+            }
         } catch {
             recorder.record(key, status: 0, latency: .now - due)
         }

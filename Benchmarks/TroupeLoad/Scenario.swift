@@ -22,12 +22,17 @@ public struct Scenario: Sendable, Equatable {
     /// One kind of request in a mix, and its weight among the others.
     public struct Operation: Sendable, Equatable {
         public enum Kind: Sendable, Equatable {
-            /// `POST /v1/runs` of `workflow`; the run joins the workspace's known runs.
-            case createRun(workflow: String, input: JSON)
+            /// `POST /v1/runs` of `workflow`; the run joins the workspace's known runs, and those
+            /// to approve when the workflow has an approval step (`approvable`).
+            case createRun(workflow: String, input: JSON, approvable: Bool)
             /// `GET /v1/runs/{id}` of one of the workspace's known runs.
             case getRun
             /// `GET /v1/runs?limit=`.
             case listRuns(limit: Int)
+            /// `POST /v1/runs/{id}/approve` of the oldest run this workspace created and has not
+            /// approved yet (its workflow's approval step must list `member`: a key approves as
+            /// one); with none to approve, another request of the mix goes instead.
+            case approve(note: String?)
             /// Any route: `path` and `body` may hold `{{run_id}}`, `{{workspace_id}}` and `{{n}}`
             /// (the request's number).
             case raw(method: String, path: String, body: String?)

@@ -134,8 +134,9 @@ public struct ScenarioParser {
             problem("workflows[\(index)].slug", "\(workflow.slug) is named twice.")
         }
         let open = modeName != "closed"
+        let approvable = Set(workflows.filter { $0.steps.arrayValue?.contains { $0["kind"] == "approval" } == true }.map(\.slug))
         let classes = (array(root, "classes", at: "", count: 1...20) ?? []).enumerated().compactMap { index, element in
-            workspaceClass(element, at: "classes[\(index)]", open: open, workflows: slugs)
+            workspaceClass(element, at: "classes[\(index)]", open: open, workflows: slugs, approvable: approvable)
         }
         var names = Set<String>()
         for (index, group) in classes.enumerated() where !names.insert(group.name).inserted {
@@ -162,7 +163,8 @@ public struct ScenarioParser {
         return Scenario.Workflow(slug: slug, steps: .array(steps))
     }
 
-    private mutating func workspaceClass(_ json: JSON, at path: String, open: Bool, workflows: Set<String>) -> Scenario.WorkspaceClass? {
+    private mutating func workspaceClass(_ json: JSON, at path: String, open: Bool, workflows: Set<String>,
+                                         approvable: Set<String>) -> Scenario.WorkspaceClass? {
         let fields = ["name", "workspaces", "plan", "keys", "mix", "phases", "connections", "workers", "queues", "subscribers"]
         guard let object = object(json, at: path, allowed: fields) else { return nil }
         let before = problems.count
@@ -180,7 +182,11 @@ public struct ScenarioParser {
             return queue
         }
         let mix = (array(object, "mix", at: path, count: 0...16, required: workers == 0 && subscribers == 0) ?? []).enumerated().compactMap { index, element in
-            operation(element, at: "\(path).mix[\(index)]", workflows: workflows)
+            operation(element, at: "\(path).mix[\(index)]", workflows: workflows, approvable: approvable)
+        }
+        let creates = mix.contains { if case .createRun(_, _, true) = $0.kind { true } else { false } }
+        if let index = mix.firstIndex(where: { if case .approve = $0.kind { true } else { false } }), !creates {
+            problem("\(path).mix[\(index)]", "approve approves runs its workspace created: the mix needs a create_run of a workflow with an approval step.")
         }
         if workers == 0, subscribers == 0, object["mix"]?.arrayValue?.isEmpty == true {
             problem("\(path).mix", "must hold at least one request when the class has no workers or subscribers.")
@@ -205,13 +211,13 @@ public struct ScenarioParser {
                                        connections: connections, workers: workers, queues: queues, subscribers: subscribers)
     }
 
-    private mutating func operation(_ json: JSON, at path: String, workflows: Set<String>) -> Scenario.Operation? {
-        let kinds = ["create_run", "get_run", "list_runs", "raw"]
+    private mutating func operation(_ json: JSON, at path: String, workflows: Set<String>, approvable: Set<String>) -> Scenario.Operation? {
+        let kinds = ["create_run", "get_run", "list_runs", "approve", "raw"]
         guard let kindName = json.objectValue?["op"]?.stringValue else {
             problem("\(path).op", "is required: one of \(kinds.joined(separator: ", ")).")
             return nil
         }
-        let allowed: [String: [String]] = ["create_run": ["workflow", "input"], "get_run": [], "list_runs": ["limit"], "raw": ["method", "path", "body"]]
+        let allowed: [String: [String]] = ["create_run": ["workflow", "input"], "get_run": [], "list_runs": ["limit"], "approve": ["note"], "raw": ["method", "path", "body"]]
         guard let extra = allowed[kindName] else {
             problem("\(path).op", "must be one of \(kinds.joined(separator: ", ")); it is \(kindName).")
             return nil
@@ -225,11 +231,13 @@ public struct ScenarioParser {
             if let workflow, !workflows.contains(workflow) { problem("\(path).workflow", "\(workflow) is not one of the scenario's workflows.") }
             let input = object["input"] ?? .object(JSONObject())
             if input.objectValue == nil { problem("\(path).input", "must be an object.") }
-            kind = workflow.map { .createRun(workflow: $0, input: input) }
+            kind = workflow.map { .createRun(workflow: $0, input: input, approvable: approvable.contains($0)) }
         case "get_run":
             kind = .getRun
         case "list_runs":
             kind = integer(object, "limit", at: path, in: 1...100, default: 20).map { .listRuns(limit: $0) }
+        case "approve":
+            kind = .approve(note: object["note"] == nil ? nil : string(object, "note", at: path))
         default:
             let method = string(object, "method", at: path, default: "GET", oneOf: Self.methods)
             let target = string(object, "path", at: path)
