@@ -179,4 +179,26 @@ struct RunEngineTests {
         #expect(planned.machine.status == .planned, "a dry run is not active")
         await runtime.close()
     }
+
+    /// A run read again is not encoded again; a change of its state is.
+    @Test func aRunsRenderingIsKeptUntilItChanges() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        let (id, _, _) = try await newRun(runtime, try await workflow(runtime, WorkflowTemplate.shipFromTicket.steps))
+        let renders = LockedBox(0)
+        let render: @Sendable (String, RunState) -> [UInt8] = { id, state in
+            renders.withLock { $0 += 1 }
+            return Array("\(id) \(state.machine.status.rawValue)".utf8)
+        }
+        let first = try await runtime.runs.rendered(of: id, workspaceID: "ws_a", by: render)
+        #expect(try await runtime.runs.rendered(of: id, workspaceID: "ws_a", by: render) == first)
+        #expect(renders.value == 1)
+        #expect(first.map { String(decoding: $0, as: UTF8.self) } == "\(id) running")
+        #expect(try await runtime.runs.rendered(of: id, workspaceID: "ws_other", by: render) == nil, "another workspace's run is absent")
+        _ = try await runtime.runs.apply(.cancel, to: id)
+        let after = try await runtime.runs.rendered(of: id, workspaceID: "ws_a", by: render)
+        #expect(after.map { String(decoding: $0, as: UTF8.self) } == "\(id) cancelled")
+        #expect(renders.value == 2)
+        #expect(try await runtime.runs.rendered(of: "run_missing", workspaceID: "ws_a", by: render) == nil)
+        await runtime.close()
+    }
 }

@@ -21,7 +21,11 @@ public actor RunActor: ManagedActor {
 
     public let id: String
     private let context: ActorContext
-    public private(set) var state: RunState
+    public private(set) var state: RunState {
+        didSet { rendering = nil }
+    }
+    /// The API's rendering of ``state``, kept until the state changes (``rendered(by:)``).
+    private var rendering: [UInt8]?
 
     public init(id: String, state: RunState, context: ActorContext) {
         self.id = id
@@ -55,6 +59,15 @@ public actor RunActor: ManagedActor {
             for job in queued { JobStore.signalIfClaimable(job, at: job.createdAt, on: transaction) }
         })
         return (state, Outcome(actions: actions, queuedJobs: queued))
+    }
+
+    /// The run as `render` encodes it, encoded once per state: a run is read far more often
+    /// than it changes. There is one rendering (the API's run object); `render` must not vary.
+    public func rendered(by render: (String, RunState) -> [UInt8]) -> [UInt8] {
+        if let rendering { return rendering }
+        let bytes = render(id, state)
+        rendering = bytes
+        return bytes
     }
 
     /// Applies `event` and commits the result; throws ``RunRefusal`` when the machine refuses.

@@ -66,6 +66,16 @@ public final class RunEngine: Sendable {
         }
     }
 
+    /// The run rendered by `render` (cached by its actor until it changes, ``RunActor/rendered(by:)``),
+    /// when it exists and belongs to `workspaceID`; else nil.
+    public func rendered(of runID: String, workspaceID: String, by render: @escaping @Sendable (String, RunState) -> [UInt8]) async throws -> [UInt8]? {
+        do {
+            return try await registry.call(runID) { run in run.state.workspace == workspaceID ? run.rendered(by: render) : nil }
+        } catch let error as ActorRuntimeError where error.code == .notFound {
+            return nil
+        }
+    }
+
     /// Applies `event` to run `runID` and arms the timers it starts. With `workspaceID`, a run of
     /// another workspace is left alone and answered nil, as an unknown one is.
     public func apply(

@@ -25,8 +25,11 @@ struct RunRoutes: RouteGroup {
         router.post("/v1/runs", gate.authenticated("/v1/runs", creates: .requiring(.member, orScope: .runsWrite)) { [self] request in try await createRun(request) })
         router.get("/v1/runs", gate.authenticated("/v1/runs") { [self] request in try await listRuns(request) })
         router.get("/v1/runs/{id}", gate.authenticated("/v1/runs/{id}") { [self] request in
-            let (id, state) = try await ownRun(request)
-            return Self.json(200, RunJSON.run(id: id, state))
+            try request.caller.require(.viewer, orScope: .runsRead)
+            let id = request.parameter("id")
+            let rendered = try await runtime.runs.rendered(of: id, workspaceID: try request.caller.workspaceID) { RunJSON.run(id: $0, $1).bytes }
+            guard let rendered else { throw APIError.notFound("Run", id) }
+            return .json(200, rendered)
         })
         router.get("/v1/runs/{id}/lifecycle", gate.authenticated("/v1/runs/{id}/lifecycle") { [self] request in
             Self.json(200, RunJSON.lifecycle(try await ownRun(request).state))

@@ -79,7 +79,8 @@ public struct RouteParameters: Sendable {
 extension Substring {
     /// `%XX` decoded as UTF-8; the text as is when it is not valid percent-encoding.
     var removingPercentEncodingOrSelf: String {
-        guard contains("%") else { return String(self) }
+        // A byte search: `contains("%")` would go through Foundation's string search per parameter.
+        guard utf8.contains(UInt8(ascii: "%")) else { return String(self) }
         var bytes: [UInt8] = []
         var iterator = utf8.makeIterator()
         while let byte = iterator.next() {
