@@ -14,14 +14,20 @@ public struct Router: HTTPResponder {
         let segments: [Segment]
         let handler: Handler
 
-        /// The parameters when `parts` fit this route's segments.
-        func match(_ parts: [Substring]) -> RouteParameters? {
+        /// Whether `parts` fit this route's literal segments, compared byte by byte (a path's
+        /// octets, RFC 3986 §6.2.1: no Unicode comparison).
+        func fits(_ parts: [Substring]) -> Bool {
+            for (segment, part) in zip(segments, parts) {
+                if case .literal(let literal) = segment, !literal.utf8.elementsEqual(part.utf8) { return false }
+            }
+            return true
+        }
+
+        /// The parameters of `parts`, which fit this route, decoded.
+        func parameters(_ parts: [Substring]) -> RouteParameters {
             var parameters = RouteParameters()
             for (segment, part) in zip(segments, parts) {
-                switch segment {
-                case .literal(let literal): guard literal == part else { return nil }
-                case .parameter(let name): parameters.values.append((name, part.removingPercentEncodingOrSelf))
-                }
+                if case .parameter(let name) = segment { parameters.values.append((name, part.removingPercentEncodingOrSelf)) }
             }
             return parameters
         }
@@ -47,10 +53,9 @@ public struct Router: HTTPResponder {
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         let parts = Self.split(request.path)
         var allowed: [String] = []
-        for route in routesBySegmentCount[parts.count] ?? [] {
-            guard let parameters = route.match(parts) else { continue }
+        for route in routesBySegmentCount[parts.count] ?? [] where route.fits(parts) {
             if route.method == request.method || (request.method == "HEAD" && route.method == "GET") {
-                return await route.handler(request, parameters)
+                return await route.handler(request, route.parameters(parts))
             }
             allowed.append(route.method)
         }
