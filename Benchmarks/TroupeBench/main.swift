@@ -20,9 +20,10 @@ let usage = """
           waiting out a 503's Retry-After (or not: at-once); run-create --webhooks N
           [--receiver-delay-ms 200] [--drain-delay-ms D] subscribes N webhooks to `*` at a receiver
           in this process, and with --drain-delay-ms times the outbox's drain after the runs
-      workflow [--url …] [--runs 500] [--workers 16]
+      workflow [--url …] [--runs 500] [--workers 16] [--claim-next]
           ship-from-ticket runs driven end to end over HTTP by built-in workers and an approver:
-          completed runs/s, durable step transitions/s, claim-to-complete latency
+          completed runs/s, durable step transitions/s, claim-to-complete latency; --claim-next
+          completes with claim_next (one request a step)
       events [--server .build/release/troupe] [--port 18431] [--subscribers 10000] [--workspaces 100] [--fanout 1000] [--runs 100]
           event streams against a `troupe serve` child process: its RSS per idle subscriber
           (--subscribers over --workspaces), then the delay from each event's commit to its

@@ -111,6 +111,78 @@ import TroupeCore
         await server.stop()
     }
 
+    /// The server's count of committed transactions, from `/metrics`.
+    private func transactions(_ server: TestServer) async throws -> Int {
+        let text = try await server.send("GET", "/metrics").text
+        let line = text.split(separator: "\n").first { $0.hasPrefix("troupe_commit_transactions_total ") }
+        return Int(line?.split(separator: " ").last ?? "") ?? -1
+    }
+
+    /// Completing a run's job and starting the run's next step are one commit; two workers
+    /// completing the same lease at once get one 200 and one 409, and the run moves once.
+    @Test func aJobsCompletionAndItsRunsNextStepCommitTogether() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]},{"id":"c","kind":"task","needs":["b"]}]"#)
+        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
+        func claim() async throws -> (job: String, lease: String, step: String?) {
+            let claimed = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#)
+            return (try #require(claimed.json["id"]?.stringValue), try #require(claimed.json["lease_token"]?.stringValue), claimed.json["step_id"]?.stringValue)
+        }
+        let first = try await claim()
+        // Let the writes a request leaves behind (the key's last use) settle first.
+        try await Task.sleep(for: .milliseconds(300))
+        let before = try await transactions(server)
+        #expect(try await server.send("POST", "/v1/jobs/\(first.job)/complete", token: ada.token, json: #"{"lease_token":"\#(first.lease)"}"#).status == 200)
+        let after = try await transactions(server)
+        #expect(after - before == 1, "one transaction for the completion and the run's next step (\(after - before))")
+        #expect(try await server.send("POST", "/v1/jobs/\(first.job)/complete", token: ada.token, json: #"{"lease_token":"\#(first.lease)"}"#).status == 409)
+
+        let second = try await claim()
+        #expect(second.step == "b", "the run's next step was queued in that commit")
+        async let one = server.send("POST", "/v1/jobs/\(second.job)/complete", token: ada.token, json: #"{"lease_token":"\#(second.lease)","output":{"n":1}}"#)
+        async let two = server.send("POST", "/v1/jobs/\(second.job)/complete", token: ada.token, json: #"{"lease_token":"\#(second.lease)","output":{"n":2}}"#)
+        #expect(try await [one.status, two.status].sorted() == [200, 409])
+        let run = try await server.send("GET", "/v1/runs/\(id)", token: ada.token).json
+        #expect(run["steps"]?.arrayValue?.map { $0["status"]?.stringValue ?? "" } == ["succeeded", "succeeded", "running"])
+        #expect(try await claim().step == "c")
+        #expect(try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#).status == 204,
+                "the run moved once")
+        await server.stop()
+    }
+
+    /// `claim_next` on a completion leases the next job in the same answer: one request a step.
+    @Test func claimNextLeasesTheNextStepInTheCompletionsAnswer() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]}]"#)
+        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
+        let claimed = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w7"}"#)
+        let job = try #require(claimed.json["id"]?.stringValue)
+        let lease = try #require(claimed.json["lease_token"]?.stringValue)
+        for (body, status, field) in [(#""now""#, 400, nil), (#"{"queues":[]}"#, 422, "claim_next.queues"), (#"{"queues":["default"],"lease_ms":5}"#, 422, "claim_next.lease_ms"),
+                                      (#"{"queues":["default"],"color":1}"#, 400, nil)] {
+            let refused = try await server.send("POST", "/v1/jobs/\(job)/complete", token: ada.token, json: #"{"lease_token":"\#(lease)","claim_next":\#(body)}"#)
+            #expect(refused.status == status, "\(body)")
+            if let field { #expect(refused.json["error"]?["field_errors"]?.arrayValue?.first?["field"] == .string(field)) }
+        }
+        let done = try await server.send("POST", "/v1/jobs/\(job)/complete", token: ada.token,
+                                         json: #"{"lease_token":"\#(lease)","claim_next":{"queues":["default"],"wait_ms":1000}}"#)
+        #expect(done.status == 200)
+        #expect(done.json["status"] == "succeeded")
+        let next = try #require(done.json["next_job"]?.objectValue)
+        #expect(next["step_id"] == "b")
+        #expect(next["status"] == "leased")
+        let nextLease = try #require(next["lease_token"]?.stringValue)
+        let nextID = try #require(next["id"]?.stringValue)
+        #expect(try await server.send("GET", "/v1/jobs/\(nextID)", token: ada.token).json["worker_id"] == "w7", "leased to the same worker")
+        let last = try await server.send("POST", "/v1/jobs/\(nextID)/complete", token: ada.token,
+                                         json: #"{"lease_token":"\#(nextLease)","claim_next":{"queues":["default"]}}"#)
+        #expect(last.json["next_job"]?.isNull == true, "nothing left to claim")
+        #expect(try await finishedRun(server, ada.token, id).json["status"] == "succeeded")
+        await server.stop()
+    }
+
     /// The run as it is once finished (polled for up to 10 s).
     private func finishedRun(_ server: TestServer, _ token: String, _ id: String) async throws -> Reply {
         var reply = try await server.send("GET", "/v1/runs/\(id)", token: token)

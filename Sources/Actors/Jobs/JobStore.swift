@@ -136,6 +136,24 @@ public struct JobStore: Sendable {
         })
     }
 
+    /// The write of a finished job, `updated` from `read`, for the transaction of its run's next
+    /// step: the stored job must still be as `read` found it (its status, lease token and
+    /// attempts), else ``JobFinishConflict`` and nothing of the transaction commits (a lease
+    /// that expired, a second completion). The job is marked taken in by its run.
+    public static func finishedChange(_ updated: JobRecord, read: JobRecord, setAside: SetAsideRecords) -> @Sendable (JournalTransaction) throws -> Void {
+        { transaction in
+            let db = transaction.db
+            guard let stored = try job(db, workspaceID: read.workspaceID, id: read.id, setAside: setAside, marking: false),
+                  stored.machine.status == read.machine.status, stored.machine.leaseToken == read.machine.leaseToken,
+                  stored.machine.attempts == read.machine.attempts
+            else { throw JobFinishConflict(id: read.id) }
+            try write(db, updated, inserting: false)
+            if read.machine.status != .dead { try emitIfDead(updated, on: transaction) }
+            signalIfClaimable(updated, at: updated.updatedAt, on: transaction)
+            try db.execute("UPDATE jobs SET run_notified = 1 WHERE id = ?", [.text(updated.id)])
+        }
+    }
+
     /// `job.dead` for a job that just died (a run's job is indexed with its run's events).
     private static func emitIfDead(_ job: JobRecord, on transaction: JournalTransaction) throws {
         guard job.machine.status == .dead else { return }

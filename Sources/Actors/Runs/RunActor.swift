@@ -26,6 +26,9 @@ public actor RunActor: ManagedActor {
     }
     /// The API's rendering of ``state``, kept until the state changes (``rendered(by:)``).
     private var rendering: [UInt8]?
+    /// A transition is being decided or committed: the next waits (``acquireTransition()``).
+    private var transitioning = false
+    private var transitionWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(id: String, state: RunState, context: ActorContext) {
         self.id = id
@@ -79,22 +82,45 @@ public actor RunActor: ManagedActor {
     /// job is no longer the step's (the run was cancelled or retried meanwhile). Either way the
     /// job is marked as taken in, in the same transaction.
     public func jobFinished(_ job: JobRecord, origin: ChangeOrigin = .system) async throws -> Outcome {
-        guard let stepID = job.stepID, state.jobs[stepID] == job.id else { return try await markOnly(job, origin: origin) }
-        let event: RunMachine.Event
-        switch job.machine.status {
-        case .succeeded:
-            event = .stepSucceeded(stepID: stepID, output: job.output)
-        case .dead:
-            let code = job.machine.lastError?["code"]?.stringValue ?? "job_failed"
-            let message = job.machine.lastError?["message"]?.stringValue ?? "The job failed."
-            event = .stepFailed(stepID: stepID, code: code, message: message)
-        case .queued, .leased, .cancelled:
-            return Outcome(actions: [], queuedJobs: [])
-        }
+        guard let event = stepEvent(for: job) else { return try await markOnly(job, origin: origin) }
         do {
             return try await transition(event, finishing: job, origin: origin)
         } catch is RunRefusal {
             return try await markOnly(job, origin: origin)
+        }
+    }
+
+    /// A worker's completion or failure of this run's job `read`, making it `job` (`succeeded`
+    /// or `dead`): the job's write and what it makes of the run commit in one transaction
+    /// (``JobStore/finishedChange(_:read:setAside:)``), which ``JobFinishConflict`` refuses
+    /// whole when the job changed since `read`. A job no longer its step's is written alone.
+    public func finish(_ job: JobRecord, read: JobRecord, origin: ChangeOrigin = .system) async throws -> Outcome {
+        let write = JobStore.finishedChange(job, read: read, setAside: context.store.setAside)
+        let alone = { [context] () async throws -> Outcome in
+            try await context.store.journal.commit(Change(origin) { transaction in try write(transaction) })
+            return Outcome(actions: [], queuedJobs: [])
+        }
+        guard let event = stepEvent(for: job) else { return try await alone() }
+        do {
+            return try await transition(event, finishing: job, written: write, origin: origin)
+        } catch is RunRefusal {
+            return try await alone()
+        }
+    }
+
+    /// What `job`'s end makes of its step; nil when it is not the step's current job, or has
+    /// not ended.
+    private func stepEvent(for job: JobRecord) -> RunMachine.Event? {
+        guard let stepID = job.stepID, state.jobs[stepID] == job.id else { return nil }
+        switch job.machine.status {
+        case .succeeded:
+            return .stepSucceeded(stepID: stepID, output: job.output)
+        case .dead:
+            let code = job.machine.lastError?["code"]?.stringValue ?? "job_failed"
+            let message = job.machine.lastError?["message"]?.stringValue ?? "The job failed."
+            return .stepFailed(stepID: stepID, code: code, message: message)
+        case .queued, .leased, .cancelled:
+            return nil
         }
     }
 
@@ -108,9 +134,28 @@ public actor RunActor: ManagedActor {
         try await transition(nil, finishing: nil, budget: fields, origin: origin)
     }
 
+    /// One transition at a time, decided and committed: one that follows never builds on a state
+    /// that may yet fail to commit, so a failed commit can put the state back as it was.
+    private func acquireTransition() async {
+        guard transitioning else {
+            transitioning = true
+            return
+        }
+        await withCheckedContinuation { transitionWaiters.append($0) }  // handed over by release
+    }
+
+    private func releaseTransition() {
+        if transitionWaiters.isEmpty { transitioning = false } else { transitionWaiters.removeFirst().resume() }
+    }
+
+    /// `written`: the finished job's guarded write, first in the transaction (else a finished
+    /// job is only marked taken in).
     private func transition(
-        _ event: RunMachine.Event?, finishing job: JobRecord?, budget: JSONObject? = nil, origin: ChangeOrigin
+        _ event: RunMachine.Event?, finishing job: JobRecord?, written: (@Sendable (JournalTransaction) throws -> Void)? = nil,
+        budget: JSONObject? = nil, origin: ChangeOrigin
     ) async throws -> Outcome {
+        await acquireTransition()
+        defer { releaseTransition() }
         let now = context.clock.now
         var next = state
         var actions = try event.map { event throws(RunRefusal) in try Self.apply(event, to: &next, at: now) } ?? []
@@ -130,19 +175,34 @@ public actor RunActor: ManagedActor {
             actions += try Self.apply(.abort(code: "budget_exceeded", message: reason), to: &next, at: now)
         }
         let (jobWrites, queued) = Self.jobChanges(for: actions, of: &next, runID: id, context: context, at: now)
-        let changes = jobWrites + (job.map { [JobStore.runNotifiedChange(id: $0.id)] } ?? [])
+        let changes = jobWrites + (written == nil ? job.map { [JobStore.runNotifiedChange(id: $0.id)] } ?? [] : [])
         let save = SnapshotStore.saveChange(next, kind: Self.kind, id: id, at: now)
         let events = RunEvents.between(state, next, runID: id, by: event)
-        // Decided and mutated before the await; a failed commit is a fault, after which the
-        // registry brings this run back from its last committed snapshot.
+        // Decided and mutated before the await; a failed commit puts the state back (no later
+        // transition has been decided meanwhile), and unless the failure was expected (a job
+        // that changed meanwhile) the registry also brings the run back from its snapshot.
+        let previous = state
         state = next
+        do {
+            try await commit(save: save, changes: changes, written: written, events: events, queued: queued, at: now, origin: origin)
+        } catch {
+            state = previous
+            throw error
+        }
+        return Outcome(actions: actions, queuedJobs: queued)
+    }
+
+    private func commit(
+        save: @escaping @Sendable (Database) throws -> Void, changes: [@Sendable (Database) throws -> Void],
+        written: (@Sendable (JournalTransaction) throws -> Void)?, events: [EventDraft], queued: [JobRecord], at now: Timestamp, origin: ChangeOrigin
+    ) async throws {
         try await context.store.journal.commit(Change(origin) { transaction in
+            try written?(transaction)
             try save(transaction.db)
             for change in changes { try change(transaction.db) }
             transaction.emit(events)
             for job in queued { JobStore.signalIfClaimable(job, at: now, on: transaction) }
         })
-        return Outcome(actions: actions, queuedJobs: queued)
     }
 
     private static func apply(_ event: RunMachine.Event, to state: inout RunState, at now: Timestamp) throws(RunRefusal) -> [RunMachine.Action] {

@@ -128,6 +128,46 @@ public final class RunEngine: Sendable {
         }
     }
 
+    /// A worker's change to job `id` (`change`: complete, or fail). When it ends a run's job
+    /// (`succeeded`, or `dead`), the job's write and its run's next step commit in one
+    /// transaction, one commit instead of two; else (a standalone job, a failure to be retried)
+    /// the job is written alone. A run that cannot take the job now (corrupt, quarantined, the
+    /// database refusing) gets it the other way: the job written, then handed over with
+    /// retries. Throws ``JobStoreError`` (404, or 409 for the machine's refusal) or
+    /// ``JobFinishConflict`` (409: the job changed between its read and the commit).
+    public func finishJob(
+        workspaceID: String, id: String, at now: Timestamp, jobs: JobStore, origin: ChangeOrigin = .system,
+        _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
+    ) async throws -> JobRecord {
+        guard let read = try await jobs.job(workspaceID: workspaceID, id: id) else {
+            throw JobStoreError(code: .notFound, message: "Job \(id) was not found.")
+        }
+        var updated = read
+        do throws(JobMachine.Refusal) {
+            try change(&updated)
+        } catch {
+            throw JobStoreError(code: .conflict, message: error.message)
+        }
+        updated.updatedAt = now
+        guard let runID = read.runID, updated.machine.status == .succeeded || updated.machine.status == .dead else {
+            return try await jobs.update(workspaceID: workspaceID, id: id, at: now, origin: origin, change)
+        }
+        let finished = updated
+        do {
+            let (state, outcome) = try await registry.call(runID) { run in
+                let outcome = try await run.finish(finished, read: read, origin: origin)
+                return (run.state, outcome)
+            }
+            follow(runID: runID, state, outcome.actions)
+            return finished
+        } catch is ActorRuntimeError {
+            // Nothing of the run's transaction committed: write the job alone, then hand it over.
+            let job = try await jobs.update(workspaceID: workspaceID, id: id, at: now, origin: origin, change)
+            await handOver(job, origin: origin)
+            return job
+        }
+    }
+
     /// Gives a finished job to its run, now if it can; if that fails it is reported and retried
     /// in the background with back-off (the job's outcome is committed already: the run will
     /// take it in). A run that can never take it (its snapshot does not decode) sets it aside.

@@ -48,6 +48,10 @@ extension JobStoreError: APIErrorConvertible {
     var apiError: APIError? { APIError(code == .notFound ? .notFound : .conflict, message) }
 }
 
+extension JobFinishConflict: APIErrorConvertible {
+    var apiError: APIError? { APIError(.conflict, message) }
+}
+
 extension WorkflowStoreError: APIErrorConvertible {
     var apiError: APIError? {
         switch code {

@@ -13,9 +13,6 @@ struct JobRoutes: RouteGroup {
     let clock: any WallClock
     let isDraining: @Sendable () -> Bool
 
-    static let defaultLeaseMilliseconds: Int64 = 30_000
-    static let maxLeaseMilliseconds: Int64 = 600_000
-    static let maxWaitMilliseconds: Int64 = 30_000
 
     func add(to router: inout Router) {
         router.post("/v1/jobs/claim", gate.authenticated("/v1/jobs/claim") { [self] request in try await claimJob(request) })
@@ -59,38 +56,55 @@ struct JobRoutes: RouteGroup {
     /// Long poll: a job of `queues` leased to the caller (200), or 204 once `wait_ms` passed.
     private func claimJob(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
-        var body = try JSONBody(request.http, allowed: ["queues", "worker_id", "wait_ms", "lease_ms"])
-        let queueValues = try body.array("queues", required: true) ?? []
-        let workerID = try body.string("worker_id", required: true, maxLength: 255)
-        let wait = try body.integer("wait_ms", in: 0...Self.maxWaitMilliseconds) ?? 0
-        let lease = try body.integer("lease_ms", in: 1000...Self.maxLeaseMilliseconds) ?? Self.defaultLeaseMilliseconds
-        var queues: [String] = []
-        for (index, value) in queueValues.enumerated() {
-            guard let queue = value.stringValue else { throw APIError(.invalidRequest, "queues[\(index)] must be a string.") }
-            if !queues.contains(queue) { queues.append(queue) }
-        }
-        if body.has("queues"), queues.isEmpty || queues.count > 20 { body.problem("queues", "queues must name 1 to 20 queues.") }
-        try body.finish()
-        guard let workerID else { throw APIError(.internalError, "validated fields missing") }
-        let deadline = ContinuousClock.now + .milliseconds(wait)
+        var problems: [APIError.FieldError] = []
+        let terms = try JobClaim.parse(try JSONBody.object(request.http), requiringWorker: true, problems: &problems)
+        guard let terms else { throw APIError.validation(problems) }
+        guard let job = try await claim(terms, workspaceID: workspaceID, origin: request.origin) else { return HTTPResponse(status: 204) }
+        return Self.json(200, job.json(showingLeaseToken: true))
+    }
+
+    /// A job leased on `terms` (to `worker` when they name none), waiting for one up to their
+    /// `wait_ms` (nil when none came).
+    private func claim(_ terms: JobClaim, workspaceID: String, worker: String? = nil, origin: ChangeOrigin) async throws -> JobRecord? {
+        let deadline = ContinuousClock.now + .milliseconds(terms.waitMilliseconds)
         let token = "lease_" + SecretGenerator.alphanumeric(32)
         while true {
-            if let job = try await jobs.claim(workspaceID: workspaceID, queues: queues, workerID: workerID, token: token, lease: .milliseconds(lease), at: clock.now,
-                                             origin: request.origin) {
-                return Self.json(200, job.json(showingLeaseToken: true))
+            if let job = try await jobs.claim(workspaceID: workspaceID, queues: terms.queues, workerID: terms.workerID ?? worker ?? "worker", token: token,
+                                             lease: .milliseconds(terms.leaseMilliseconds), at: clock.now, origin: origin) {
+                return job
             }
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero, !isDraining() else { return HTTPResponse(status: 204) }
+            guard remaining > .zero, !isDraining() else { return nil }
             // Woken by a new job; else look again each second (a back-off may have run out).
-            await claimers.wait(workspaceID: workspaceID, queues: Set(queues), timeout: min(remaining, .seconds(1)))
+            await claimers.wait(workspaceID: workspaceID, queues: Set(terms.queues), timeout: min(remaining, .seconds(1)))
         }
+    }
+
+    /// A completion's or failure's `claim_next`, parsed (its problems added to `body`).
+    private func claimNext(_ body: inout JSONBody) throws(APIError) -> JobClaim? {
+        guard let given = body.raw("claim_next"), !given.isNull else { return nil }
+        guard let object = given.objectValue else { throw APIError(.invalidRequest, "claim_next must be an object {queues, worker_id?, wait_ms?, lease_ms?}.") }
+        var problems: [APIError.FieldError] = []
+        let terms = try JobClaim.parse(object, prefix: "claim_next.", requiringWorker: false, problems: &problems)
+        for problem in problems { body.problem(problem.field, problem.message) }
+        return terms
+    }
+
+    /// The finished job, with the next one `claim_next` leased (`next_job`, null when none came)
+    /// to the finished job's worker unless it names another.
+    private func finished(_ job: JobRecord, next terms: JobClaim?, workspaceID: String, origin: ChangeOrigin) async throws -> HTTPResponse {
+        guard let terms else { return Self.json(200, job.json()) }
+        var answer = job.json().objectValue ?? JSONObject()
+        let next = try await claim(terms, workspaceID: workspaceID, worker: job.workerID, origin: origin)
+        answer["next_job"] = next?.json(showingLeaseToken: true) ?? .null
+        return Self.json(200, .object(answer))
     }
 
     private func heartbeat(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
         var body = try JSONBody(request.http, allowed: ["lease_token", "lease_ms"])
         let token = try body.string("lease_token", required: true, maxLength: 128)
-        let lease = try body.integer("lease_ms", in: 1000...Self.maxLeaseMilliseconds) ?? Self.defaultLeaseMilliseconds
+        let lease = try body.integer("lease_ms", in: 1000...JobClaim.maxLeaseMilliseconds) ?? JobClaim.defaultLeaseMilliseconds
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
         let now = clock.now
@@ -102,40 +116,42 @@ struct JobRoutes: RouteGroup {
 
     private func completeJob(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
-        var body = try JSONBody(request.http, allowed: ["lease_token", "output", "usage"])
+        var body = try JSONBody(request.http, allowed: ["lease_token", "output", "usage", "claim_next"])
         let token = try body.string("lease_token", required: true, maxLength: 128)
         let output = body.raw("output")
         let usage = try Self.usage(body.raw("usage"), into: &body)
+        let next = try claimNext(&body)
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
         let now = clock.now
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
+        let job = try await runs.finishJob(workspaceID: workspaceID, id: request.parameter("id"), at: now, jobs: jobs, origin: request.origin) {
+            job throws(JobMachine.Refusal) in
             try job.machine.complete(token: token, at: now)
             job.output = output
             job.usage = usage
         }
-        await runs.handOver(job, origin: request.origin)
-        return Self.json(200, job.json())
+        return try await finished(job, next: next, workspaceID: workspaceID, origin: request.origin)
     }
 
     private func failJob(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
-        var body = try JSONBody(request.http, allowed: ["lease_token", "error", "retryable"])
+        var body = try JSONBody(request.http, allowed: ["lease_token", "error", "retryable", "claim_next"])
         let token = try body.string("lease_token", required: true, maxLength: 128)
         guard let error = body.raw("error")?.objectValue, let code = error["code"]?.stringValue, let message = error["message"]?.stringValue else {
             throw APIError(.invalidRequest, "error must be an object {code, message} of strings.")
         }
         let retryable = body.raw("retryable").map { $0 != false } ?? true
+        let next = try claimNext(&body)
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
         let now = clock.now
         let jitter = Double.random(in: 0..<1)
         let reported: JSON = ["code": .string(String(code.prefix(128))), "message": .string(String(message.prefix(4096)))]
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
+        let job = try await runs.finishJob(workspaceID: workspaceID, id: request.parameter("id"), at: now, jobs: jobs, origin: request.origin) {
+            job throws(JobMachine.Refusal) in
             _ = try job.machine.fail(token: token, at: now, error: reported, retryable: retryable, jitter: jitter)
         }
-        await runs.handOver(job, origin: request.origin)
-        return Self.json(200, job.json())
+        return try await finished(job, next: next, workspaceID: workspaceID, origin: request.origin)
     }
 
     private func getJob(_ request: APIRequest) async throws -> HTTPResponse {
