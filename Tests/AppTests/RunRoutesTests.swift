@@ -86,9 +86,7 @@ import TroupeCore
         let ada = try await server.signUp()
         try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]}]"#)
         let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
-        let claimed = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#)
-        let job = try #require(claimed.json["id"]?.stringValue)
-        let lease = try #require(claimed.json["lease_token"]?.stringValue)
+        let (job, lease, _) = try await claim(server, ada.token)
         let cancelled = try await server.send("POST", "/v1/runs/\(id)/cancel", token: ada.token)
         #expect(cancelled.json["status"] == "cancelled")
         #expect(try await server.send("POST", "/v1/jobs/\(job)/heartbeat", token: ada.token, json: #"{"lease_token":"\#(lease)"}"#).status == 409)
@@ -111,6 +109,12 @@ import TroupeCore
         await server.stop()
     }
 
+    /// A job of the `default` queue leased to `worker`: its id, lease token and step.
+    private func claim(_ server: TestServer, _ token: String, worker: String = "w") async throws -> (job: String, lease: String, step: String?) {
+        let claimed = try await server.send("POST", "/v1/jobs/claim", token: token, json: #"{"queues":["default"],"worker_id":"\#(worker)"}"#)
+        return (try #require(claimed.json["id"]?.stringValue), try #require(claimed.json["lease_token"]?.stringValue), claimed.json["step_id"]?.stringValue)
+    }
+
     /// The server's count of committed transactions, from `/metrics`.
     private func transactions(_ server: TestServer) async throws -> Int {
         let text = try await server.send("GET", "/metrics").text
@@ -125,11 +129,7 @@ import TroupeCore
         let ada = try await server.signUp()
         try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]},{"id":"c","kind":"task","needs":["b"]}]"#)
         let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
-        func claim() async throws -> (job: String, lease: String, step: String?) {
-            let claimed = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#)
-            return (try #require(claimed.json["id"]?.stringValue), try #require(claimed.json["lease_token"]?.stringValue), claimed.json["step_id"]?.stringValue)
-        }
-        let first = try await claim()
+        let first = try await claim(server, ada.token)
         // Let the writes a request leaves behind (the key's last use) settle first.
         try await Task.sleep(for: .milliseconds(300))
         let before = try await transactions(server)
@@ -138,14 +138,14 @@ import TroupeCore
         #expect(after - before == 1, "one transaction for the completion and the run's next step (\(after - before))")
         #expect(try await server.send("POST", "/v1/jobs/\(first.job)/complete", token: ada.token, json: #"{"lease_token":"\#(first.lease)"}"#).status == 409)
 
-        let second = try await claim()
+        let second = try await claim(server, ada.token)
         #expect(second.step == "b", "the run's next step was queued in that commit")
         async let one = server.send("POST", "/v1/jobs/\(second.job)/complete", token: ada.token, json: #"{"lease_token":"\#(second.lease)","output":{"n":1}}"#)
         async let two = server.send("POST", "/v1/jobs/\(second.job)/complete", token: ada.token, json: #"{"lease_token":"\#(second.lease)","output":{"n":2}}"#)
         #expect(try await [one.status, two.status].sorted() == [200, 409])
         let run = try await server.send("GET", "/v1/runs/\(id)", token: ada.token).json
         #expect(run["steps"]?.arrayValue?.map { $0["status"]?.stringValue ?? "" } == ["succeeded", "succeeded", "running"])
-        #expect(try await claim().step == "c")
+        #expect(try await claim(server, ada.token).step == "c")
         #expect(try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w"}"#).status == 204,
                 "the run moved once")
         await server.stop()
@@ -157,9 +157,7 @@ import TroupeCore
         let ada = try await server.signUp()
         try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]}]"#)
         let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
-        let claimed = try await server.send("POST", "/v1/jobs/claim", token: ada.token, json: #"{"queues":["default"],"worker_id":"w7"}"#)
-        let job = try #require(claimed.json["id"]?.stringValue)
-        let lease = try #require(claimed.json["lease_token"]?.stringValue)
+        let (job, lease, _) = try await claim(server, ada.token, worker: "w7")
         for (body, status, field) in [(#""now""#, 400, nil), (#"{"queues":[]}"#, 422, "claim_next.queues"), (#"{"queues":["default"],"lease_ms":5}"#, 422, "claim_next.lease_ms"),
                                       (#"{"queues":["default"],"color":1}"#, 400, nil)] {
             let refused = try await server.send("POST", "/v1/jobs/\(job)/complete", token: ada.token, json: #"{"lease_token":"\#(lease)","claim_next":\#(body)}"#)
