@@ -51,6 +51,11 @@ struct SandboxStepTests {
         }
     }
 
+    /// Whether process `pid` is a `sleep`.
+    private static func isSleep(_ pid: Int) -> Bool {
+        FileManager.default.contents(atPath: "/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self) == "sleep\n" } ?? false
+    }
+
     /// Pids of processes whose command line holds `marker`.
     private func processes(marked marker: String) -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -155,9 +160,13 @@ struct SandboxStepTests {
     @Test func recoveryGoesOnWithTheNextAttempt() async throws {
         let harness = try await Harness.make()
         let marker = "recover-\(UUID().uuidString)"
-        let script = #"if [ "$TROUPE_ATTEMPT" = 1 ]; then sleep 60; : \#(marker); fi; echo attempt $TROUPE_ATTEMPT"#
+        let nap = "60.\(Int.random(in: 100_000...999_999))"  // the first attempt's sleep, found by its argument
+        let script = #"if [ "$TROUPE_ATTEMPT" = 1 ]; then sleep \#(nap); : \#(marker); fi; echo attempt $TROUPE_ATTEMPT"#
         let id = try await harness.run(#"[{"id":"box","kind":"sandbox","argv":["sh","-c",\#(String(decoding: JSON.string(script).bytes, as: UTF8.self))]}]"#)
         _ = try await harness.run(id) { $0.machine.steps.first?.attempts == 1 }
+        // The server stops while the first attempt's command runs (its sleep is up).
+        for _ in 0..<200 where !processes(marked: nap).contains(where: Self.isSleep) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(processes(marked: nap).contains(where: Self.isSleep), "the first attempt's command runs")
         harness.runtime.runs.stopSandboxSteps()
         await harness.runtime.sandboxes.stopCommands()
         #expect(try await harness.runtime.runs.state(of: id, workspaceID: harness.workspace)?.machine.steps.first?.status == .running,
@@ -167,7 +176,7 @@ struct SandboxStepTests {
         let recovered = try await restarted.recover(jobs: JobStore(store: harness.runtime.store))
         #expect(recovered.sandboxSteps == 1)
         var state = try #require(try await restarted.state(of: id, workspaceID: harness.workspace))
-        for _ in 0..<1_000 where !state.machine.status.isFinished {
+        for _ in 0..<3_000 where !state.machine.status.isFinished {
             try await Task.sleep(for: .milliseconds(10))
             state = try #require(try await restarted.state(of: id, workspaceID: harness.workspace))
         }

@@ -67,6 +67,7 @@ public actor SandboxActor {
         default: throw SandboxRefusal.notReady(record.id, record.status)
         }
         state = .busy(nil)
+        terminateWhenStarted = false  // a stop asked of an earlier command is not this one's
         record.status = .busy
         let request = CommandRequest(argv: exec.argv, environment: exec.environment, directory: directory,
                                      limits: record.limits.processLimits, user: context.user(forSlot: record.slot),
