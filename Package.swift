@@ -62,12 +62,12 @@ let package = Package(
         .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore", "TroupeTestSupport"], path: "Tests/CoreTests"),
         .testTarget(
             name: "TroupeActorsTests",
-            dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors"],
+            dependencies: ["TroupeCore", "TroupePersistence", "TroupeActors", "TroupeTestSupport"],
             path: "Tests/ActorsTests"
         ),
         .testTarget(
             name: "TroupeSystemTests",
-            dependencies: ["TroupeCore", "TroupeSystem"],
+            dependencies: ["TroupeCore", "TroupeSystem", "TroupeTestSupport"],
             path: "Tests/SystemTests"
         ),
         .testTarget(

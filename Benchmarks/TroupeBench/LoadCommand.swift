@@ -37,7 +37,17 @@ struct LoadCommand {
             return pid
         }
         let target = try await BenchTarget(url: url, config: Self.config)
-        defer { Task { await target.close() } }
+        do {
+            try await drive(scenario, target: target, url: url, serverPID: serverPID, maxInFlight: maxInFlight)
+        } catch {
+            await target.close()
+            throw error
+        }
+        await target.close()
+    }
+
+    /// Provisions, runs, and reports, against `target` (closed by the caller).
+    private func drive(_ scenario: Scenario, target: BenchTarget, url: String?, serverPID: Int32?, maxInFlight: Int) async throws {
         let host = url.flatMap { URLComponents(string: $0)?.host } ?? "127.0.0.1"
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.maxIdlePerHost = maxInFlight
@@ -71,7 +81,6 @@ struct LoadCommand {
                 throw UsageError(description: "--json \(path) could not be written")
             }
         }
-        await target.close()
     }
 
     /// The scenario named by `--scenario` (a built-in, or a file), less the `--without` class.

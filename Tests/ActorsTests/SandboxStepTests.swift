@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroupeCore
+import TroupeTestSupport
 
 @testable import TroupeActors
 
@@ -51,20 +52,6 @@ struct SandboxStepTests {
         }
     }
 
-    /// Whether process `pid` is a `sleep`.
-    private static func isSleep(_ pid: Int) -> Bool {
-        FileManager.default.contents(atPath: "/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self) == "sleep\n" } ?? false
-    }
-
-    /// Pids of processes whose command line holds `marker`.
-    private func processes(marked marker: String) -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return names.compactMap(Int.init).filter { pid in
-            guard let bytes = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: bytes, as: UTF8.self).contains(marker)
-        }
-    }
-
     @Test func exitZeroSucceedsWithItsOutputInAFreshSandboxOfTheRun() async throws {
         let harness = try await Harness.make()
         let id = try await harness.run(#"""
@@ -111,7 +98,7 @@ struct SandboxStepTests {
         #expect(step.error?["code"] == "sandbox_timeout")
         #expect(step.error?["timed_out"] == true)
         #expect((step.durationMilliseconds ?? .max) < 5_000)
-        #expect(processes(marked: marker).isEmpty)
+        #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty)
         await harness.runtime.close()
     }
 
@@ -120,12 +107,12 @@ struct SandboxStepTests {
         let marker = "cancel-\(UUID().uuidString)"
         let id = try await harness.run(#"[{"id":"long","kind":"sandbox","argv":["sh","-c","sleep 60; : \#(marker)"]}]"#)
         _ = try await harness.run(id) { $0.machine.steps.first?.attempts == 1 }
-        for _ in 0..<100 where processes(marked: marker).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(!processes(marked: marker).isEmpty, "the command runs")
+        for _ in 0..<100 where ProcessTable.pids(commandLineContaining: marker).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!ProcessTable.pids(commandLineContaining: marker).isEmpty, "the command runs")
         _ = try await harness.runtime.runs.apply(.cancel, to: id)
         for _ in 0..<300 where try await harness.sandboxes(of: id).first?.status != .terminated { try await Task.sleep(for: .milliseconds(10)) }
         #expect(try await harness.sandboxes(of: id).first?.status == .terminated)
-        #expect(processes(marked: marker).isEmpty, "its process tree is gone")
+        #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty, "its process tree is gone")
         let state = try await harness.finished(id)
         #expect(state.machine.status == .cancelled)
         #expect(state.machine.steps.first?.status == .cancelled, "the killed command does not fail the cancelled step")
@@ -165,8 +152,8 @@ struct SandboxStepTests {
         let id = try await harness.run(#"[{"id":"box","kind":"sandbox","argv":["sh","-c",\#(String(decoding: JSON.string(script).bytes, as: UTF8.self))]}]"#)
         _ = try await harness.run(id) { $0.machine.steps.first?.attempts == 1 }
         // The server stops while the first attempt's command runs (its sleep is up).
-        for _ in 0..<200 where !processes(marked: nap).contains(where: Self.isSleep) { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(processes(marked: nap).contains(where: Self.isSleep), "the first attempt's command runs")
+        for _ in 0..<200 where !ProcessTable.pids(commandLineContaining: nap).contains(where: { ProcessTable.name(of: $0) == "sleep" }) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(ProcessTable.pids(commandLineContaining: nap).contains(where: { ProcessTable.name(of: $0) == "sleep" }), "the first attempt's command runs")
         harness.runtime.runs.stopSandboxSteps()
         await harness.runtime.sandboxes.stopCommands()
         #expect(try await harness.runtime.runs.state(of: id, workspaceID: harness.workspace)?.machine.steps.first?.status == .running,
@@ -184,7 +171,7 @@ struct SandboxStepTests {
         #expect(state.machine.steps.first?.attempts == 2)
         #expect(state.machine.steps.first?.output?["stdout"] == "attempt 2\n")
         #expect(try await harness.sandboxes(of: id).first { $0.reason == "its run step was interrupted" } != nil)
-        #expect(processes(marked: marker).isEmpty)
+        #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty)
         restarted.stop()
         await harness.runtime.close()
     }

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import TroupeCore
 import TroupePersistence
+import TroupeTestSupport
 import TroupeTransport
 
 /// `kill -9` of the real binary while an API sandbox and a run's sandbox step each run a
@@ -23,17 +24,6 @@ import TroupeTransport
             try await Task.sleep(for: .milliseconds(20))
         }
         return answer
-    }
-
-    /// Processes running as one of the uids `base ..< base + 65536`.
-    private func processes(ofUIDsFrom base: UInt32) -> [Int] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int.init).filter { pid in
-            let status = FileManager.default.contents(atPath: "/proc/\(pid)/status").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
-                .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
-            return uid.map { (base..<base + 65_536).contains($0) } ?? false
-        }
     }
 
     @Test func aCrashLeavesNoProcessAndSandboxesGoOn() async throws {
@@ -70,14 +60,14 @@ import TroupeTransport
         _ = try await poll(port, "/v1/runs/\(runID)", token) { $0["steps"]?.arrayValue?.first?["attempts"] == 1 }
         // Looked for every 100 ms, not in a tight loop: the commands run at idle priority, and a
         // busy search of /proc would itself keep them from forking their sleeps.
-        for _ in 0..<100 where processes(ofUIDsFrom: uidBase).count < 4 { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(processes(ofUIDsFrom: uidBase).count >= 4, "both commands and their sleeps run")
+        for _ in 0..<100 where ProcessTable.pids(uids: uidBase..<uidBase + 65_536).count < 4 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(ProcessTable.pids(uids: uidBase..<uidBase + 65_536).count >= 4, "both commands and their sleeps run")
 
         kill(first.processIdentifier, SIGKILL)
         _ = await TroupeProcess.waitForExit(first)
         _ = await hanging.value
-        for _ in 0..<100 where !processes(ofUIDsFrom: uidBase).isEmpty { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(processes(ofUIDsFrom: uidBase).isEmpty, "nothing of the sandboxes outlives the server")
+        for _ in 0..<100 where !ProcessTable.pids(uids: uidBase..<uidBase + 65_536).isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(ProcessTable.pids(uids: uidBase..<uidBase + 65_536).isEmpty, "nothing of the sandboxes outlives the server")
 
         let (second, again) = try await TroupeProcess.serve(db: db, config: config)
         let recovered = try await poll(again, "/v1/sandboxes/\(box)", token) { $0["status"] == "ready" }
@@ -94,7 +84,7 @@ import TroupeTransport
         #expect(try await send(again, "POST", "/v1/sandboxes/\(box)/exec", token: token, json: #"{"argv":["true"]}"#).1["exit_code"] == 0)
         second.terminate()
         _ = await TroupeProcess.waitForExit(second)
-        #expect(processes(ofUIDsFrom: uidBase).isEmpty)
+        #expect(ProcessTable.pids(uids: uidBase..<uidBase + 65_536).isEmpty)
 
         let database = try Database(path: db, options: DatabaseOptions(readOnly: true))
         defer { database.close() }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import TroupeCore
+import TroupeTestSupport
 import TroupeTransport
 
 /// Attacks from inside a sandbox, on the real binary: each is contained, `/healthz` answers
@@ -82,15 +83,8 @@ import TroupeTransport
     }
 
     /// Processes running as one of the server's sandbox uids, or whose command line holds `marker`.
-    private func leftovers(_ server: Server, marker: String) -> [Int] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int.init).filter { pid in
-            let status = FileManager.default.contents(atPath: "/proc/\(pid)/status").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
-                .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
-            let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            return (uid.map { (server.uidBase..<server.uidBase + 65_536).contains($0) } ?? false) || command.contains(marker)
-        }
+    private func leftovers(_ server: Server, marker: String) -> Set<Int> {
+        Set(ProcessTable.pids(uids: server.uidBase..<server.uidBase + 65_536)).union(ProcessTable.pids(commandLineContaining: marker))
     }
 
     private func contained(_ server: Server, _ slowest: Duration, marker: String) async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroupeCore
+import TroupeTestSupport
 
 /// API.md "Sandboxes" through the in-process server: the lifecycle, exec's answer (stdin, env,
 /// exit code, cap, timeout), one exec at a time, the plan's cap, exec off, bad input, and
@@ -129,7 +130,7 @@ import TroupeCore
         #expect(current["status"] == "terminated")
         #expect(current["reason"] == "expired")
         #expect(try await exec.json["signal"] == "SIGKILL", "its command was killed")
-        #expect(processes(holding: marker).isEmpty)
+        #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty)
 
         let stream = try EventStreamClient(port: server.server.port, target: "/v1/events/stream?after=0",
                                            headers: ["Authorization": "Bearer \(ada.token)"])
@@ -150,19 +151,12 @@ import TroupeCore
         let id = try #require(try await ready(server, ada.token)["id"]?.stringValue)
         let marker = "3597.\(Int.random(in: 100_000...999_999))"
         async let exec = server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","\#(marker)"]}"#)
-        for _ in 0..<100 where processes(holding: marker).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(!processes(holding: marker).isEmpty)
+        for _ in 0..<100 where ProcessTable.pids(commandLineContaining: marker).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!ProcessTable.pids(commandLineContaining: marker).isEmpty)
         let started = ContinuousClock.now
         await server.stop()
         #expect(ContinuousClock.now - started < .seconds(3), "the drain did not wait for the command")
         #expect(try await exec.status == 200)
-        #expect(processes(holding: marker).isEmpty)
-    }
-
-    private func processes(holding marker: String) -> [Int] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int.init).filter { pid in
-            FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self).contains(marker) } ?? false
-        }
+        #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import TroupeCore
+import TroupeTestSupport
 import TroupeTransport
 
 /// The server run by an ordinary user (as on a laptop), started here as `nobody` through
@@ -13,14 +14,6 @@ import TroupeTransport
 
     private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
         try await TroupeProcess.send(port, method, target, token: token, json: json)
-    }
-
-    private func processes(holding marker: String) -> [Int] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int.init).filter { pid in
-            let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            return command.contains(marker)
-        }
     }
 
     @Test func anOrdinaryUsersServerReportsTheWeakerIsolationAndStillContainsCommands() async throws {
@@ -58,8 +51,8 @@ import TroupeTransport
         let left = try await send(port, "POST", "/v1/sandboxes/\(id)/exec", token: token,
                                   json: #"{"argv":["sh","-c","sleep \#(marker) & setsid sleep \#(marker) & echo started"]}"#).1
         #expect(left["stdout"] == "started\n")
-        for _ in 0..<100 where !processes(holding: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(processes(holding: marker).isEmpty, "a background child and a setsid one end with their command")
+        for _ in 0..<100 where !ProcessTable.pids(commandLineContaining: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty, "a background child and a setsid one end with their command")
 
         let limited = try await send(port, "POST", "/v1/sandboxes/\(id)/exec", token: token, json: #"{"argv":["cat","/proc/self/limits"]}"#).1
         let limits = (limited["stdout"]?.stringValue ?? "").split(separator: "\n")

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import TroupeSystem
+import TroupeTestSupport
 
 /// The launcher and the command's pipes, on a real process (no server, no actor).
 @Suite(.serialized)
@@ -63,7 +64,7 @@ struct RunningCommandTests {
         #expect(outcome.timedOut && outcome.stopped)
         #expect(outcome.signal == Int(SIGKILL))
         #expect(outcome.duration < .seconds(3))
-        #expect(processes(named: marker).isEmpty)
+        #expect(ProcessTable.pids(commandLine: { $0.hasPrefix(marker) }).isEmpty)
     }
 
     @Test func backgroundChildrenDoNotOutliveTheirCommand() async throws {
@@ -71,7 +72,7 @@ struct RunningCommandTests {
         let outcome = try await run(["sh", "-c", "(exec -a \(marker) sleep 600) & echo started"])
         #expect(outcome.exitCode == 0)
         #expect(!outcome.timedOut)
-        #expect(processes(named: marker).isEmpty)
+        #expect(ProcessTable.pids(commandLine: { $0.hasPrefix(marker) }).isEmpty)
     }
 
     /// How the launcher finds what a command left depends on the isolation: a /proc search
@@ -93,15 +94,15 @@ struct RunningCommandTests {
         let script = "(exec -a \(marker) sleep 600) & setsid sh -c 'exec -a \(marker) sleep 600' & echo started"
         let outcome = try await run(["bash", "-c", script], isolation: isolation, user: user)
         #expect(outcome.exitCode == 0, "\(name)")
-        for _ in 0..<50 where !processes(named: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(processes(named: marker).isEmpty, "\(name): a background child and a setsid one end with their command")
+        for _ in 0..<50 where !ProcessTable.pids(commandLine: { $0.hasPrefix(marker) }).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(ProcessTable.pids(commandLine: { $0.hasPrefix(marker) }).isEmpty, "\(name): a background child and a setsid one end with their command")
         guard let user else { return }
         // A fork bomb of the sandbox's uid (its process limit counts that uid alone) ends whole.
         // Under load its shell may get no CPU (SCHED_IDLE) to end by itself: the timeout ends it then.
         let bomb = try await run(["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 0.3"], timeout: .seconds(2), limits: ProcessLimits(processes: 64),
                                  isolation: isolation, user: user)
         #expect(bomb.duration < .seconds(5), "\(name)")
-        #expect(processes(ofUser: user).isEmpty, "\(name): no process of the bomb's uid is left")
+        #expect(ProcessTable.pids(uids: user..<user + 1).isEmpty, "\(name): no process of the bomb's uid is left")
     }
 
     /// Every uid_t is a uid, 2^31 and past it too: the command runs as exactly the one asked.
@@ -128,25 +129,6 @@ struct RunningCommandTests {
         #expect(lines.first == "1")
         #expect(Int(lines.dropFirst().first ?? "") ?? 99 <= 3)
         #expect(lines.last == "1")  // only lo, which is down
-    }
-}
-
-/// Pids of processes running as `user`.
-func processes(ofUser user: UInt32) -> [Int] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap(Int.init).filter { pid in
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/status") else { return false }
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Uid:") }
-        return line?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) } == user
-    }
-}
-
-/// Pids whose command line starts with `name` (`exec -a` sets argv[0]).
-func processes(named name: String) -> [Int] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap(Int.init).filter { pid in
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        return String(decoding: data, as: UTF8.self).hasPrefix(name)
     }
 }
 

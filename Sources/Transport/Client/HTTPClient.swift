@@ -73,7 +73,7 @@ public final class HTTPClient: Sendable {
                 // The server closed the idle connection; try once more on a new one.
             }
         }
-        let fd = try await connect(request.host, request.port, deadline: deadline)
+        let fd = try await Self.connect(request.host, request.port, loop: loop, deadline: deadline)
         do {
             return try await exchange(on: fd, request, key: key, deadline: deadline)
         } catch ExchangeFailure.closedBeforeResponse {
@@ -92,7 +92,9 @@ public final class HTTPClient: Sendable {
         case closedBeforeResponse
     }
 
-    private func connect(_ host: String, _ port: Int, deadline: ContinuousClock.Instant) async throws -> Int32 {
+    /// A connected, non-blocking socket to `host:port`, registered with `loop` (for the pool's
+    /// connections and for ``HTTPClientStream``'s).
+    static func connect(_ host: String, _ port: Int, loop: EventLoop, deadline: ContinuousClock.Instant) async throws -> Int32 {
         let (fd, inProgress) = try Socket.connect(host: host, port: port)
         do {
             try loop.register(fd)
@@ -103,14 +105,12 @@ public final class HTTPClient: Sendable {
         if inProgress {
             do {
                 try await loop.wait(fd, for: .write, deadline: deadline)
+                let error = Socket.pendingError(fd)
+                guard error == 0 else { throw SystemCallError(call: "connect", errno: error) }
             } catch {
-                discard(fd)
+                loop.deregister(fd)
+                close(fd)
                 throw error
-            }
-            let error = Socket.pendingError(fd)
-            guard error == 0 else {
-                discard(fd)
-                throw SystemCallError(call: "connect", errno: error)
             }
         }
         try? Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)

@@ -47,19 +47,8 @@ public final class HTTPClientStream {
     /// Connects, sends `request`, and reads the response's head (within `timeout`).
     public static func open(_ request: HTTPClientRequest, loop: EventLoop = .shared, timeout: Duration = .seconds(30)) async throws -> sending HTTPClientStream {
         let deadline = ContinuousClock.now + timeout
-        let (fd, inProgress) = try Socket.connect(host: request.host, port: request.port)
+        let fd = try await HTTPClient.connect(request.host, request.port, loop: loop, deadline: deadline)
         do {
-            try loop.register(fd)
-        } catch {
-            Glibc.close(fd)
-            throw error
-        }
-        do {
-            if inProgress {
-                try await loop.wait(fd, for: .write, deadline: deadline)
-                let error = Socket.pendingError(fd)
-                guard error == 0 else { throw SystemCallError(call: "connect", errno: error) }
-            }
             var bytes = HTTPClient.serialize(request)
             try await SocketWriter(fd: fd, loop: loop, writeTimeout: deadline - .now).writeAll(&bytes)
             var buffer: [UInt8] = []
