@@ -44,4 +44,22 @@ struct BlockingQueueTests {
         #expect(queue.takeBatch(max: 8, spin: .microseconds(10)) == [1, 2, 3])
         #expect(queue.count == 0)
     }
+
+    @Test func deferredItemsWaitBehindTheOthersWithoutStarving() {
+        let queue = BlockingQueue<Int>(capacity: 32)
+        for item in 100..<110 { #expect(queue.push(item, deferred: true) == .accepted) }
+        for item in 0..<8 { #expect(queue.push(item) == .accepted) }
+        // Eight others, then two deferred ones (a quarter of them), in order.
+        #expect(queue.takeBatch(max: 64) == Array(0..<8) + [100, 101])
+        // One other still takes one deferred item with it.
+        #expect(queue.push(8) == .accepted)
+        #expect(queue.takeBatch(max: 64) == [8, 102])
+        // With none of the others queued, the deferred lane is taken up to the batch's size.
+        #expect(queue.takeBatch(max: 4) == [103, 104, 105, 106])
+        #expect(queue.count == 3)
+        // Both lanes count against the capacity.
+        for item in 0..<29 { #expect(queue.push(item) == .accepted) }
+        #expect(queue.push(99, deferred: true) == .full)
+        #expect(queue.push(99) == .full)
+    }
 }

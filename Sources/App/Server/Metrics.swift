@@ -57,7 +57,7 @@ final class Metrics: Sendable {
     /// The Prometheus text exposition (version 0.0.4).
     func render(registry: RegistryStatistics, residentRuns: Int, connections: HTTPServer.Statistics, writer: GroupCommitWriter.Statistics,
                 setAside: [String: Int], backgroundErrors: [String: Int], eventSubscribers: Int,
-                sandboxes: (live: Int, isolation: [String])) -> String {
+                sandboxes: (live: Int, isolation: [String]), fairShare: (deferred: Int, refused: Int)) -> String {
         let snapshot = state.value
         var out = "# HELP troupe_http_requests_total Requests by route and status.\n# TYPE troupe_http_requests_total counter\n"
         let counters = snapshot.requests.map { labels, count in
@@ -94,6 +94,10 @@ final class Metrics: Sendable {
             out += "troupe_sandbox_isolation{kind=\"\(kind)\"} \(sandboxes.isolation.contains(kind) ? 1 : 0)\n"
         }
         gauge("troupe_rate_limited_requests_total", "Requests refused with 429.", "counter", "\(snapshot.rateLimited)")
+        gauge("troupe_fair_share_deferred_requests_total", "Requests run behind other workspaces': their workspace had more than its share in flight.",
+              "counter", "\(fairShare.deferred)")
+        gauge("troupe_fair_share_refused_requests_total", "Requests refused with 503: their workspace had its most in flight.", "counter",
+              "\(fairShare.refused)")
         out += "# HELP troupe_resident_actors Resident actors by kind.\n# TYPE troupe_resident_actors gauge\n"
         out += "troupe_resident_actors{kind=\"tenant\"} \(registry.resident)\n"
         out += "troupe_resident_actors{kind=\"run\"} \(residentRuns)\n"

@@ -18,6 +18,7 @@ struct RouteGate: Sendable {
     let usage: UsageStore
     let journal: Journal
     let clock: any WallClock
+    let shares: FairShare
 
     /// A route open to anyone (signup, login, plans, operations).
     func open(_ pattern: String, _ body: @escaping Handler) -> Router.Handler {
@@ -46,35 +47,14 @@ struct RouteGate: Sendable {
                     rateHeaders = try await admit(caller)
                     principal = caller
                 }
-                var apiRequest = APIRequest(http: request, parameters: parameters, requestID: requestID, principal: principal,
-                                            query: QueryParameters(request.query))
-                let audited = AuditedRoute.of(request.method, pattern)
-                if let audited, let principal {
-                    apiRequest.audit = AuditIntent(AuditDraft(
-                        workspaceID: principal.workspaceID, actor: AuditActor(principal), event: audited.event, targetType: audited.targetType,
-                        targetID: audited.targetParameter.flatMap { parameters[$0] }, requestID: requestID, ip: request.remoteAddress))
-                }
-                let handled = Atomic<Bool>(false)
-                if let creation, let principal, let key = try IdempotencyGate.key(of: request) {
-                    // Authenticated and admitted above; the role or scope is checked here, so
-                    // that nobody is replayed an answer they may not ask for.
-                    try principal.require(creation.access)
-                    response = try await idempotency.perform(
-                        workspaceID: principal.workspaceID, key: key, principal: principal.identity, request: request,
-                        sealing: creation.answerHoldsSecret, origin: apiRequest.origin
-                    ) { pending in
-                        var keyed = apiRequest
-                        keyed.idempotency = pending
-                        handled.store(true, ordering: .relaxed)
-                        return await respond(to: keyed, with: body, record: record)
+                if let principal {
+                    response = try await shares.run(workspaceID: principal.workspaceID) { [self] in
+                        try await handle(request, parameters, pattern: pattern, principal: principal, requestID: requestID,
+                                         creation: creation, record: record, body)
                     }
                 } else {
-                    handled.store(true, ordering: .relaxed)
-                    response = await respond(to: apiRequest, with: body, record: record)
-                }
-                // A replayed answer is no new change: only a request that ran is recorded.
-                if handled.load(ordering: .relaxed), audited != nil {
-                    await recordAudit(of: apiRequest, pattern: pattern, status: response.status, record: record)
+                    response = try await handle(request, parameters, pattern: pattern, principal: nil, requestID: requestID,
+                                                creation: creation, record: record, body)
                 }
             } catch {
                 response = Self.errorResponse(error, requestID: requestID, record: record)
@@ -82,6 +62,46 @@ struct RouteGate: Sendable {
             for field in rateHeaders where !response.headers.contains(field.name) { response.headers.set(field.name, field.value) }
             return response
         }
+    }
+
+    /// The request past authentication and admission: its audit intent, `Idempotency-Key`, the
+    /// handler, and the audit entry it did not carry.
+    private func handle(
+        _ request: HTTPRequest, _ parameters: RouteParameters, pattern: String, principal: Principal?, requestID: String,
+        creation: Creation?, record: RouteRecord?, _ body: @escaping Handler
+    ) async throws -> HTTPResponse {
+        let response: HTTPResponse
+        var apiRequest = APIRequest(http: request, parameters: parameters, requestID: requestID, principal: principal,
+                                    query: QueryParameters(request.query))
+        let audited = AuditedRoute.of(request.method, pattern)
+        if let audited, let principal {
+            apiRequest.audit = AuditIntent(AuditDraft(
+                workspaceID: principal.workspaceID, actor: AuditActor(principal), event: audited.event, targetType: audited.targetType,
+                targetID: audited.targetParameter.flatMap { parameters[$0] }, requestID: requestID, ip: request.remoteAddress))
+        }
+        let handled = Atomic<Bool>(false)
+        if let creation, let principal, let key = try IdempotencyGate.key(of: request) {
+            // Authenticated and admitted above; the role or scope is checked here, so
+            // that nobody is replayed an answer they may not ask for.
+            try principal.require(creation.access)
+            response = try await idempotency.perform(
+                workspaceID: principal.workspaceID, key: key, principal: principal.identity, request: request,
+                sealing: creation.answerHoldsSecret, origin: apiRequest.origin
+            ) { pending in
+                var keyed = apiRequest
+                keyed.idempotency = pending
+                handled.store(true, ordering: .relaxed)
+                return await respond(to: keyed, with: body, record: record)
+            }
+        } else {
+            handled.store(true, ordering: .relaxed)
+            response = await respond(to: apiRequest, with: body, record: record)
+        }
+        // A replayed answer is no new change: only a request that ran is recorded.
+        if handled.load(ordering: .relaxed), audited != nil {
+            await recordAudit(of: apiRequest, pattern: pattern, status: response.status, record: record)
+        }
+        return response
     }
 
     /// Writes what the request's changes did not carry: the entry of a change route that

@@ -26,6 +26,8 @@ public final class TroupeApp: Sendable {
     let loginThrottle = LoginThrottle()
     let cursors: PageCursor.Codec
     let metrics = Metrics()
+    /// Each workspace's requests in flight, so that one workspace's flood waits behind the others.
+    let shares = FairShare()
     let log: RequestLog
     /// Lines of background work.
     let logger: Logger
@@ -66,7 +68,7 @@ public final class TroupeApp: Sendable {
     /// The routes of API.md built so far, group by group.
     func makeRouter() -> Router {
         let gate = RouteGate(authenticator: authenticator, idempotency: idempotency, tenants: runtime.tenants, usage: usage,
-                             journal: runtime.store.journal, clock: clock)
+                             journal: runtime.store.journal, clock: clock, shares: shares)
         let workspaceView = WorkspaceJSON(plans: config.plans)
         let draining: @Sendable () -> Bool = { [self] in isDraining }
         let groups: [any RouteGroup] = [

@@ -7,6 +7,11 @@ import Synchronization
 /// Consumers are plain threads (never the cooperative pool) that block in ``takeBatch(max:)``
 /// until work arrives. After ``close()`` the remaining items are still handed out; then the
 /// consumers get nil and stop.
+///
+/// An item pushed as deferred (the work of a workspace past its fair share) waits in a lane of
+/// its own: a batch takes the other items first and, while there are any, deferred ones only up
+/// to a quarter of them (at least one), so that a flood's backlog neither delays the others'
+/// items nor starves.
 final class BlockingQueue<Element: Sendable>: Sendable {
     /// What became of a pushed item.
     enum Admission {
@@ -15,11 +20,31 @@ final class BlockingQueue<Element: Sendable>: Sendable {
         case closed
     }
 
-    private struct State {
+    /// One lane of items in order: an array whose taken front is dropped now and then.
+    private struct Lane {
         var items: [Element] = []
         var head = 0
-        var closed = false
         var count: Int { items.count - head }
+
+        mutating func take(_ limit: Int, into batch: inout [Element]) {
+            let end = head + min(limit, count)
+            batch.append(contentsOf: items[head..<end])
+            head = end
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024, head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
+    private struct State {
+        var lane = Lane()
+        var deferred = Lane()
+        var closed = false
+        var count: Int { lane.count + deferred.count }
     }
 
     let capacity: Int
@@ -36,13 +61,14 @@ final class BlockingQueue<Element: Sendable>: Sendable {
         self.capacity = capacity
     }
 
-    /// Appends `item`, or refuses it at once when the queue is full or closed.
-    func push(_ item: Element) -> Admission {
+    /// Appends `item` (to the deferred lane when `deferred`), or refuses it at once when the
+    /// queue is full or closed.
+    func push(_ item: Element, deferred: Bool = false) -> Admission {
         condition.lock()
         defer { condition.unlock() }
         guard !state.closed else { return .closed }
         guard state.count < capacity else { return .full }
-        state.items.append(item)
+        if deferred { state.deferred.items.append(item) } else { state.lane.items.append(item) }
         queued.add(1, ordering: .releasing)
         condition.signal()
         return .accepted
@@ -54,14 +80,15 @@ final class BlockingQueue<Element: Sendable>: Sendable {
         guard !items.isEmpty else { return }
         condition.lock()
         defer { condition.unlock() }
-        state.items.replaceSubrange(0..<state.head, with: items)
-        state.head = 0
+        state.lane.items.replaceSubrange(0..<state.lane.head, with: items)
+        state.lane.head = 0
         queued.add(items.count, ordering: .releasing)
         condition.signal()
     }
 
-    /// Blocks until at least one item is queued, then takes up to `max` of them in order.
-    /// Returns nil once the queue is closed and empty.
+    /// Blocks until at least one item is queued, then takes up to `max` of them in order, the
+    /// deferred lane's after the others (see the type's notes). Returns nil once the queue is
+    /// closed and empty.
     ///
     /// With a `spin` budget an idle consumer first polls for that long before it sleeps: waking
     /// a sleeping thread costs tens of microseconds here, more than a point read itself, so a
@@ -79,20 +106,12 @@ final class BlockingQueue<Element: Sendable>: Sendable {
             if state.closed { return nil }
             condition.wait()
         }
-        let end = state.head + min(max, state.count)
-        let batch = Array(state.items[state.head..<end])
-        queued.subtract(end - state.head, ordering: .relaxed)
-        state.head = end
-        if state.head == state.items.count {
-            state.items.removeAll(keepingCapacity: true)
-            state.head = 0
-        } else {
-            if state.head > 1024, state.head * 2 > state.items.count {
-                state.items.removeFirst(state.head)
-                state.head = 0
-            }
-            condition.signal()  // more work is queued: wake another consumer
-        }
+        var batch: [Element] = []
+        state.lane.take(max, into: &batch)
+        let deferredRoom = batch.isEmpty ? max : Swift.max(1, batch.count / 4)
+        state.deferred.take(Swift.min(deferredRoom, max - batch.count), into: &batch)
+        queued.subtract(batch.count, ordering: .relaxed)
+        if state.count > 0 { condition.signal() }  // more work is queued: wake another consumer
         return batch
     }
 

@@ -159,7 +159,7 @@ public final class GroupCommitWriter: Sendable {
             } reject: { error in
                 continuation.resume(throwing: error)
             }
-            switch queue.push(pending) {
+            switch queue.push(pending, deferred: Task.currentPriority.isDeferred) {
             case .accepted:
                 break
             case .full:

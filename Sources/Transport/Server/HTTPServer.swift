@@ -149,7 +149,7 @@ public final class HTTPServer: Sendable {
                         isDraining: { [self] in draining.load(ordering: .relaxed) },
                         // Forgotten before it closes: a shutdown must never interrupt a reused fd number.
                         willClose: { [self] in forget(fd) })
-                    await connection.run()
+                    await EventLoop.$current.withValue(connectionLoop) { await connection.run() }
                 }
             }
             state.withLock { $0.listenerOpen = false }
