@@ -4,18 +4,27 @@ import TroupeSystem
 
 @testable import TroupeApp
 
-/// A workspace's requests within its share run as they came; past it, at the deferred
+/// A workspace's requests within its share, or with no other workspace about, run as they
+/// came; past the share while another workspace sends within its own, at the deferred
 /// priority; at the bound, refused with 503 while other workspaces go on.
 struct FairShareTests {
-    @Test func requestsPastTheShareRunDeferredAndPastTheBoundAreRefused() async throws {
+    @Test func requestsPastTheShareBesideAnotherWorkspaceRunDeferredAndPastTheBoundAreRefused() async throws {
         let shares = FairShare(share: 2, bound: 3)
+        // Alone on the server, a workspace past its share is not deferred: nobody waits behind it.
+        for expected in [false, false, false] { #expect(try shares.admit("ws_alone") == expected) }
+        for _ in 0..<3 { shares.release("ws_alone") }
         let release = Latch()
         let entered = Counter()
         let priorities = try await withThrowingTaskGroup(of: Bool.self) { group in
-            // One at a time, so that the third is the one past the share.
+            // One at a time, so that the third is the one past the share; another workspace
+            // sends a request just before it.
             for started in 1...3 {
+                if started == 3 {
+                    #expect(try !shares.admit("ws_quiet"))
+                    shares.release("ws_quiet")
+                }
                 group.addTask {
-                    try await shares.run(workspaceID: "ws_loud") {
+                    try await request(shares, "ws_loud") {
                         entered.add()
                         await release.wait()
                         return Task.currentPriority.isDeferred
@@ -25,23 +34,34 @@ struct FairShareTests {
             }
             // The fourth of the workspace meets the bound; another workspace is let through.
             await #expect {
-                try await shares.run(workspaceID: "ws_loud") { 0 }
+                try await request(shares, "ws_loud") { 0 }
             } throws: { error in
                 (error as? APIError)?.code == .overloaded && (error as? APIError)?.retryAfterSeconds == 1
             }
-            let other = try await shares.run(workspaceID: "ws_quiet") { Task.currentPriority.isDeferred }
+            let other = try await request(shares, "ws_quiet") { Task.currentPriority.isDeferred }
             #expect(!other)
             release.open()
             var deferred: [Bool] = []
             for try await value in group { deferred.append(value) }
             return deferred
         }
-        #expect(priorities.filter { $0 }.count == 1)
+        #expect(priorities.filter { $0 } == [true])
         #expect(shares.counts.deferred == 1)
         #expect(shares.counts.refused == 1)
         // Once they are done the workspace is within its share again.
-        let after = try await shares.run(workspaceID: "ws_loud") { Task.currentPriority.isDeferred }
+        let after = try await request(shares, "ws_loud") { Task.currentPriority.isDeferred }
         #expect(!after)
+    }
+
+    @Test func anotherWorkspacesRequestDefersOnlyForTheWindow() async throws {
+        let shares = FairShare(share: 1, bound: 10, window: .milliseconds(50))
+        #expect(try !shares.admit("ws_loud"))
+        #expect(try !shares.admit("ws_quiet"))
+        shares.release("ws_quiet")
+        #expect(try shares.admit("ws_loud"))
+        try await Task.sleep(for: .milliseconds(80))
+        #expect(try !shares.admit("ws_loud"))
+        for _ in 0..<3 { shares.release("ws_loud") }
     }
 
     @Test func cancellingADeferredRequestCancelsItsWork() async throws {
@@ -49,24 +69,36 @@ struct FairShareTests {
         let hold = Latch()
         let entered = Counter()
         let holder = Task {
-            try await shares.run(workspaceID: "ws_1") {
+            try await request(shares, "ws_1") {
                 entered.add()
                 await hold.wait()
             }
         }
         while entered.value == 0 { await Task.yield() }
+        #expect(try !shares.admit("ws_other"))
+        shares.release("ws_other")
         let deferred = Task {
-            try await shares.run(workspaceID: "ws_1") {
+            try await request(shares, "ws_1") {
                 try await Task.sleep(for: .seconds(30))
                 return "slept"
             }
         }
-        while shares.counts.deferred == 0 { await Task.yield() }
-        deferred.cancel()
-        await #expect(throws: CancellationError.self) { try await deferred.value }
+        await #expect(throws: CancellationError.self) {
+            for _ in 0..<10_000 where shares.counts.deferred == 0 { await Task.yield() }
+            deferred.cancel()
+            _ = try await deferred.value
+        }
+        #expect(shares.counts.deferred == 1)
         hold.open()
         try await holder.value
     }
+}
+
+/// One request of `workspaceID` through `shares`, as the route gate runs it.
+private func request<T: Sendable>(_ shares: FairShare, _ workspaceID: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let deferred = try shares.admit(workspaceID)
+    defer { shares.release(workspaceID) }
+    return deferred ? try await FairShare.deferred(body) : try await body()
 }
 
 /// A count the test's tasks share.

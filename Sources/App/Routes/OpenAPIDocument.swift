@@ -296,7 +296,7 @@ enum OpenAPIDocument {
     private static let descriptions = [
         "400": "invalid_request", "401": "unauthorized, key_expired, key_revoked or key_disabled", "403": "forbidden or missing_scope",
         "404": "not_found", "409": "conflict", "415": "unsupported_media_type", "422": "validation_error (or idempotency_key_reused)",
-        "429": "rate_limited (Retry-After set)", "503": "overloaded (a full queue: a workspace's mailbox, the database writer's or a reader's, the password hasher's, or unfinished request bodies) or draining; Retry-After set",
+        "429": "rate_limited (Retry-After set)", "503": "overloaded (a full queue: a workspace's mailbox, which holds at most 4,096 of its requests in flight, the database writer's or a reader's, the password hasher's, or unfinished request bodies) or draining; Retry-After set. A workspace with more than 8 requests in flight has the rest run after other workspaces' requests, so that its burst does not delay them",
     ]
 
     /// The routes that create something, where `Idempotency-Key` applies.

@@ -48,9 +48,16 @@ struct RouteGate: Sendable {
                     principal = caller
                 }
                 if let principal {
-                    response = try await shares.run(workspaceID: principal.workspaceID) { [self] in
-                        try await handle(request, parameters, pattern: pattern, principal: principal, requestID: requestID,
-                                         creation: creation, record: record, body)
+                    let deferred = try shares.admit(principal.workspaceID)
+                    defer { shares.release(principal.workspaceID) }
+                    if deferred {
+                        response = try await FairShare.deferred { [self] in
+                            try await handle(request, parameters, pattern: pattern, principal: principal, requestID: requestID,
+                                             creation: creation, record: record, body)
+                        }
+                    } else {
+                        response = try await handle(request, parameters, pattern: pattern, principal: principal, requestID: requestID,
+                                                    creation: creation, record: record, body)
                     }
                 } else {
                     response = try await handle(request, parameters, pattern: pattern, principal: nil, requestID: requestID,
