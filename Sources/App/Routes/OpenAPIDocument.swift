@@ -50,6 +50,11 @@ enum OpenAPIDocument {
                       authenticated: false, success: ("200", object([("status", string)])), errors: ["503"]),
             Operation(method: "get", path: "/metrics", summary: "Prometheus metrics (text)", authenticated: false,
                       success: ("200", nil), errors: []),
+            Operation(method: "get", path: "/", summary: "302 to /console", authenticated: false, success: ("302", nil), errors: []),
+            Operation(method: "get", path: "/console", summary: "The web console (HTML), on the public API only; it signs in with the API and keeps the token in sessionStorage, never a cookie. Served with a strict Content-Security-Policy (no inline script, connect-src 'self', frame-ancestors 'none'), X-Content-Type-Options: nosniff, an ETag and Cache-Control: no-cache (If-None-Match answers 304)",
+                      authenticated: false, success: ("200", nil), errors: []),
+            Operation(method: "get", path: "/console/{file}", summary: "One of the console's files (its style sheet and ES modules), with the same headers; 404 for any other name",
+                      authenticated: false, success: ("200", nil), errors: ["404"]),
             Operation(method: "get", path: "/openapi.json", summary: "This document", authenticated: false,
                       success: ("200", ["type": "object"]), errors: []),
             Operation(method: "post", path: "/v1/auth/signup", summary: "Create an account and its starter workspace", authenticated: false,
@@ -316,7 +321,7 @@ enum OpenAPIDocument {
         for operation in operations + eventOperations + auditOperations + webhookOperations + sandboxOperations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
-            var parameters: [JSON] = ["id", "user_id", "slug"].filter { operation.path.contains("{\($0)}") }.map {
+            var parameters: [JSON] = ["id", "user_id", "slug", "file"].filter { operation.path.contains("{\($0)}") }.map {
                 ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]]
             }
             if operation.method == "post", createPaths.contains(operation.path) { parameters.append(idempotencyKey) }

@@ -89,6 +89,7 @@ public final class TroupeApp: Sendable {
             AuditRoutes(gate: gate, audit: runtime.store.audit, cursors: cursors),
             WebhookRoutes(gate: gate, webhooks: webhooks, secrets: webhookSecrets, cursors: cursors, clock: clock),
             SandboxRoutes(gate: gate, runtime: runtime, sandboxes: sandboxes, cursors: cursors),
+            ConsoleRoutes(gate: gate),
         ]
         var router = Router()
         for group in groups { group.add(to: &router) }
