@@ -103,6 +103,39 @@ try:
     result['status_after'] = read(status_of_run)
     result['alerts'] = [entry['message'] for entry in driver.get_log('browser') if 'alert' in entry['message']]
 
+    # A job that died: retried from the dead-letter queue on the workers page.
+    status, dead = call('POST', '/v1/jobs', worker, {'queue': 'misc', 'input': {}, 'max_attempts': 1})
+    status, leased = call('POST', '/v1/jobs/claim', worker, {'queues': ['misc'], 'worker_id': 'w1'})
+    call('POST', '/v1/jobs/%s/fail' % dead['id'], worker, {'lease_token': leased['lease_token'], 'error': {'code': 'boom', 'message': 'it broke'}, 'retryable': False})
+    driver.get(base + '/console#/work')
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#dlq tr[data-job="%s"] .retry-job' % dead['id']))
+    read(lambda: driver.find_element(By.CSS_SELECTOR, '#dlq tr[data-job="%s"] .retry-job' % dead['id']).click())
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, '#dlq tr[data-job="%s"]' % dead['id']))
+    result['retried_job_status'] = call('GET', '/v1/jobs/' + dead['id'], owner)[1]['status']
+    # The audit chain, verified from the page.
+    driver.get(base + '/console#/audit')
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#audit tr[data-seq]'))
+    read(lambda: driver.find_element(By.ID, 'verify').click())
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#verdict [data-valid]'))
+    result['audit_valid'] = read(lambda: driver.find_element(By.CSS_SELECTOR, '#verdict [data-valid]').get_attribute('data-valid'))
+    result['audit_events'] = read(lambda: sorted(set(cell.text for cell in driver.find_elements(By.CSS_SELECTOR, '#audit td:nth-child(4)'))))
+    # Settings: a new API key's raw key is shown once, with a copy button.
+    driver.get(base + '/console#/settings')
+    wait.until(lambda d: d.find_elements(By.ID, 'key-name'))
+    driver.find_element(By.ID, 'key-name').send_keys('ci')
+    driver.find_element(By.CSS_SELECTOR, 'input[data-scope="runs:read"]').click()
+    driver.find_element(By.ID, 'create-key').click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#created-key code.secret'))
+    raw = read(lambda: driver.find_element(By.CSS_SELECTOR, '#created-key code.secret').text)
+    result['raw_key_shown'] = raw.startswith('sk_live_')
+    result['raw_key_works'] = call('GET', '/v1/runs', raw)[0] == 200
+    result['copy_buttons'] = len(driver.find_elements(By.CSS_SELECTOR, '#created-key button.copy'))
+    result['plan'] = read(lambda: driver.find_element(By.CSS_SELECTOR, '#plan dd').text)
+    driver.get(base + '/console#/runs')
+    driver.get(base + '/console#/settings')
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#keys tbody tr'))
+    result['raw_key_shown_again'] = raw in driver.page_source
+
     status, second = call('POST', '/v1/runs', owner, {'workflow': 'review'})
     finish_build(second['id'])
     driver.find_element(By.ID, 'sign-out').click()
@@ -114,6 +147,7 @@ try:
     driver.get(base + '/console#/runs/' + second['id'])
     wait.until(lambda d: d.find_elements(By.ID, 'run') and status_of_run() == 'awaiting_approval')
     result['viewer_role'] = read(lambda: driver.find_element(By.CSS_SELECTOR, '.who').text)
+    result['viewer_settings_links'] = len(driver.find_elements(By.ID, 'settings-link'))
     result['viewer_approve_buttons'] = len(driver.find_elements(By.ID, 'approve'))
     result['forged_approve_status'] = driver.execute_async_script('''
         const done = arguments[arguments.length - 1];

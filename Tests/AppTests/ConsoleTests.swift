@@ -86,7 +86,17 @@ import TroupeTransport
         #expect(seen["viewer_approve_buttons"] == .int(0))
         #expect(seen["forged_approve_status"] == .int(403))
         #expect(seen["second_status"] == "awaiting_approval")
+        #expect(seen["viewer_settings_links"] == .int(0))
         #expect(seen["severe_console_errors"] == .array([]))
+        // Workers, audit and settings: a dead job retried, the chain verified, a key shown once.
+        #expect(seen["retried_job_status"] == "queued")
+        #expect(seen["audit_valid"] == "true")
+        #expect(seen["audit_events"]?.arrayValue?.contains("run.approved") == true)
+        #expect(seen["raw_key_shown"] == true)
+        #expect(seen["raw_key_works"] == true)
+        #expect(seen["copy_buttons"] == .int(1))
+        #expect(seen["plan"] == "starter")
+        #expect(seen["raw_key_shown_again"] == false)
         for name in ["console-run-1280.png", "console-run-390.png"] {
             let size = (try? FileManager.default.attributesOfItem(atPath: shots.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             #expect(size > 10_000, "\(name) is \(size) bytes")

@@ -6,7 +6,7 @@ extension ConsoleFiles {
 body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); background: var(--bg); }
 header#bar { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; padding: 0.6rem 1rem; background: #fff; border-bottom: 1px solid var(--line); }
 header#bar .brand { font-weight: 700; color: var(--ink); text-decoration: none; }
-header#bar nav { flex: 1; }
+header#bar nav { flex: 1; display: flex; flex-wrap: wrap; gap: 0.9rem; }
 header#bar .who { color: var(--muted); font-size: 0.9em; }
 main { max-width: 1100px; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.35rem; word-break: break-all; }
@@ -43,6 +43,15 @@ dl.facts dt, .step dt { color: var(--muted); }
 .step dl { display: grid; grid-template-columns: repeat(4, max-content 1fr); gap: 0.1rem 0.6rem; margin: 0.4rem 0 0; font-size: 0.9em; }
 pre.json { margin: 0.3rem 0 0; padding: 0.5rem; background: #f3f4f6; border-radius: 6px; overflow-x: auto; white-space: pre-wrap; word-break: break-word; font-size: 0.85em; }
 .pages { display: flex; gap: 1rem; }
+h3 { font-size: 0.95rem; margin: 1rem 0 0.3rem; }
+.ok { color: var(--ok); }
+.more { margin-top: 0.4rem; }
+.once { margin: 0.5rem 0; padding: 0.6rem; background: #fffbe6; border: 1px solid #f0e0a0; border-radius: 6px; }
+.once p { margin: 0 0 0.3rem; }
+code.secret { word-break: break-all; margin-right: 0.5rem; }
+.scopes { display: flex; flex-wrap: wrap; gap: 0.2rem 0.8rem; }
+label.check { flex-direction: row; align-items: center; gap: 0.3rem; color: var(--ink); }
+td pre.json { max-width: 28rem; }
 @media (max-width: 600px) {
   main { padding: 0.6rem; }
   .step dl { grid-template-columns: max-content 1fr; }
