@@ -90,16 +90,28 @@ export async function runView(id, { me, onLeave }) {
   }
 
   const controller = new AbortController();
-  onLeave(() => controller.abort());
   const setLive = (state) => {
     root.dataset.live = state;
     const live = root.querySelector('#live');
     if (live) live.textContent = state;
   };
-  follow(path + '/events', async () => {
-    run = await api('GET', path);
-    render();
-  }, controller.signal, () => setLive('open'))
+  // Events come in bursts (the stream replays the run from its start): one read of the run
+  // for each burst, not one per event.
+  let refreshing = null;
+  const refresh = () => {
+    if (refreshing) return;
+    refreshing = setTimeout(async () => {
+      refreshing = null;
+      try {
+        run = await api('GET', path);
+        render();
+      } catch (error) {
+        replace(message, problem(error));
+      }
+    }, 100);
+  };
+  onLeave(() => { controller.abort(); clearTimeout(refreshing); });
+  follow(path + '/events', refresh, controller.signal, () => setLive('open'))
     .then(async () => {
       setLive('ended');
       run = await api('GET', path);
