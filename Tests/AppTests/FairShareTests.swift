@@ -9,7 +9,8 @@ import TroupeSystem
 /// priority; at the bound, refused with 503 while other workspaces go on.
 struct FairShareTests {
     @Test func requestsPastTheShareBesideAnotherWorkspaceRunDeferredAndPastTheBoundAreRefused() async throws {
-        let shares = FairShare(share: 2, bound: 3)
+        let clock = ManualInstant()
+        let shares = FairShare(share: 2, bound: 3, now: clock.read)
         // Alone on the server, a workspace past its share is not deferred: nobody waits behind it.
         for expected in [false, false, false] { #expect(try shares.admit("ws_alone") == expected) }
         for _ in 0..<3 { shares.release("ws_alone") }
@@ -53,19 +54,22 @@ struct FairShareTests {
         #expect(!after)
     }
 
-    @Test func anotherWorkspacesRequestDefersOnlyForTheWindow() async throws {
-        let shares = FairShare(share: 1, bound: 10, window: .milliseconds(50))
+    @Test func anotherWorkspacesRequestDefersOnlyForTheWindow() throws {
+        let clock = ManualInstant()
+        let shares = FairShare(share: 1, bound: 10, window: .seconds(1), now: clock.read)
         #expect(try !shares.admit("ws_loud"))
         #expect(try !shares.admit("ws_quiet"))
         shares.release("ws_quiet")
+        clock.advance(by: .milliseconds(999))
         #expect(try shares.admit("ws_loud"))
-        try await Task.sleep(for: .milliseconds(80))
+        clock.advance(by: .milliseconds(1))
         #expect(try !shares.admit("ws_loud"))
         for _ in 0..<3 { shares.release("ws_loud") }
     }
 
     @Test func cancellingADeferredRequestCancelsItsWork() async throws {
-        let shares = FairShare(share: 1, bound: 10)
+        let clock = ManualInstant()
+        let shares = FairShare(share: 1, bound: 10, now: clock.read)
         let hold = Latch()
         let entered = Counter()
         let holder = Task {
@@ -77,17 +81,17 @@ struct FairShareTests {
         while entered.value == 0 { await Task.yield() }
         #expect(try !shares.admit("ws_other"))
         shares.release("ws_other")
+        let sleeping = Counter()
         let deferred = Task {
             try await request(shares, "ws_1") {
+                sleeping.add()
                 try await Task.sleep(for: .seconds(30))
                 return "slept"
             }
         }
-        await #expect(throws: CancellationError.self) {
-            for _ in 0..<10_000 where shares.counts.deferred == 0 { await Task.yield() }
-            deferred.cancel()
-            _ = try await deferred.value
-        }
+        while sleeping.value == 0 { await Task.yield() }
+        deferred.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await deferred.value }
         #expect(shares.counts.deferred == 1)
         hold.open()
         try await holder.value
@@ -99,6 +103,15 @@ private func request<T: Sendable>(_ shares: FairShare, _ workspaceID: String, _ 
     let deferred = try shares.admit(workspaceID)
     defer { shares.release(workspaceID) }
     return deferred ? try await FairShare.deferred(body) : try await body()
+}
+
+/// A clock the test moves by hand.
+private final class ManualInstant: Sendable {
+    private let instant = LockedBox(ContinuousClock.now)
+
+    func advance(by duration: Duration) { instant.withLock { $0 += duration } }
+
+    var read: @Sendable () -> ContinuousClock.Instant { { [instant] in instant.value } }
 }
 
 /// A count the test's tasks share.

@@ -87,10 +87,17 @@ import TroupeTransport
             let (status, job) = try await send(client, again, "GET", "/v1/jobs/\(id)", token: key)
             #expect(status == 200 && job["status"] == "succeeded", "acknowledged completion of \(id)")
         }
-        // Drain: leases cut by the crash expire within a second and their jobs come back.
+        // Drain: leases cut by the crash expire within a second and their jobs come back, so an
+        // empty claim counts as idle only while no job is still leased (within a minute).
         var idle = 0
-        while idle < 3 {
-            if try await workOne(client, again, key) == nil { idle += 1 } else { idle = 0 }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while idle < 3, ContinuousClock.now < deadline {
+            if try await workOne(client, again, key) != nil {
+                idle = 0
+                continue
+            }
+            let (_, leased) = try await send(client, again, "GET", "/v1/jobs?status=leased&limit=1", token: key)
+            idle = leased["data"]?.arrayValue?.isEmpty == true ? idle + 1 : 0
         }
         var unfinished: [String] = []
         for id in before.runs {

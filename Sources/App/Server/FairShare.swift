@@ -24,10 +24,15 @@ final class FairShare: Sendable {
     private let refusals = Atomic<Int>(0)
     private let deferrals = Atomic<Int>(0)
 
-    init(share: Int = 8, bound: Int = 4_096, window: Duration = .seconds(1)) {
+    /// The time the window is measured on (a manual one in tests).
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    init(share: Int = 8, bound: Int = 4_096, window: Duration = .seconds(1),
+         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
         self.share = max(1, share)
         self.bound = max(self.share, bound)
         self.window = window
+        self.now = now
     }
 
     /// How many requests were deferred and refused since the start (`/metrics`).
@@ -37,7 +42,7 @@ final class FairShare: Sendable {
     /// behind other workspaces' (then it goes through ``deferred(_:)``); throws 503 at the
     /// bound. Each admitted request is ended with ``release(_:)``.
     func admit(_ workspaceID: String) throws(APIError) -> Bool {
-        let now = ContinuousClock.now
+        let now = now()
         let deferred = inFlight.withLock { state -> Bool? in
             let count = state.byWorkspace[workspaceID, default: 0]
             guard count < bound else { return nil }
