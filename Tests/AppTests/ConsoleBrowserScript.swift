@@ -144,6 +144,17 @@ try:
     driver.find_element(By.ID, 'sign-out').click()
     wait.until(lambda d: d.find_elements(By.ID, 'email'))
     result['token_after_sign_out'] = driver.execute_script("return sessionStorage.getItem('troupe.token')")
+    # An API key signs in too (no user: it approves as a member, which this step does not list).
+    key = call('POST', '/v1/api-keys', owner, {'name': 'reader', 'scopes': ['runs:read', 'runs:write', 'workflows:read']})[1]['raw_key']
+    driver.find_element(By.ID, 'api-key').send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, '#key-form button').click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-run="%s"] a' % second['id']))
+    result['key_who'] = read(lambda: driver.find_element(By.CSS_SELECTOR, '.who').text)
+    driver.get(base + '/console#/runs/' + second['id'])
+    wait.until(lambda d: d.find_elements(By.ID, 'run') and status_of_run() == 'awaiting_approval')
+    result['key_approve_buttons'] = len(driver.find_elements(By.ID, 'approve'))
+    driver.find_element(By.ID, 'sign-out').click()
+    wait.until(lambda d: d.find_elements(By.ID, 'email'))
     sign_in('vic@example.com')
     driver.find_element(By.CSS_SELECTOR, '#workspace option[value="%s"]' % workspace).click()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-run="%s"] a' % second['id']))

@@ -87,6 +87,8 @@ import TroupeTransport
         #expect(seen["forged_approve_status"] == .int(403))
         #expect(seen["second_status"] == "awaiting_approval")
         #expect(seen["viewer_settings_links"] == .int(0))
+        #expect(seen["key_who"]?.stringValue?.hasPrefix("API key") == true)
+        #expect(seen["key_approve_buttons"] == .int(0))
         #expect(seen["severe_console_errors"] == .array([]))
         // Workers, audit and settings: a dead job retried, the chain verified, a key shown once.
         #expect(seen["retried_job_status"] == "queued")

@@ -52,7 +52,9 @@ export async function runView(id, { me, onLeave }) {
     const awaiting = run.steps.find((step) => step.status === 'awaiting');
     const allowed = awaiting ? (approvers[awaiting.id] || ['owner', 'admin']) : [];
     const controls = [];
-    if (run.status === 'awaiting_approval' && allowed.includes(me.role)) {
+    // An API key approves as a member (API.md): approval steps are for people unless they list member.
+    const role = me.role || (me.api_key ? 'member' : null);
+    if (run.status === 'awaiting_approval' && allowed.includes(role)) {
       const note = el('input', { id: 'note', 'aria-label': 'Note', placeholder: 'note (optional)', maxlength: '1000' });
       const body = () => (note.value.trim() ? { note: note.value.trim() } : {});
       controls.push(el('div', { class: 'approval' }, note,
