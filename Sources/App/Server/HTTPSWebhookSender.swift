@@ -61,6 +61,10 @@ final class HTTPSWebhookSender: NSObject, URLSessionDataDelegate, Sendable {
             box?.invalidateAndCancel()
             box = nil
         }
+        // Whatever the cancelled tasks do not complete ends here, so that no caller waits on.
+        for exchange in pending.withLock({ table in defer { table.removeAll() }; return Array(table.values) }) {
+            exchange.resume(Answer(statusCode: nil, error: "cancelled"))
+        }
     }
 
     /// POSTs `body` to `url` with `headers`; never throws: a failure is the answer's error.
@@ -71,11 +75,24 @@ final class HTTPSWebhookSender: NSObject, URLSessionDataDelegate, Sendable {
         request.httpBody = Data(body)
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let task = session.dataTask(with: request)
+        let watchdog = Task { [self] in
+            // URLSession's own timeout should end the task first; should its completion never
+            // come (seen once in a test run: the delivery, and the server's stop, waited forever),
+            // the attempt ends here as a timeout.
+            do { try await Task.sleep(for: WebhookDispatcher.timeout + Self.completionGrace) } catch { return }
+            guard let exchange = pending.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
+            task.cancel()
+            exchange.resume(Answer(statusCode: nil, error: "timeout"))
+        }
+        defer { watchdog.cancel() }
         return await withCheckedContinuation { continuation in
             pending.withLock { $0[task.taskIdentifier] = Exchange(resume: { continuation.resume(returning: $0) }) }
             task.resume()
         }
     }
+
+    /// How long past the request's timeout a task's completion is waited for.
+    static let completionGrace = Duration.seconds(5)
 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
