@@ -16,7 +16,17 @@ import TroupeTransport
                                              json: #"{"email":"late@example.com","password":"correct horse battery","workspace_name":"Late"}"#)
             return (reply, ContinuousClock.now)
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Shut down once the signup's connection is accepted (a connection still in the listen
+        // backlog is reset when the listener closes: under a loaded suite, 200 ms was not always
+        // enough for the accept), seen from a second connection in /metrics.
+        let accepted = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < accepted {
+            let metrics = try await first.send("GET", "/metrics").text
+            let open = metrics.split(separator: "\n").first { $0.hasPrefix("troupe_open_connections ") }
+            if let open, let count = Int(open.split(separator: " ").last ?? ""), count >= 2 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(50))
         let shutdownStarted = ContinuousClock.now
         let shutdown = Task { await first.server.shutdown(grace: .seconds(30)) }
         let (reply, answered) = try await signup.value
