@@ -7,6 +7,14 @@ import TroupeCore
         guard reply.status == 201 else { throw TestFailure("workflow: \(reply.text)") }
     }
 
+    /// A server with Ada and a started run of a two-step workflow ("a", then "b").
+    private func twoStepRun() async throws -> (server: TestServer, ada: Account, id: String) {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]}]"#)
+        return (server, ada, try await startRun(server, ada.token, #"{"workflow":"two"}"#).id)
+    }
+
     private func startRun(_ server: TestServer, _ token: String, _ body: String) async throws -> (id: String, reply: Reply) {
         let reply = try await server.send("POST", "/v1/runs", token: token, json: body)
         guard reply.status == 201, let id = reply.json["id"]?.stringValue else { throw TestFailure("run: \(reply.status) \(reply.text)") }
@@ -82,10 +90,7 @@ import TroupeCore
     }
 
     @Test func cancelStopsTheLeasedJobAndRetryRunsAgain() async throws {
-        let server = try await TestServer.start()
-        let ada = try await server.signUp()
-        try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]}]"#)
-        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
+        let (server, ada, id) = try await twoStepRun()
         let (job, lease, _) = try await claim(server, ada.token)
         let cancelled = try await server.send("POST", "/v1/runs/\(id)/cancel", token: ada.token)
         #expect(cancelled.json["status"] == "cancelled")
@@ -161,10 +166,7 @@ import TroupeCore
 
     /// `claim_next` on a completion leases the next job in the same answer: one request a step.
     @Test func claimNextLeasesTheNextStepInTheCompletionsAnswer() async throws {
-        let server = try await TestServer.start()
-        let ada = try await server.signUp()
-        try await workflow(server, ada, slug: "two", steps: #"[{"id":"a","kind":"task"},{"id":"b","kind":"task","needs":["a"]}]"#)
-        let (id, _) = try await startRun(server, ada.token, #"{"workflow":"two"}"#)
+        let (server, ada, id) = try await twoStepRun()
         let (job, lease, _) = try await claim(server, ada.token, worker: "w7")
         for (body, status, field) in [(#""now""#, 400, nil), (#"{"queues":[]}"#, 422, "claim_next.queues"), (#"{"queues":["default"],"lease_ms":5}"#, 422, "claim_next.lease_ms"),
                                       (#"{"queues":["default"],"color":1}"#, 400, nil)] {

@@ -47,22 +47,15 @@ struct RouteGate: Sendable {
                     rateHeaders = try await admit(caller)
                     principal = caller
                 }
-                if let principal {
-                    let deferred = try shares.admit(principal.workspaceID)
-                    defer { shares.release(principal.workspaceID) }
-                    if deferred {
-                        response = try await FairShare.deferred { [self] in
-                            try await handle(request, parameters, pattern: pattern, principal: principal, requestID: requestID,
-                                             creation: creation, record: record, body)
-                        }
-                    } else {
-                        response = try await handle(request, parameters, pattern: pattern, principal: principal, requestID: requestID,
-                                                    creation: creation, record: record, body)
-                    }
-                } else {
-                    response = try await handle(request, parameters, pattern: pattern, principal: nil, requestID: requestID,
-                                                creation: creation, record: record, body)
+                let caller = principal
+                @Sendable func handled() async throws -> HTTPResponse {
+                    try await handle(request, parameters, pattern: pattern, principal: caller, requestID: requestID,
+                                     creation: creation, record: record, body)
                 }
+                // The fair share counts a workspace's requests; an open route has no workspace.
+                let deferred = try caller.map { try shares.admit($0.workspaceID) } ?? false
+                defer { if let caller { shares.release(caller.workspaceID) } }
+                response = deferred ? try await FairShare.deferred(handled) : try await handled()
             } catch {
                 response = Self.errorResponse(error, requestID: requestID, record: record)
             }
