@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "sandbox_root.h"
+#include "user_map.h"
 #include "troupe_spawn.h"
 
 _Static_assert(TROUPE_NAMESPACES == (CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "namespace flags");
@@ -156,8 +158,9 @@ static void end_command(int proc_fd, pid_t command, const struct troupe_spawn_re
 static _Noreturn void exec_command(const struct troupe_spawn_request *request, volatile int *exec_error,
                                    volatile int *exec_stage) {
     if ((request->namespaces & CLONE_NEWPID) && (request->namespaces & CLONE_NEWNS)) {
-        // Pid 1 of its own namespace: a /proc that shows only the sandbox's processes.
-        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        // Pid 1 of its own namespace: a /proc that shows only the sandbox's processes. The old
+        // root goes only after: a user namespace may mount a proc only while one is visible.
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0 || troupe_leave_old_root() != 0) {
             *exec_error = errno;
             *exec_stage = TROUPE_STAGE_MOUNTS;
             _exit(127);
@@ -181,20 +184,27 @@ static _Noreturn void exec_command(const struct troupe_spawn_request *request, v
         *exec_stage = TROUPE_STAGE_LIMITS;
         _exit(127);
     }
-    // Raw system calls: glibc's set*id wrappers signal every thread they think exists.
-    if (request->has_user && (syscall(SYS_setgroups, 0, NULL) != 0 ||
+    // Raw system calls: glibc's set*id wrappers signal every thread they think exists. In a user
+    // namespace the launcher's map already made it `uid`: nothing to change.
+    if (request->has_user && !request->user_namespace && (syscall(SYS_setgroups, 0, NULL) != 0 ||
                               syscall(SYS_setresgid, request->gid, request->gid, request->gid) != 0)) {
         *exec_error = errno;
         *exec_stage = TROUPE_STAGE_IDENTITY;
         _exit(127);
     }
-    if (request->has_user && syscall(SYS_setresuid, request->uid, request->uid, request->uid) != 0) {
+    if (request->has_user && !request->user_namespace && syscall(SYS_setresuid, request->uid, request->uid, request->uid) != 0) {
         *exec_error = errno;
         *exec_stage = TROUPE_STAGE_IDENTITY;
         _exit(127);
     }
-    // After the identity change, which clears it.
+    // After the identity change, which clears it. No exec from here on gains a privilege (a
+    // setuid program, file capabilities).
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        *exec_error = errno;
+        *exec_stage = TROUPE_STAGE_IDENTITY;
+        _exit(127);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -224,23 +234,6 @@ static int move_descriptors(const struct troupe_spawn_request *request) {
     return (int)syscall(SYS_close_range, 4U, ~0U, 0U);
 }
 
-static int set_up_mounts(const struct troupe_spawn_request *request) {
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
-    if (!request->private_mounts) return 0;
-    for (char *const *path = request->private_mounts; *path; path++) {
-        if (mount("tmpfs", *path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") != 0) return -1;
-    }
-    if (!request->rebind_parents) return 0;
-    // The directory lies under a fresh tmpfs now: bind it back where it was, from the working
-    // directory, which still holds it.
-    for (char *const *parent = request->rebind_parents; *parent; parent++) {
-        if (mkdir(*parent, 0711) != 0 && errno != EEXIST) return -1;
-    }
-    if (mkdir(request->directory, 0700) != 0 && errno != EEXIST) return -1;
-    if (mount(".", request->directory, NULL, MS_BIND, NULL) != 0) return -1;
-    return chdir(request->directory);
-}
-
 static _Noreturn void launcher(const struct troupe_spawn_request *request, pid_t server) {
     int report = request->report_fd;
     struct sigaction default_action;
@@ -258,13 +251,21 @@ static _Noreturn void launcher(const struct troupe_spawn_request *request, pid_t
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (move_descriptors(request) != 0) fail(report, TROUPE_STAGE_DESCRIPTORS);
     report = 3;
-    if (request->namespaces && unshare(request->namespaces) != 0) fail(report, TROUPE_STAGE_NAMESPACES);
+    uid_t outer_uid = getuid();
+    gid_t outer_gid = getgid();
+    int user_flag = request->user_namespace ? TROUPE_NEW_USER_NAMESPACE : 0;
+    if ((request->namespaces || user_flag) && unshare(request->namespaces | user_flag) != 0) fail(report, TROUPE_STAGE_NAMESPACES);
+    if (user_flag && troupe_map_user(outer_uid, outer_gid, request->uid, request->gid) != 0) fail(report, TROUPE_STAGE_USER_MAP);
     // Searched only without a pid namespace or a uid of its own; opened before the command
     // mounts its own /proc, so that pids here are the launcher's.
     int own_pid_namespace = (request->namespaces & CLONE_NEWPID) != 0;
     int proc_fd = own_pid_namespace || request->has_user ? -1 : open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (chdir(request->directory) != 0) fail(report, TROUPE_STAGE_DIRECTORY);
-    if ((request->namespaces & CLONE_NEWNS) && set_up_mounts(request) != 0) fail(report, TROUPE_STAGE_MOUNTS);
+    umask(022);
+    if ((request->namespaces & CLONE_NEWNS) &&
+        (!request->staging || troupe_build_root(request->staging, request->directory, request->read_only_paths) != 0)) {
+        fail(report, TROUPE_STAGE_MOUNTS);
+    }
 
     volatile int exec_error = 0;
     volatile int exec_stage = 0;
@@ -328,10 +329,13 @@ pid_t troupe_spawn(const struct troupe_spawn_request *request, int *pidfd) {
     return pid;
 }
 
-int troupe_probe_namespaces(int flags) {
+int troupe_probe_namespaces(int flags, int user_namespace) {
+    uid_t uid = getuid();
+    gid_t gid = getgid();
     pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
-        if (unshare(flags) != 0) _exit(errno);
+        if (unshare(flags | (user_namespace ? TROUPE_NEW_USER_NAMESPACE : 0)) != 0) _exit(errno);
+        if (user_namespace && troupe_map_user(uid, gid, 1000, 1000) != 0) _exit(errno);
         if ((flags & CLONE_NEWNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) _exit(errno);
         _exit(0);
     }
@@ -342,3 +346,5 @@ int troupe_probe_namespaces(int flags) {
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
 }
+
+int troupe_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0); }

@@ -135,8 +135,12 @@ final class SandboxStepRunner: Sendable {
     /// Attempt `number` (from 1), from making its sandbox to deleting it. The command's
     /// environment is `TROUPE_RUN_ID`, `TROUPE_STEP_ID` and `TROUPE_ATTEMPT`, nothing else.
     private func attempt(_ number: Int, of step: Step, key: String, generation: Int, engine: RunEngine) async -> AttemptEnd {
-        guard sandboxes.configuration.execEnabled else {
+        switch sandboxes.configuration.execRefusal {
+        case .execDisabled?:
             return .refused(code: "forbidden", message: "Sandbox exec is off on this server (sandbox_exec: false): sandbox steps cannot run.")
+        case .isolationUnavailable(let missing)?:
+            return .refused(code: "forbidden", message: "Sandbox steps cannot run isolated on this server: \(missing).")
+        default: break
         }
         if let (_, problem) = SandboxExec.argvProblems(step.argv).first { return .refused(code: "invalid_argv", message: problem) }
         let timeoutMS = Int(clamping: step.definition.timeoutMilliseconds)

@@ -66,6 +66,9 @@ public actor SandboxActor {
         case .busy: throw SandboxRefusal.busy(record.id)
         default: throw SandboxRefusal.notReady(record.id, record.status)
         }
+        let reserved = record.limits.maxOutputBytes * 2
+        try context.reserveOutput(reserved)
+        defer { context.releaseOutput(reserved) }
         state = .busy(nil)
         terminateWhenStarted = false  // a stop asked of an earlier command is not this one's
         record.status = .busy

@@ -16,6 +16,12 @@ final class SandboxContext: Sendable {
     let clock: any WallClock
     let failures: BackgroundFailures
     private let live = Mutex(Directory())
+    /// Output bytes the execs under way may still hold, of ``outputBudget``.
+    private let outputLeft: Mutex<Int>
+
+    /// The output bytes all execs under way may hold together: each reserves its worst case
+    /// (`max_output_bytes` for stdout and for stderr) when it starts, and 503 past it.
+    let outputBudget: Int
 
     /// The uids a server may give out: `uidBase ..< uidBase + slotCount`.
     static let slotCount = 65_536
@@ -27,7 +33,9 @@ final class SandboxContext: Sendable {
     }
 
     init(store: SandboxStore, root: String, uidBase: UInt32, isolation: Isolation, loop: EventLoop, clock: any WallClock,
-         failures: BackgroundFailures) {
+         failures: BackgroundFailures, outputBudget: Int) {
+        self.outputBudget = outputBudget
+        outputLeft = Mutex(outputBudget)
         self.store = store
         self.root = root
         self.uidBase = uidBase
@@ -39,11 +47,16 @@ final class SandboxContext: Sendable {
 
     func directory(of id: String) -> String { "\(root)/\(id)" }
 
-    /// The uid (and gid) of a slot's commands, when sandboxes get uids of their own.
+    /// The uid (and gid) of a slot's commands, when sandboxes get uids of their own (inside
+    /// their user namespace, when that is how they get one).
     func user(forSlot slot: Int) -> UInt32? {
-        guard isolation.ownUser, let offset = UInt32(exactly: slot) else { return nil }
+        guard isolation.identity != .server, let offset = UInt32(exactly: slot) else { return nil }
         return uidBase.addingReportingOverflow(offset).partialValue
     }
+
+    /// The uid a slot's processes have on this host when it is theirs alone (the server runs
+    /// as root), for sweeping what a previous server left; nil when they share the server's.
+    func hostUser(forSlot slot: Int) -> UInt32? { isolation.identity == .own ? user(forSlot: slot) : nil }
 
     // MARK: The directory of live sandboxes
 
@@ -89,16 +102,41 @@ final class SandboxContext: Sendable {
 
     var liveCount: Int { live.withLock { $0.slots.count } }
 
+    // MARK: Output in flight
+
+    /// Takes `bytes` of the output budget for an exec, or refuses (503).
+    func reserveOutput(_ bytes: Int) throws(SandboxRefusal) {
+        try outputLeft.withLock { (left: inout Int) throws(SandboxRefusal) in
+            guard bytes <= left else { throw .outputBudgetSpent }
+            left -= bytes
+        }
+    }
+
+    /// Gives back what ``reserveOutput(_:)`` took, once the exec has answered.
+    func releaseOutput(_ bytes: Int) { outputLeft.withLock { $0 += bytes } }
+
     // MARK: Directories
 
-    /// Makes the root (0711: sandboxes pass through it to their own, list nothing) and the
-    /// sandbox's directory, 0700 and owned by its uid.
+    /// Makes the root if absent and checks it (a directory, not a symbolic link, the server's
+    /// own, 0711: sandboxes pass through it to their own and list nothing), then the sandbox's
+    /// directory in it, 0700 and owned by its uid, through the root's descriptor and without
+    /// following links, so that nothing swapped in on the way is written through.
     func makeDirectory(for record: SandboxRecord) throws(SystemCallError) {
         if mkdir(root, 0o711) != 0 && errno != EEXIST { throw SystemCallError(call: "mkdir \(root)", errno: errno) }
-        let path = directory(of: record.id)
-        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw SystemCallError(call: "mkdir \(path)", errno: errno) }
-        if let user = user(forSlot: record.slot), chown(path, user, user) != 0 {
-            throw SystemCallError(call: "chown \(path)", errno: errno)
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard rootFD >= 0 else { throw SystemCallError(call: "open \(root) (it must be a directory, not a symbolic link)", errno: errno) }
+        defer { close(rootFD) }
+        var status = stat()
+        guard fstat(rootFD, &status) == 0 else { throw SystemCallError(call: "fstat \(root)", errno: errno) }
+        guard status.st_uid == geteuid() else { throw SystemCallError(call: "sandbox_root \(root) is not owned by the server's user", errno: EPERM) }
+        if status.st_mode & 0o7777 != 0o711, fchmod(rootFD, 0o711) != 0 { throw SystemCallError(call: "fchmod \(root)", errno: errno) }
+        let name = record.id
+        if mkdirat(rootFD, name, 0o700) != 0 && errno != EEXIST { throw SystemCallError(call: "mkdirat \(name)", errno: errno) }
+        guard fstatat(rootFD, name, &status, AT_SYMLINK_NOFOLLOW) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw SystemCallError(call: "sandbox directory \(name) is not a directory", errno: ENOTDIR)
+        }
+        if let user = hostUser(forSlot: record.slot), fchownat(rootFD, name, user, user, AT_SYMLINK_NOFOLLOW) != 0 {
+            throw SystemCallError(call: "fchownat \(name)", errno: errno)
         }
     }
 

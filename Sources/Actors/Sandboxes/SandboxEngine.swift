@@ -11,12 +11,27 @@ public final class SandboxEngine: Sendable {
         public var uidBase: UInt32
         public var isolation: Isolation
         public var execEnabled: Bool
+        /// Whether commands run only under full isolation (`sandbox_isolation: "full"`, the
+        /// default): where ``isolation`` falls short, exec and sandbox steps are refused.
+        public var requiresFullIsolation: Bool
+        /// The output bytes all execs under way may hold together (64 MiB: 32 execs at the
+        /// largest `max_output_bytes`); an exec that would pass it is 503.
+        public var outputBudgetBytes = 64 << 20
 
-        public init(root: String, uidBase: UInt32 = 200_000, isolation: Isolation, execEnabled: Bool) {
+        public init(root: String, uidBase: UInt32 = 200_000, isolation: Isolation, execEnabled: Bool,
+                    requiresFullIsolation: Bool = true) {
             self.root = root
             self.uidBase = uidBase
             self.isolation = isolation
             self.execEnabled = execEnabled
+            self.requiresFullIsolation = requiresFullIsolation
+        }
+
+        /// Why no command may run here, or nil when commands may.
+        public var execRefusal: SandboxRefusal? {
+            guard execEnabled else { return .execDisabled }
+            if requiresFullIsolation, let missing = isolation.missing { return .isolationUnavailable(missing) }
+            return nil
         }
     }
 
@@ -32,7 +47,8 @@ public final class SandboxEngine: Sendable {
         self.store = SandboxStore(store: store)
         self.configuration = configuration
         context = SandboxContext(store: self.store, root: configuration.root, uidBase: configuration.uidBase,
-                                 isolation: configuration.isolation, loop: loop, clock: clock, failures: failures)
+                                 isolation: configuration.isolation, loop: loop, clock: clock, failures: failures,
+                                 outputBudget: configuration.outputBudgetBytes)
     }
 
     /// Stores a new sandbox (`provisioning`) and provisions it in the background (or, with
@@ -63,7 +79,7 @@ public final class SandboxEngine: Sendable {
 
     /// Runs one command in the sandbox; nil when the workspace has no such live sandbox.
     public func exec(_ exec: SandboxExec, in id: String, workspaceID: String, origin: ChangeOrigin = .system) async throws -> CommandOutcome? {
-        guard configuration.execEnabled else { throw SandboxRefusal.execDisabled }
+        if let refusal = configuration.execRefusal { throw refusal }
         guard let actor = context.actor(id), await actor.current.workspaceID == workspaceID else {
             if let ended = try await store.sandbox(id: id, workspaceID: workspaceID) { throw SandboxRefusal.notReady(id, ended.status) }
             return nil
@@ -120,7 +136,7 @@ public final class SandboxEngine: Sendable {
     /// terminations finished. Expired ones are reaped by the next pass.
     public func recover() async throws {
         let rows = try await store.live()
-        try ProcessSweep.kill(users: Set(rows.compactMap { context.user(forSlot: $0.sandbox.slot) }),
+        try ProcessSweep.kill(users: Set(rows.compactMap { context.hostUser(forSlot: $0.sandbox.slot) }),
                               groups: Set(rows.compactMap(\.launcherID)))
         for (record, _) in rows {
             let actor = SandboxActor(record, context: context)

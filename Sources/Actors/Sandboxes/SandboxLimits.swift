@@ -21,17 +21,24 @@ public struct SandboxLimits: Sendable, Equatable {
         Field(name: "cpu_seconds", defaultValue: 10, range: 1...3_600, keyPath: \.cpuSeconds),
         Field(name: "memory_mb", defaultValue: 512, range: 16...16_384, keyPath: \.memoryMB),
         Field(name: "wall_timeout_ms", defaultValue: 30_000, range: 100...3_600_000, keyPath: \.wallTimeoutMS),
-        Field(name: "max_output_bytes", defaultValue: 1_048_576, range: 1...16_777_216, keyPath: \.maxOutputBytes),
+        Field(name: "max_output_bytes", defaultValue: 1_048_576, range: 1...1_048_576, keyPath: \.maxOutputBytes),
     ]
 
     /// Every field at its default.
     public static let defaults = SandboxLimits(cpuSeconds: 10, memoryMB: 512, wallTimeoutMS: 30_000, maxOutputBytes: 1_048_576)
 
-    /// What every command gets besides: a file may grow to 64 MiB, 64 processes (per sandbox
-    /// where sandboxes have uids of their own), 256 open files.
+    /// What every command gets besides: a file may grow to 64 MiB, at most 64 processes (per
+    /// sandbox where sandboxes have uids or user namespaces of their own), 256 open files.
     public static let fileSizeBytes = 64 << 20
     public static let processes = 64
     public static let openFiles = 256
+    /// The least address space one process gets: `memory_mb` is split among fewer processes
+    /// rather than below this.
+    public static let minimumProcessMB = 16
+
+    /// How many processes the sandbox may run: `memory_mb` bounds them all together, so each
+    /// gets an equal share of address space (RLIMIT_AS) of at least ``minimumProcessMB``.
+    public var processCount: Int { max(1, min(Self.processes, memoryMB / Self.minimumProcessMB)) }
 
     public init(cpuSeconds: Int, memoryMB: Int, wallTimeoutMS: Int, maxOutputBytes: Int) {
         self.cpuSeconds = cpuSeconds
@@ -81,9 +88,10 @@ public struct SandboxLimits: Sendable, Equatable {
         .object(JSONObject(Self.fields.map { ($0.name, .int(Int64(self[keyPath: $0.keyPath]))) }))
     }
 
-    /// The rlimits of a command in the sandbox.
+    /// The rlimits of a command in the sandbox: `memory_mb` divided among ``processCount``
+    /// processes, so that all of them together stay within it.
     public var processLimits: ProcessLimits {
-        ProcessLimits(cpuSeconds: cpuSeconds, addressSpaceBytes: memoryMB << 20, fileSizeBytes: Self.fileSizeBytes,
-                      processes: Self.processes, openFiles: Self.openFiles)
+        ProcessLimits(cpuSeconds: cpuSeconds, addressSpaceBytes: (memoryMB << 20) / processCount, fileSizeBytes: Self.fileSizeBytes,
+                      processes: processCount, openFiles: Self.openFiles)
     }
 }

@@ -8,6 +8,11 @@ public enum SandboxRefusal: Error, Sendable, Equatable {
     case capReached(Int)
     /// The operator turned exec off (403).
     case execDisabled
+    /// Full isolation cannot be had here and the operator did not choose `minimal` (403
+    /// naming what is missing).
+    case isolationUnavailable(String)
     /// Every uid of the range is taken by a live sandbox (503).
     case noSlotLeft
+    /// The execs under way already hold the server's budget of output bytes (503).
+    case outputBudgetSpent
 }

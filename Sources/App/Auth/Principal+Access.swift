@@ -25,6 +25,13 @@ extension Principal {
         }
     }
 
+    /// A workflow with a `sandbox` step runs commands: defining, replacing or running one needs
+    /// what a sandbox needs (a member, or a key with `sandboxes:write`) on top of the route's own.
+    func requireSandboxAccess(for steps: [WorkflowStep]) throws(APIError) {
+        guard steps.contains(where: { $0.kind == .sandbox }) else { return }
+        try require(.member, orScope: .sandboxesWrite)
+    }
+
     /// Allows a person of at least `role`; API keys are refused (keys never manage keys or members).
     func requireUser(_ role: Role) throws(APIError) -> (id: String, role: Role) {
         try require(role, orScope: nil)

@@ -2,6 +2,7 @@ import Foundation
 import TroupeActors
 import TroupeCore
 import TroupePersistence
+import TroupeSystem
 
 /// `troupe serve | bootstrap | backup | verify-audit`: API.md's command line. Returns the exit status.
 public enum TroupeCommand {
@@ -67,6 +68,9 @@ public enum TroupeCommand {
             options.config.webhookPrivateNetworks = true
         }
         if let secret = ProcessInfo.processInfo.environment["TROUPE_SECRET"] {
+            // Read once, then gone from the environment and its bytes: nothing started later
+            // inherits it, and /proc/<pid>/environ no longer shows it.
+            ProcessHardening.forgetEnvironmentVariable("TROUPE_SECRET")
             guard secret.utf8.count >= 32 else { throw CommandFlags.Error(message: "TROUPE_SECRET must be at least 32 bytes") }
             options.secret = Array(secret.utf8)
         }
@@ -75,6 +79,9 @@ public enum TroupeCommand {
 
     private static func serve(_ flags: CommandFlags) async throws -> Int32 {
         try flags.allow(["host", "port", "db", "config", "dev"])
+        if let error = ProcessHardening.disableDumping() {
+            throw CommandFlags.Error(message: "could not make the server undumpable (prctl: \(String(cString: strerror(error))))")
+        }
         let options = try options(flags)
         let server = try await TroupeServer.start(options)
         if flags.has("dev"), let demo = try await server.app.provisionDevDemo() {

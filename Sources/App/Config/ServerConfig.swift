@@ -15,7 +15,11 @@ public struct ServerConfig: Sendable, Equatable {
     /// Each API key's own limit per minute; nil is unlimited.
     public var apiKeyRequestsPerMinute: Int? = 600
     public var idleActorTTLSeconds = 300
-    public var sandboxRoot = "/tmp/troupe-sandboxes"
+    /// Where sandboxes' directories go; nil puts them in `troupe-sandboxes` beside the database.
+    public var sandboxRoot: String?
+    /// Whether sandbox commands may run with less than full isolation where full cannot be
+    /// had (`"sandbox_isolation": "minimal"`); by default they are refused (403).
+    public var sandboxIsolationMinimal = false
     /// The first uid (and gid) of the range sandboxes get when the server runs as root: each
     /// live sandbox runs as `sandbox_uid_base + slot` (65,536 slots). Keep the range unused.
     public var sandboxUIDBase: UInt32 = 200_000
@@ -62,6 +66,12 @@ public struct ServerConfig: Sendable, Equatable {
             case "sandbox_root":
                 guard let path = value.stringValue, path.hasPrefix("/") else { throw Error(key: key, message: "must be an absolute path") }
                 config.sandboxRoot = path
+            case "sandbox_isolation":
+                switch value.stringValue {
+                case "full": config.sandboxIsolationMinimal = false
+                case "minimal": config.sandboxIsolationMinimal = true
+                default: throw Error(key: key, message: "must be \"full\" or \"minimal\"")
+                }
             case "sandbox_uid_base":
                 config.sandboxUIDBase = UInt32(try int(value, key, in: 1_000...Int(UInt32.max) - 65_536))
             case "plans": config.plans = try plans(value, over: config.plans)

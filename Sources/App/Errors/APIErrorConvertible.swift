@@ -99,9 +99,16 @@ extension SandboxRefusal: APIErrorConvertible {
             error.retryAfterSeconds = 5
             return error
         case .execDisabled: return APIError(.forbidden, "Sandbox exec is off on this server (the operator's sandbox_exec setting).")
+        case .isolationUnavailable(let missing):
+            return APIError(.forbidden, "Sandbox commands cannot be isolated on this server: \(missing). The operator may give the server what is "
+                + "missing, or accept weaker isolation with \"sandbox_isolation\": \"minimal\".")
         case .noSlotLeft:
             var error = APIError(.overloaded, "Every sandbox uid of this server is in use; retry shortly.")
             error.retryAfterSeconds = 5
+            return error
+        case .outputBudgetSpent:
+            var error = APIError(.overloaded, "The server holds as much command output as it may for execs under way; retry shortly.")
+            error.retryAfterSeconds = 1
             return error
         }
     }

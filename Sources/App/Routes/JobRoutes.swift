@@ -118,7 +118,7 @@ struct JobRoutes: RouteGroup {
         let workspaceID = try worker(request)
         var body = try JSONBody(request.http, allowed: ["lease_token", "output", "usage", "claim_next"])
         let token = try body.string("lease_token", required: true, maxLength: 128)
-        let output = body.raw("output")
+        let output = try Self.output(body.raw("output"), into: &body)
         let usage = try Self.usage(body.raw("usage"), into: &body)
         let next = try claimNext(&body)
         try body.finish()
@@ -201,6 +201,19 @@ struct JobRoutes: RouteGroup {
         _ workspaceID: String, _ id: String, at now: Timestamp, origin: ChangeOrigin, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
     ) async throws -> JobRecord {
         try await jobs.update(workspaceID: workspaceID, id: id, at: now, origin: origin, change)
+    }
+
+    /// The most JSON a completion's `output` may hold: it is copied into the run, its
+    /// `step.succeeded` event, every stream and every webhook delivery.
+    static let maxOutputBytes = 64 << 10
+
+    /// `output` of a completion: absent, null, or an object of at most ``maxOutputBytes`` (a
+    /// larger one is a 422, another type a 400).
+    static func output(_ value: JSON?, into body: inout JSONBody) throws(APIError) -> JSON? {
+        guard let value, !value.isNull else { return value }
+        guard value.objectValue != nil else { throw APIError(.invalidRequest, "output must be an object.") }
+        if value.bytes.count > maxOutputBytes { body.problem("output", "output must be at most 64 KiB of JSON.") }
+        return value
     }
 
     /// API.md's bounds of a completion's `usage`.

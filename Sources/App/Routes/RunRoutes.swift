@@ -70,6 +70,7 @@ struct RunRoutes: RouteGroup {
         }
         try body.finish()
         guard let workflow else { throw APIError(.internalError, "validated fields missing") }
+        try request.caller.requireSandboxAccess(for: workflow.steps)
         var state = RunState(workspace: workspaceID, workflow: workflow, ticket: ticket, env: env?.rawValue, input: input, metadata: metadata,
                              dryRun: dryRun, createdBy: Self.creator(try request.caller), at: clock.now)
         if let budget { state.setBudget(budget, default: workflow.costCapUSD) }

@@ -37,6 +37,7 @@ struct WorkflowRoutes: RouteGroup {
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
         let steps = try Self.steps(body.raw("steps"), into: &body)
         try body.finish()
+        try request.caller.requireSandboxAccess(for: steps)
         guard let slug, let name else { throw APIError(.internalError, "validated fields missing") }
         return try await create(for: request, workspaceID: try request.caller.workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCap)
     }
@@ -95,6 +96,7 @@ struct WorkflowRoutes: RouteGroup {
         }
         if let slug, slug != current.slug { body.problem("slug", "slug cannot change (it is \(current.slug)); create a new workflow instead.") }
         try body.finish()
+        try request.caller.requireSandboxAccess(for: steps + current.steps)
         let record = try await workflows.replace(workspaceID: workspaceID, idOrSlug: current.id, name: name, steps: steps, costCapUSD: costCap,
                                                  at: clock.now, origin: request.origin)
         return Self.json(200, record.json)

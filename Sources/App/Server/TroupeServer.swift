@@ -28,6 +28,14 @@ public final class TroupeServer: Sendable {
         public var clock: any WallClock = SystemClock()
 
         public init() {}
+
+        /// The configured `sandbox_root`, else `troupe-sandboxes` in the database's directory
+        /// (absolute: a command's root is built over it).
+        public var sandboxRoot: String {
+            if let root = config.sandboxRoot { return root }
+            let url = URL(fileURLWithPath: databasePath).standardizedFileURL
+            return url.deletingLastPathComponent().appendingPathComponent("troupe-sandboxes").path
+        }
     }
 
     public let port: Int
@@ -61,8 +69,9 @@ public final class TroupeServer: Sendable {
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
             registry: registry, logger: logger, writerQueueCapacity: options.writerQueueCapacity,
-            sandboxes: SandboxEngine.Configuration(root: options.config.sandboxRoot, uidBase: options.config.sandboxUIDBase,
-                                                   isolation: .probe(), execEnabled: options.config.sandboxExec))
+            sandboxes: SandboxEngine.Configuration(root: options.sandboxRoot, uidBase: options.config.sandboxUIDBase,
+                                                   isolation: .probe(), execEnabled: options.config.sandboxExec,
+                                                   requiresFullIsolation: !options.config.sandboxIsolationMinimal))
         do {
             let secret: [UInt8]
             if let given = options.secret {

@@ -6,6 +6,8 @@
 
 /// CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID (spelt out: <sched.h> has them only with _GNU_SOURCE).
 enum { TROUPE_NAMESPACES = 0x00020000 | 0x40000000 | 0x20000000 };
+/// CLONE_NEWUSER.
+enum { TROUPE_NEW_USER_NAMESPACE = 0x10000000 };
 
 /// Resource limits of the command, each soft = hard; a negative value leaves that limit as it is.
 struct troupe_spawn_limits {
@@ -24,23 +26,30 @@ struct troupe_spawn_request {
     char *const *envp;
     /// The sandbox's private directory: the command's working directory.
     const char *directory;
-    /// Directories to create inside the private /tmp before `directory` is bound there (when
-    /// `directory` lies under a path that `private_mounts` covers); may be NULL.
-    char *const *rebind_parents;
-    /// Paths to cover with a fresh tmpfs in the command's mount namespace; may be NULL.
-    char *const *private_mounts;
+    /// With a mount namespace: where the command's new root is built (a fresh tmpfs mounted
+    /// over this directory, the sandboxes' root, in the command's namespace only); may be NULL
+    /// without one.
+    const char *staging;
+    /// Directories (or symbolic links, such as /bin on a merged /usr) bound read-only into the
+    /// new root at their own paths; NULL-terminated; may be NULL.
+    char *const *read_only_paths;
     /// The command's standard input, output and error (the child's ends of pipes).
     int stdin_fd, stdout_fd, stderr_fd;
     /// Where the launcher writes its `troupe_spawn_report`s.
     int report_fd;
     struct troupe_spawn_limits limits;
     /// Whether the command runs as `uid` and `gid` (else it keeps the server's identity). A flag
-    /// of its own, since every uid_t but (uid_t)-1 is a uid.
+    /// of its own, since every uid_t but (uid_t)-1 is a uid. With `user_namespace` they are the
+    /// ids inside the namespace, mapped to the server's own.
     int has_user;
     uid_t uid;
     gid_t gid;
-    /// CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID, or any subset (0: no namespaces).
+    /// CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID, or any subset (0: no namespaces). With
+    /// CLONE_NEWNS the command gets the read-only root built at `staging`.
     int namespaces;
+    /// Whether the launcher first unshares a user namespace of its own (CLONE_NEWUSER), mapping
+    /// `uid` and `gid` inside to the server's (no root needed).
+    int user_namespace;
 };
 
 /// The launcher's reports, in this order: one `started` or `failed`, then one `exited`.
@@ -65,6 +74,7 @@ enum troupe_spawn_stage {
     TROUPE_STAGE_LIMITS = 7,
     TROUPE_STAGE_IDENTITY = 8,
     TROUPE_STAGE_EXEC = 9,
+    TROUPE_STAGE_USER_MAP = 10,
 };
 
 /// One report: three 32-bit integers, written at once (below PIPE_BUF, so never torn).
@@ -86,7 +96,13 @@ struct troupe_spawn_report {
 /// them, reports, and exits.
 pid_t troupe_spawn(const struct troupe_spawn_request *request, int *pidfd);
 
-/// Unshares `flags` in a throwaway child and reports whether that worked: 0 or an errno.
-int troupe_probe_namespaces(int flags);
+/// Unshares `flags` in a throwaway child (with `user_namespace`, inside a user namespace of its
+/// own, its ids mapped as the launcher maps them) and makes its mounts private: 0 when that
+/// worked, else an errno.
+int troupe_probe_namespaces(int flags, int user_namespace);
+
+/// Makes this process not dumpable (prctl PR_SET_DUMPABLE 0): its /proc files (environ, mem)
+/// belong to root and no process of the same uid may attach to it. 0 or -1 with errno.
+int troupe_set_not_dumpable(void);
 
 #endif

@@ -8,7 +8,8 @@ public struct CommandRequest: Sendable {
     /// The sandbox's private directory (created beforehand): the working directory.
     public var directory: String
     public var limits: ProcessLimits
-    /// The uid (and gid, the same number) the command runs as; `nil` keeps the server's.
+    /// The uid (and gid, the same number) the command runs as (inside its user namespace when
+    /// ``Isolation/identity`` is `userNamespace`); `nil` keeps the server's.
     public var user: UInt32?
     public var isolation: Isolation
 
@@ -35,19 +36,10 @@ public struct CommandRequest: Sendable {
         }
     }
 
-    /// The directories between a private mount and ``directory`` when the mount covers it
-    /// (`/tmp/troupe-sandboxes` for `/tmp/troupe-sandboxes/sbx_1` under `/tmp`): they are made
-    /// again in the fresh tmpfs so that the directory can be bound back at its own path.
-    var rebindParents: [String] {
-        guard isolation.namespaces,
-              let mount = isolation.privateMounts.first(where: { directory.hasPrefix($0 + "/") }) else { return [] }
-        let rest = directory.dropFirst(mount.count + 1).split(separator: "/").dropLast()
-        var parents: [String] = []
-        var current = mount
-        for component in rest {
-            current += "/\(component)"
-            parents.append(current)
-        }
-        return parents
+    /// Where the command's new root is built: the directory that holds the sandboxes'
+    /// directories (a tmpfs covers it in the command's mount namespace only, hiding the others).
+    var staging: String {
+        let parent = directory.split(separator: "/").dropLast().joined(separator: "/")
+        return "/" + parent
     }
 }

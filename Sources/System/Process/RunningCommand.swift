@@ -73,32 +73,30 @@ public final class RunningCommand: Sendable {
         let candidates = CStringArray(request.candidates)
         let argv = CStringArray(request.argv)
         let environment = CStringArray(request.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
-        let parents = CStringArray(request.rebindParents)
-        let mounts = CStringArray(request.isolation.privateMounts)
-        guard candidates.complete, argv.complete, environment.complete, parents.complete, mounts.complete,
+        let readOnly = CStringArray(request.isolation.readOnlyPaths)
+        guard candidates.complete, argv.complete, environment.complete, readOnly.complete,
               !request.argv.isEmpty else {
             return .failure(SystemCallError(call: "troupe_spawn", errno: ENOMEM))
         }
         let limits = request.limits
         func limit(_ value: Int?) -> Int64 { value.map { Int64($0) } ?? -1 }
-        return request.directory.withCString { directory in
+        return request.directory.withCString { directory in request.staging.withCString { staging in
             var spawnRequest = troupe_spawn_request(
                 candidates: candidates.cArray, argv: argv.cArray, envp: environment.cArray,
-                directory: directory,
-                rebind_parents: request.rebindParents.isEmpty ? nil : parents.cArray,
-                private_mounts: request.isolation.namespaces ? mounts.cArray : nil,
+                directory: directory, staging: staging, read_only_paths: readOnly.cArray,
                 stdin_fd: childEnds[0], stdout_fd: childEnds[1], stderr_fd: childEnds[2], report_fd: childEnds[3],
                 limits: troupe_spawn_limits(
                     cpu_seconds: limit(limits.cpuSeconds), address_space_bytes: limit(limits.addressSpaceBytes),
                     file_size_bytes: limit(limits.fileSizeBytes), processes: limit(limits.processes),
                     open_files: limit(limits.openFiles)),
                 has_user: request.user == nil ? 0 : 1, uid: request.user ?? 0, gid: request.user ?? 0,
-                namespaces: request.isolation.cloneFlags)
+                namespaces: request.isolation.cloneFlags,
+                user_namespace: request.isolation.identity == .userNamespace && request.user != nil ? 1 : 0)
             var pidFD: Int32 = -1
             let launcherID = troupe_spawn(&spawnRequest, &pidFD)
             guard launcherID > 0 else { return .failure(SystemCallError(call: "troupe_spawn", errno: errno)) }
             return .success((launcherID, pidFD))
-        }
+        } }
     }
 
     /// Asks the launcher to end the command and everything it started (SIGTERM); SIGKILLs the
