@@ -10,16 +10,33 @@ enum TroupeProcess {
         return bundle.deletingLastPathComponent().appendingPathComponent("troupe").path
     }
 
-    /// Starts `troupe` with `arguments` (as uid and gid `user` when given, through `setpriv`);
-    /// returns the process and its stdout pipe.
-    static func launch(_ arguments: [String], stderr: Any? = FileHandle.nullDevice, user: UInt32? = nil) throws -> (Process, Pipe) {
+    /// How to start the binary: as uid and gid `user` and without the capabilities named in
+    /// `droppedCapabilities` (through `setpriv`), with `environment` added to the test's own.
+    struct Launch {
+        var user: UInt32?
+        var droppedCapabilities: [String] = []
+        var environment: [String: String] = [:]
+    }
+
+    /// Starts `troupe` with `arguments` as `launch` says; returns the process and its stdout
+    /// pipe. Its stderr goes to `stderr` (a pipe or file handle) when given.
+    static func launch(_ arguments: [String], stderr: Any? = FileHandle.nullDevice, launch: Launch = Launch()) throws -> (Process, Pipe) {
         let process = Process()
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", binary] + arguments
-        } else {
+        var wrapper: [String] = []
+        if let user = launch.user { wrapper += ["--reuid=\(user)", "--regid=\(user)", "--clear-groups"] }
+        if !launch.droppedCapabilities.isEmpty {
+            let dropped = launch.droppedCapabilities.map { "-" + $0 }.joined(separator: ",")
+            wrapper += ["--bounding-set=\(dropped)", "--inh-caps=\(dropped)"]
+        }
+        if wrapper.isEmpty {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = wrapper + ["--", binary] + arguments
+        }
+        if !launch.environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(launch.environment) { $1 }
         }
         let out = Pipe()
         process.standardOutput = out
@@ -45,12 +62,21 @@ enum TroupeProcess {
         }
     }
 
-    /// `troupe serve` on a free port; returns the process and the port it listens on.
-    static func serve(db: String, config: String, user: UInt32? = nil) async throws -> (Process, Int) {
-        let (server, out) = try launch(["serve", "--port", "0", "--db", db, "--config", config], user: user)
+    /// `troupe serve` on a free port; returns the process and the port it listens on. Its
+    /// stderr is kept: when it does not say where it listens, the error shows what it said.
+    static func serve(db: String, config: String, launch: Launch = Launch()) async throws -> (Process, Int) {
+        let errors = db + ".stderr-\(RandomID.make(prefix: "e"))"
+        guard FileManager.default.createFile(atPath: errors, contents: nil) else { throw TestFailure("cannot create \(errors)") }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        defer { try? handle.close() }
+        let (server, out) = try self.launch(["serve", "--port", "0", "--db", db, "--config", config], stderr: handle, launch: launch)
         guard let listening = await line(from: out, prefix: "troupe listening on http://127.0.0.1:"),
             let port = Int(listening.split(separator: ":").last ?? "")
-        else { throw TestFailure("troupe serve did not say where it listens") }
+        else {
+            server.terminate()
+            let said = FileManager.default.contents(atPath: errors).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            throw TestFailure("troupe serve did not say where it listens; its stderr: \(said.suffix(4000))")
+        }
         return (server, port)
     }
 

@@ -13,7 +13,7 @@ struct RunningCommandTests {
                      limits: ProcessLimits = ProcessLimits(), isolation: Isolation = .minimal,
                      user: UInt32? = nil, environment: [String: String] = [:]) async throws -> CommandOutcome {
         let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         let request = CommandRequest(argv: argv, environment: environment, directory: directory, limits: limits,
                                      user: user, isolation: isolation)
         let command = try await RunningCommand.start(request, on: loop)
@@ -84,7 +84,7 @@ struct RunningCommandTests {
         var cases: [(String, Isolation, UInt32?)] = [("process group", .minimal, nil)]
         guard getuid() == 0 else { return cases }
         let user = UInt32.random(in: 2_000_000_000...2_100_000_000)
-        cases.append(("own uid", Isolation(ownUser: true, namespaces: false), user))
+        cases.append(("own uid", Isolation(identity: .own, namespaces: false), user))
         let probed = Isolation.probe()
         if probed.namespaces { cases.append(("own uid and namespaces", probed, user + 1)) }
         return cases
@@ -112,7 +112,7 @@ struct RunningCommandTests {
     @Test func aCommandRunsAsItsUserEvenPastTwoToThe31() async throws {
         guard getuid() == 0 else { return }
         for user: UInt32 in [200_000, 2_147_483_648, 4_294_901_759] {
-            let outcome = try await run(["sh", "-c", "id -u; id -g; id -G"], isolation: Isolation(ownUser: true, namespaces: false), user: user)
+            let outcome = try await run(["sh", "-c", "id -u; id -g; id -G"], isolation: Isolation(identity: .own, namespaces: false), user: user)
             #expect(String(decoding: outcome.stdout, as: UTF8.self) == "\(user)\n\(user)\n\(user)\n", "uid \(user)")
         }
     }
@@ -135,8 +135,10 @@ struct RunningCommandTests {
     }
 }
 
+/// A sandbox-like directory: `troupe-cmd-<uuid>/box` (the parent is what a command's new root
+/// is built over, as a server's sandbox root is).
 func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "troupe-cmd-\(UUID().uuidString)"
+    let path = NSTemporaryDirectory() + "troupe-cmd-\(UUID().uuidString)/box"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }

@@ -1,0 +1,29 @@
+import Foundation
+import Glibc
+
+/// What a test needs of the machine (root, a tool, a Python module), for `.enabled(if:)`: a
+/// test whose prerequisite is missing shows as skipped, never as passed. Under `CI=true`
+/// (`.ci/run` installs every tool and module these name) a prerequisite counts as met, so the
+/// test runs and fails where it is missing: CI proves the tests ran.
+public enum Prerequisite {
+    /// Whether this run is CI's (`CI=true`).
+    public static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+    /// `available`, or true under CI (where the test then fails if it is not).
+    public static func met(_ available: @autoclosure () -> Bool) -> Bool { inCI || available() }
+
+    /// The tests run as root (needed to become other users and to simulate an ordinary one).
+    public static let isRoot = getuid() == 0
+
+    /// Whether python3 can import every module of `modules`.
+    public static func python(_ modules: String...) -> Bool {
+        runPython("import " + modules.joined(separator: ", ")).status == 0
+    }
+
+    /// Whether `name` is an executable on the PATH (or, with a `/`, at that path).
+    public static func tool(_ name: String) -> Bool {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+    }
+}
