@@ -150,15 +150,20 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// The server's signing secret: kept in the database, made once.
-    public func signingSecret(generate: @escaping @Sendable () -> [UInt8]) async throws -> [UInt8] {
+    /// The signing secret an earlier server generated and kept in the database, if one is
+    /// still there (servers now keep it in a file beside the database).
+    public func storedSigningSecret() async throws -> [UInt8]? {
+        try await store.reader.read { db in try db.scalar("SELECT value FROM server_settings WHERE name = 'jwt_secret'")?.blobValue }
+    }
+
+    /// Removes the secret from the database, once it is safe in its file: a copy of the
+    /// database alone then forges nothing.
+    public func forgetStoredSigningSecret() async throws {
         try await store.journal.commit(.system) { db in
-            if let existing = try db.scalar("SELECT value FROM server_settings WHERE name = 'jwt_secret'")?.blobValue {
-                return existing
-            }
-            let secret = generate()
-            try db.execute("INSERT INTO server_settings (name, value) VALUES ('jwt_secret', ?)", [.blob(secret)])
-            return secret
+            // Overwritten where it lay, not only unlinked from the table (secure_delete, for this delete alone).
+            try db.execute("PRAGMA secure_delete=ON")
+            defer { _ = Result { try db.execute("PRAGMA secure_delete=OFF") } }
+            try db.execute("DELETE FROM server_settings WHERE name = 'jwt_secret'")
         }
     }
 

@@ -34,6 +34,8 @@ public enum TroupeCommand {
             return fail(error.description)
         } catch let error as APIError {
             return fail(error.message)
+        } catch let error as DatabaseFile.Refusal {
+            return fail(error.message)
         } catch {
             return fail("\(error)")
         }
@@ -83,12 +85,14 @@ public enum TroupeCommand {
             throw CommandFlags.Error(message: "could not make the server undumpable (prctl: \(String(cString: strerror(error))))")
         }
         let options = try options(flags)
+        // Before anything can be told the server listens: a SIGTERM right after that line stops
+        // it gracefully, not by the signal's default action.
+        let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
         let server = try await TroupeServer.start(options)
         if flags.has("dev"), let demo = try await server.app.provisionDevDemo() {
             say("dev: demo workspace \(demo.workspaceID); its owner API key (all scopes, shown once): \(demo.apiKey)")
         }
         say("troupe listening on \(server.url)")
-        let stop = SignalWaiter(signals: [SIGTERM, SIGINT])
         await stop.wait()
         await server.shutdown(grace: .seconds(10))
         return 0
@@ -122,7 +126,9 @@ public enum TroupeCommand {
             throw CommandFlags.Error(message: "backup needs --db and --to")
         }
         guard FileManager.default.fileExists(atPath: source) else { throw CommandFlags.Error(message: "no database at \(source)") }
-        let db = try Database(path: source)
+        try DatabaseFile.check(source)
+        let db = try DatabaseFile.openForReading(source)
+        defer { db.close() }
         try db.backup(to: destination)
         say("backed up \(source) to \(destination)")
         return 0
@@ -134,7 +140,8 @@ public enum TroupeCommand {
         try flags.allow(["db", "workspace"])
         guard let path = flags.value("db") else { throw CommandFlags.Error(message: "verify-audit needs --db") }
         guard FileManager.default.fileExists(atPath: path) else { throw CommandFlags.Error(message: "no database at \(path)") }
-        let db = try Database(path: path, options: DatabaseOptions(readOnly: true))
+        try DatabaseFile.check(path)
+        let db = try DatabaseFile.openForReading(path)
         defer { db.close() }
         var allValid = true
         for workspaceID in try flags.value("workspace").map({ [$0] }) ?? AuditLog.workspaces(db) {

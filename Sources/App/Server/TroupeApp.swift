@@ -39,7 +39,12 @@ public final class TroupeApp: Sendable {
 
     /// Builds the API over an open runtime. `memberChanges`: the membership changes of the last
     /// session lifetime (``MemberStore/changes(since:)``).
-    init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], memberChanges: [MembershipChange], log: RequestLog, logger: Logger) {
+    /// The database's owner lock, held while the server runs (nil where the app is embedded).
+    let databaseLock: DatabaseLock?
+
+    init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], memberChanges: [MembershipChange], log: RequestLog, logger: Logger,
+         databaseLock: DatabaseLock? = nil) {
+        self.databaseLock = databaseLock
         self.config = config
         self.runtime = runtime
         accounts = AccountStore(store: runtime.store)

@@ -15,7 +15,7 @@ public final class TroupeServer: Sendable {
         public var port = 8080
         public var databasePath = "./troupe.db"
         public var config = ServerConfig()
-        /// `TROUPE_SECRET`; nil uses the secret kept in the database (made on first start).
+        /// `TROUPE_SECRET`; nil uses the secret kept beside the database (made on first start).
         public var secret: [UInt8]?
         /// Where the per-request JSON log lines go; nil discards them.
         public var logHandle: FileHandle? = .standardError
@@ -65,6 +65,10 @@ public final class TroupeServer: Sendable {
         // A sandbox's uid must not read the database: new files are the server's alone, and so
         // are an existing database's.
         umask(0o077)
+        // Nothing is touched before the path is known to be a database's (a directory given by
+        // mistake is refused, not chmodded), and no second server may own the file.
+        try DatabaseFile.check(options.databasePath)
+        let lock = try DatabaseLock(databasePath: options.databasePath)
         for suffix in ["", "-wal", "-shm"] { chmod(options.databasePath + suffix, 0o600) }
         let runtime = try await TroupeRuntime.open(
             path: options.databasePath, clock: options.clock, settings: options.config.runtimeSettings, durability: options.config.durability,
@@ -77,12 +81,12 @@ public final class TroupeServer: Sendable {
             if let given = options.secret {
                 secret = given
             } else {
-                secret = try await AccountStore(store: runtime.store).signingSecret { SecretGenerator.bytes(32) }
+                secret = try await SecretFile.load(database: options.databasePath, accounts: AccountStore(store: runtime.store))
             }
             let horizon = runtime.clock.now + (.zero - Authenticator.sessionLifetime)
             let memberChanges = try await MemberStore(store: runtime.store).changes(since: horizon)
             let app = TroupeApp(config: options.config, runtime: runtime, secret: secret, memberChanges: memberChanges,
-                                log: RequestLog(handle: options.logHandle), logger: logger)
+                                log: RequestLog(handle: options.logHandle), logger: logger, databaseLock: lock)
             try await app.webhooks.loadDirectory()  // before any change: commits ring the dispatcher for every webhook's workspace
             // What a previous server's sandboxes left running is killed; live ones are resident.
             try await app.sandboxes.recover()
@@ -141,6 +145,7 @@ public final class TroupeServer: Sendable {
         }
         app.passwords.close()
         await app.runtime.close()
+        app.databaseLock?.release()
     }
 
 }

@@ -7,8 +7,16 @@ extension Database {
     /// meanwhile: in WAL mode the copy reads a snapshot and blocks nobody.
     ///
     /// An existing database at `destination` is overwritten; a failure removes the partial copy.
+    /// The copy is readable by its owner alone (0600): it holds everything the server keeps.
     public func backup(to destination: String) throws(SQLiteError) {
         let source = try connection()
+        let fd = open(destination, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0, fchmod(fd, 0o600) == 0 else {
+            let error = errno
+            if fd >= 0 { Glibc.close(fd) }
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot make \(destination): \(String(cString: strerror(error)))")
+        }
+        Glibc.close(fd)
         let target = try Database(path: destination, options: DatabaseOptions(durability: .full))
         let targetHandle = try target.connection()
         guard let backup = sqlite3_backup_init(targetHandle, "main", source, "main") else {

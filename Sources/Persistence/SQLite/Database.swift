@@ -20,10 +20,15 @@ public struct DatabaseOptions: Sendable {
     /// `pread` only. Mapping spares a system call and a copy per page on cold point reads, and
     /// unlike the page cache it survives other connections' commits.
     public var mmapBytes: Int
+    /// With ``readOnly``: the file is known not to change while open (no other connection, no
+    /// `-wal`), so SQLite takes no lock and writes no `-shm` (`immutable=1`, works on read-only
+    /// media).
+    public var immutable: Bool
 
     public init(readOnly: Bool = false, durability: Durability = .full, busyTimeout: Duration = .seconds(5),
-                mmapBytes: Int = 0) {
+                mmapBytes: Int = 0, immutable: Bool = false) {
         self.readOnly = readOnly
+        self.immutable = immutable
         self.durability = durability
         self.busyTimeout = busyTimeout
         self.mmapBytes = mmapBytes
@@ -49,7 +54,12 @@ public final class Database {
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         flags |= options.readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         var opened: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &opened, flags, nil)
+        var name = path
+        if options.readOnly && options.immutable {
+            flags |= SQLITE_OPEN_URI
+            name = "file:" + Self.uriPath(path) + "?immutable=1"
+        }
+        let rc = sqlite3_open_v2(name, &opened, flags, nil)
         guard rc == SQLITE_OK, let opened else {
             let error = SQLiteError(connection: opened, sql: nil)
             sqlite3_close_v2(opened)
@@ -65,6 +75,20 @@ public final class Database {
     }
 
     deinit { close() }
+
+    /// `path` as the path of a `file:` URI: `%`, `?` and `#` percent-encoded (RFC 3986 §3.3).
+    static func uriPath(_ path: String) -> String {
+        var encoded = ""
+        for character in path {
+            switch character {
+            case "%": encoded += "%25"
+            case "?": encoded += "%3F"
+            case "#": encoded += "%23"
+            default: encoded.append(character)
+            }
+        }
+        return encoded
+    }
 
     private func configure(_ options: DatabaseOptions) throws(SQLiteError) {
         guard let handle else { throw .closed() }
