@@ -60,6 +60,7 @@ final class Gate: Sendable {
     func open() { latch.open() }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct ActorRegistryTests {
     private func makeRegistry(
         _ runtime: TroupeRuntime, _ configure: (inout ActorRegistry<CounterActor>.Configuration) -> Void = { _ in }

@@ -6,6 +6,7 @@ import TroupePersistence
 
 /// The audit chain as the journal writes it and verify reads it: per workspace, in commit
 /// order, carried by the change it records, and broken at the right seq by any edit.
+@Suite(.timeLimit(.minutes(5)))
 struct AuditLogTests {
     private struct Refused: Error {}
 

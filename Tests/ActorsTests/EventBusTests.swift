@@ -3,6 +3,7 @@ import TroupeCore
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct EventBusTests {
     private func event(_ seq: Int64, workspace: String = "ws_a", run: String? = nil) -> Event {
         Event(id: "evt_\(seq)", seq: seq, type: .runStarted, workspaceID: workspace, runID: run, data: [:],

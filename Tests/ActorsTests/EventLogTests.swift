@@ -6,6 +6,7 @@ import TroupePersistence
 @testable import TroupeActors
 
 /// The event log's rows: one per change and run, read back event by event from any seq.
+@Suite(.timeLimit(.minutes(5)))
 struct EventLogTests {
     private let now = Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000)
     private let runA = EventLog.RunKey(id: "run_a", createdAt: Timestamp(microsecondsSinceEpoch: 1_000))

@@ -5,6 +5,7 @@ import TroupePersistence
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct JournalTests {
     private struct Refused: Error {}
 

@@ -3,6 +3,7 @@ import Testing
 @testable import TroupeActors
 
 /// The membership rules alone: every role against every target, and the last-owner rule.
+@Suite(.timeLimit(.minutes(5)))
 struct MembershipRulesTests {
     private func allowed(_ check: () throws(AccountRefusal) -> Void) -> AccountRefusal.Code? {
         do {

@@ -3,6 +3,7 @@ import TroupeCore
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct GCRALimiterTests {
     private let start = Timestamp(millisecondsSinceEpoch: 1_779_181_200_000)
 
@@ -60,6 +61,7 @@ struct GCRALimiterTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct DailyQuotaTests {
     @Test func theQuotaResetsAtUTCMidnight() {
         let beforeMidnight = Timestamp(millisecondsSinceEpoch: 1_779_235_199_000)  // 2026-05-19T23:59:59Z

@@ -5,6 +5,7 @@ import TroupePersistence
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct RowidTablesTests {
     /// The migrations before the hot tables became rowid tables (with the event log, which the
     /// runs of this test write to; steps are applied by name, so its place does not matter).

@@ -3,6 +3,7 @@ import TroupeCore
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct RunEngineTests {
     private func workflow(_ runtime: TroupeRuntime, _ steps: [WorkflowStep], slug: String = "w") async throws -> WorkflowRecord {
         try await WorkflowStore(store: runtime.store).create(id: RandomID.make(prefix: "wf"), workspaceID: "ws_a", slug: slug, name: "W",

@@ -8,6 +8,7 @@ import TroupeTestSupport
 /// `sandbox` steps on a temporary runtime, with real processes: each attempt in a fresh sandbox
 /// of the run, exit 0 succeeding, failures told in the step's `error`, the timeout, retries,
 /// cancel killing the command, exec off, and the plan's cap shared with the API's sandboxes.
+@Suite(.timeLimit(.minutes(5)))
 struct SandboxStepTests {
     private struct Harness {
         let runtime: TroupeRuntime

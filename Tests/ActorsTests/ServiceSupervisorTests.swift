@@ -3,6 +3,7 @@ import TroupeCore
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct ServiceSupervisorTests {
     private struct DiskFull: Error {}
 

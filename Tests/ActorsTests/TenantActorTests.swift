@@ -4,6 +4,7 @@ import TroupeCore
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct TenantActorTests {
     /// 2026-05-19T09:00:00Z, a Tuesday morning.
     private let morning = Timestamp(millisecondsSinceEpoch: 1_779_181_200_000)

@@ -7,6 +7,7 @@ import TroupePersistence
 
 /// The event log as the webhook outbox: a webhook's deliveries are queued a few at a time,
 /// listed before they are queued under the ids they keep, and only for events after it.
+@Suite(.timeLimit(.minutes(5)))
 struct WebhookQueueTests {
     private let now = Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000)
 

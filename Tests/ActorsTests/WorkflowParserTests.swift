@@ -3,6 +3,7 @@ import TroupeCore
 
 @testable import TroupeActors
 
+@Suite(.timeLimit(.minutes(5)))
 struct WorkflowParserTests {
     private func parse(_ text: String) throws -> Result<[WorkflowStep], WorkflowParser.ProblemList> {
         WorkflowParser.parse(steps: try JSON.parse(Array(text.utf8)))

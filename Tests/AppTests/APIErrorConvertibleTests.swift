@@ -6,6 +6,7 @@ import Testing
 
 /// Errors reach HTTP through one protocol: each answer knows its status and whether the
 /// request may be retried as it is; anything else is a fault (a 500 that leaks nothing).
+@Suite(.timeLimit(.minutes(5)))
 struct APIErrorConvertibleTests {
     private func answer(_ error: any Error) -> APIError? {
         (error as? any APIErrorConvertible)?.apiError

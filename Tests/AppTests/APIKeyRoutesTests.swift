@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct APIKeyRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct APIKeyRoutesTests {
     @Test func aKeyIsShownOnceAndWorksUntilDisabledOrDeleted() async throws {
         let server = try await TestServer.start()
         let account = try await server.signUp()

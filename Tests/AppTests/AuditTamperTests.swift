@@ -9,7 +9,7 @@ import TroupeTransport
 /// server is stopped are named by verify after a restart (online and by `troupe verify-audit`),
 /// the server keeps appending without repairing the break, and after `kill -9` under load the
 /// chain is valid and every acknowledged change has its entry.
-@Suite(.serialized) struct AuditTamperTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct AuditTamperTests {
     private let client = HTTPClient()
 
     private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String? = nil) async throws -> (Int, JSON) {

@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct AuthRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct AuthRoutesTests {
     @Test func signupLoginAndMe() async throws {
         let server = try await TestServer.start()
         let account = try await server.signUp("grace@example.com")

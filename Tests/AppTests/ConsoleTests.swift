@@ -10,7 +10,7 @@ import TroupeTransport
 /// `GET /console` (the web console): its files with their security headers and revalidation,
 /// and, in a real browser, a person signing in, watching a run advance live, approving it, and
 /// a viewer refused.
-@Suite(.serialized) struct ConsoleTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ConsoleTests {
     @Test func theConsoleIsServedWithStrictHeadersAndRevalidated() async throws {
         let server = try await TestServer.start()
         let root = try await server.send("GET", "/")
@@ -52,12 +52,10 @@ import TroupeTransport
         await server.stop()
     }
 
-    @Test func aPersonWatchesARunLiveApprovesItAndAViewerIsRefused() async throws {
-        let probe = runPython("import selenium, shutil, sys; sys.exit(0 if shutil.which('chromedriver') and (shutil.which('chromium') or shutil.which('chromium-browser')) else 3)")
-        guard probe.status == 0 else {
-            print("skipping the console's browser test: python3 with selenium, chromium and chromedriver are needed (\(probe.status): \(probe.output))")
-            return
-        }
+    @Test(.enabled(if: Prerequisite.met(Prerequisite.python("selenium") && Prerequisite.tool("chromedriver")
+                                         && (Prerequisite.tool("chromium") || Prerequisite.tool("chromium-browser"))),
+                   "python3 with selenium, chromium and chromedriver (CI installs them)"))
+    func aPersonWatchesARunLiveApprovesItAndAViewerIsRefused() async throws {
         let server = try await TestServer.start { $0.plans[.starter] = PlanLimits() }
         let shots = FileManager.default.temporaryDirectory.appendingPathComponent("troupe-console-\(RandomID.make(prefix: "shots"))")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)

@@ -8,7 +8,7 @@ import TroupeTransport
 @testable import TroupeApp
 
 /// `GET /v1/runs/{id}/events` and `GET /v1/events/stream` against the real server.
-@Suite(.serialized) struct EventStreamTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EventStreamTests {
     private static let oneTask = #"[{"id":"build","kind":"task","queue":"build"}]"#
 
     /// A server whose starter plan has no request limit (these tests send many requests).

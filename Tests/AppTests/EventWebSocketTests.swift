@@ -10,17 +10,13 @@ import TroupeTransport
 
 /// `GET /v1/events/ws` (API.md, Events and webhooks) against a real client, Python's
 /// `websockets`, and a raw socket for what a polite client never does.
-@Suite(.serialized) struct EventWebSocketTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EventWebSocketTests {
     private static func unlimited() async throws -> TestServer {
         try await TestServer.start { $0.plans[.starter] = PlanLimits() }
     }
 
-    @Test func aRealClientFollowsTheWorkspaceResumesAndIsClosedByADrain() async throws {
-        let probe = runPython("import websockets")
-        guard probe.status == 0 else {
-            print("skipping the WebSocket interop: python3 with websockets is not available (\(probe.output))")
-            return
-        }
+    @Test(.enabled(if: Prerequisite.met(Prerequisite.python("websockets")), "python3 with websockets (CI installs it)"))
+    func aRealClientFollowsTheWorkspaceResumesAndIsClosedByADrain() async throws {
         let server = try await Self.unlimited()
         let ada = try await server.signUp()
         #expect(try await server.send("POST", "/v1/workflows/from-template/ship-from-ticket", token: ada.token, json: "{}").status == 201)

@@ -7,6 +7,7 @@ import TroupeSystem
 /// A workspace's requests within its share, or with no other workspace about, run as they
 /// came; past the share while another workspace sends within its own, at the deferred
 /// priority; at the bound, refused with 503 while other workspaces go on.
+@Suite(.timeLimit(.minutes(5)))
 struct FairShareTests {
     @Test func requestsPastTheShareBesideAnotherWorkspaceRunDeferredAndPastTheBoundAreRefused() async throws {
         let clock = ManualInstant()

@@ -5,7 +5,7 @@ import TroupeCore
 import TroupeTransport
 
 /// Shutting down finishes the requests already in flight, commits them, and serves no more.
-@Suite(.serialized) struct GracefulShutdownTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct GracefulShutdownTests {
     @Test func inFlightRequestFinishesAndIsCommitted() async throws {
         // A costly password hash keeps the signup in flight for a while.
         let first = try await TestServer.start { $0.passwordIterations = 20_000 }

@@ -7,6 +7,7 @@ import TroupeTransport
 
 @testable import TroupeApp
 
+@Suite(.timeLimit(.minutes(5)))
 struct IdempotencyGateTests {
     private struct Interrupted: Error {}
 

@@ -4,7 +4,7 @@ import TroupeCore
 
 /// API.md's Idempotency-Key rules beyond the replay itself: who may be replayed what, which
 /// answers are kept, and that a kept secret is never in the database in the clear.
-@Suite(.serialized) struct IdempotencyRulesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct IdempotencyRulesTests {
     private let steps = #"[{"id":"build","kind":"task"}]"#
 
     private func workflow(_ server: TestServer, _ token: String, key: String, slug: String = "ship") async throws -> Reply {

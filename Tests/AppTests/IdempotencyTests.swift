@@ -2,7 +2,7 @@ import Testing
 import TroupeCore
 import TroupeTransport
 
-@Suite(.serialized) struct IdempotencyTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct IdempotencyTests {
     private let steps = #"[{"id":"build","kind":"task"}]"#
 
     private func create(_ server: TestServer, _ account: Account, key: String, slug: String = "ship") async throws -> Reply {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct JobRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct JobRoutesTests {
     private func createJob(_ server: TestServer, _ token: String, queue: String = "q", maxAttempts: Int = 3) async throws -> String {
         let reply = try await server.send("POST", "/v1/jobs", token: token,
                                           json: #"{"queue":"\#(queue)","input":{"n":1},"max_attempts":\#(maxAttempts)}"#)

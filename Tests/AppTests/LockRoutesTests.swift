@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct LockRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct LockRoutesTests {
     private func lock(_ server: TestServer, _ token: String, _ action: String, key: String = "deploy", owner: String, ttl: Int? = 30_000) async throws -> Reply {
         let ttlField = ttl.map { #","ttl_ms":\#($0)"# } ?? ""
         return try await server.send("POST", "/v1/locks/\(action)", token: token, json: #"{"key":"\#(key)","owner":"\#(owner)"\#(ttlField)}"#)

@@ -3,7 +3,7 @@ import TroupeCore
 
 /// Logins under attack: the per-email throttle, the bounded hashing queue, and a password
 /// stored under another iteration count.
-@Suite(.serialized) struct LoginFloodTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct LoginFloodTests {
     private func logIn(_ server: TestServer, _ email: String, _ password: String) async throws -> Reply {
         try await server.send("POST", "/v1/auth/login", json: #"{"email":"\#(email)","password":"\#(password)"}"#)
     }

@@ -3,6 +3,7 @@ import TroupeCore
 
 @testable import TroupeApp
 
+@Suite(.timeLimit(.minutes(5)))
 struct LoginThrottleTests {
     private let t0 = Timestamp(millisecondsSinceEpoch: 1_779_181_200_000)
 

@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct MemberRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct MemberRoutesTests {
     @Test func inviteAcceptListAndReadWithAKey() async throws {
         let clock = ManualClock()
         let server = try await TestServer.start(clock: clock)

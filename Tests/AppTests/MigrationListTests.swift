@@ -8,6 +8,7 @@ import TroupeTransport
 @testable import TroupeApp
 
 /// One ordered migration list: a database an embedded runtime made is the server's database.
+@Suite(.timeLimit(.minutes(5)))
 struct MigrationListTests {
     /// A quiet server on port 0 over the database at `path`.
     private func serverOptions(_ path: String) -> TroupeServer.Options {

@@ -3,7 +3,7 @@ import TroupeCore
 
 /// Overload is 503 `overloaded` with `Retry-After` wherever a queue is full, and never a fault
 /// of the actor that met it.
-@Suite(.serialized) struct OverloadTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct OverloadTests {
     /// A writer that holds one waiting change: a flood of 64 clients meets a full queue. Each
     /// refused request is 503 with Retry-After (never a 500), each accepted one is stored, and
     /// the workspace is not quarantined: it serves at once when the flood ends.

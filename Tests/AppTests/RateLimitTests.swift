@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct RateLimitTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RateLimitTests {
     /// 100 requests from 64 concurrent clients against a quota of 60: exactly 60 pass. The
     /// daily quota is used because it does not refill while a slow machine runs the test (the
     /// per-minute limiter's exactness is tested with a manual clock in the actor tests).

@@ -4,7 +4,7 @@ import TroupePersistence
 
 /// Start-up recovery never crash-loops: a stored record it cannot decode or apply is set aside
 /// (counted, logged once with its id) and everything else is served.
-@Suite(.serialized) struct RecoveryTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RecoveryTests {
     private func run(_ server: TestServer, _ token: String, _ workflow: String) async throws -> String {
         let reply = try await server.send("POST", "/v1/runs", token: token, json: #"{"workflow":"\#(workflow)"}"#)
         return try #require(reply.json["id"]?.stringValue, "\(reply.status) \(reply.text)")

@@ -4,6 +4,7 @@ import TroupeCore
 @testable import TroupeApp
 
 /// The request log's lines: valid JSON with the documented fields, escaped, one per line.
+@Suite(.timeLimit(.minutes(5)))
 struct RequestLogTests {
     @Test func linesAreJSONWithEveryField() throws {
         let path = NSTemporaryDirectory() + "troupe-log-\(RandomID.make(prefix: "t")).jsonl"

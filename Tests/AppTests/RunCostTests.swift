@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct RunCostTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RunCostTests {
     private let chain = #"[{"id":"a","kind":"task","queue":"qa"},{"id":"b","kind":"task","queue":"qb","needs":["a"]},{"id":"c","kind":"task","queue":"qc","needs":["b"]}]"#
 
     /// Claims the next job of `queue` and completes it reporting `cost` and tokens.

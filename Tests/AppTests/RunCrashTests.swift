@@ -6,7 +6,7 @@ import TroupeTransport
 
 /// `kill -9` of the real binary while runs are created and their jobs completed: after a
 /// restart every acknowledged run and completion is there, and every run can finish.
-@Suite(.serialized) struct RunCrashTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RunCrashTests {
     private struct Acknowledged: Sendable {
         var runs: [String] = []
         var completedJobs: [String] = []

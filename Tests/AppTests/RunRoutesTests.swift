@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct RunRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RunRoutesTests {
     private func workflow(_ server: TestServer, _ account: Account, slug: String, steps: String) async throws {
         let reply = try await server.send("POST", "/v1/workflows", token: account.token, json: #"{"slug":"\#(slug)","name":"W","steps":\#(steps)}"#)
         guard reply.status == 201 else { throw TestFailure("workflow: \(reply.text)") }

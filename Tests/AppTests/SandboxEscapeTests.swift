@@ -8,7 +8,7 @@ import TroupeTransport
 /// Attacks from inside a sandbox, on the real binary: each is contained, `/healthz` answers
 /// within 100 ms throughout (every probe), and no process of the sandboxes is left after
 /// (checked in /proc).
-@Suite(.serialized) struct SandboxEscapeTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct SandboxEscapeTests {
 
     /// A server with exec on, its sandbox root and database in a directory of their own.
     private final class Server: Sendable {

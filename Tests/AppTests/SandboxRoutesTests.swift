@@ -6,7 +6,7 @@ import TroupeTestSupport
 /// API.md "Sandboxes" through the in-process server: the lifecycle, exec's answer (stdin, env,
 /// exit code, cap, timeout), one exec at a time, the plan's cap, exec off, bad input, and
 /// another workspace's sandbox being absent.
-@Suite(.serialized) struct SandboxRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct SandboxRoutesTests {
     /// A server whose starter plan does not limit requests (these tests poll), exec on or off,
     /// with `sandboxCap` live sandboxes a workspace (nil: the plan's).
     private func start(exec: Bool = true, sandboxCap: Int? = nil) async throws -> TestServer {

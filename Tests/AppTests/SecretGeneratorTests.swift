@@ -1,6 +1,7 @@
 import Testing
 @testable import TroupeApp
 
+@Suite(.timeLimit(.minutes(5)))
 struct SecretGeneratorTests {
     @Test func alphanumericSecretsUseTheWholeAlphabet() {
         let alphabet = Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")

@@ -4,7 +4,7 @@ import TroupeCore
 import TroupeTransport
 
 /// The real `troupe` binary: bootstrap, serve, SIGTERM, and limits that survive a restart.
-@Suite(.serialized) struct ServeCommandTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ServeCommandTests {
     @Test func limitsSurviveARestartAndSIGTERMExitsCleanly() async throws {
         let directory = NSTemporaryDirectory() + "troupe-serve-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

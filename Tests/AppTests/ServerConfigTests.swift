@@ -2,6 +2,7 @@ import Testing
 import TroupeActors
 @testable import TroupeApp
 
+@Suite(.timeLimit(.minutes(5)))
 struct ServerConfigTests {
     @Test func theExampleOfAPIMdParses() throws {
         let config = try ServerConfig.parse(Array("""

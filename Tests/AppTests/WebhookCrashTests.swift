@@ -7,7 +7,7 @@ import TroupeTransport
 
 /// `kill -9` of the real binary while events are created and delivered: after a restart every
 /// event reaches the webhook at least once, and a duplicate carries the same event id.
-@Suite(.serialized) struct WebhookCrashTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WebhookCrashTests {
 
     private func send(_ port: Int, _ method: String, _ target: String, token: String?, json: String = "") async throws -> (Int, JSON) {
         try await TroupeProcess.send(port, method, target, token: token, json: json)

@@ -8,7 +8,7 @@ import TroupeTransport
 
 /// The dispatcher against a real receiver on loopback: signed deliveries, retries after a
 /// failure with every attempt recorded, and the private-network guard on names and literals.
-@Suite(.serialized) struct WebhookDeliveryTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WebhookDeliveryTests {
     /// Answers each POST with the next status of `statuses` (then 200) and keeps what came.
     final class Receiver: HTTPResponder, @unchecked Sendable {
         // @unchecked: `state` is only touched under its lock.

@@ -6,7 +6,7 @@ import TroupePersistence
 /// Webhook registrations and their outbox (API.md, "Events and webhooks"): what is shown and
 /// kept, who may do what, and a delivery row per matching event, written with the event
 /// (sending them: ``WebhookDeliveryTests``).
-@Suite(.serialized) struct WebhookRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WebhookRoutesTests {
     private func deliveries(_ server: TestServer, _ token: String, _ id: String) async throws -> [JSON] {
         let reply = try await server.send("GET", "/v1/webhooks/\(id)/deliveries?limit=200", token: token)
         guard reply.status == 200 else { throw TestFailure("deliveries: \(reply.status) \(reply.text)") }

@@ -10,9 +10,9 @@ import TroupeTransport
 ///
 /// The https test needs Python's `trustme` for a test CA, and root to add that CA to the
 /// system trust store (`/usr/local/share/ca-certificates` and `update-ca-certificates`, which
-/// is how libcurl, and so FoundationNetworking on Linux, is told to trust one); it skips with
-/// a message otherwise, and takes the CA out again when it ends.
-@Suite(.serialized) struct WebhookTransportTests {
+/// is how libcurl, and so FoundationNetworking on Linux, is told to trust one); it shows as
+/// skipped otherwise (never under CI), and takes the CA out again when it ends.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WebhookTransportTests {
     /// Two HTTPS receivers on 127.0.0.1: one with a certificate of the CA the test installs,
     /// one with a certificate of a CA nobody trusts. Each POST is appended to received.jsonl;
     /// `/redirect` answers 302.
@@ -61,17 +61,12 @@ import TroupeTransport
         try await server.send("GET", "/v1/webhooks/\(hook)/deliveries", token: token).json["data"]?.arrayValue?.first?["attempts"]?.arrayValue?.last
     }
 
-    @Test func httpsDeliveriesTrustTheSystemStoreRecordTLSErrorsAndDoNotFollowRedirects() async throws {
-        let probe = runPython("import trustme")
-        guard probe.status == 0 else {
-            print("skipping the https webhook test: python3 with trustme is not available (\(probe.output))")
-            return
-        }
+    @Test(.enabled(if: Prerequisite.met(Prerequisite.python("trustme") && Prerequisite.isRoot
+                                         && FileManager.default.isWritableFile(atPath: "/usr/local/share/ca-certificates")
+                                         && Prerequisite.tool("/usr/sbin/update-ca-certificates")),
+                   "python3 with trustme, root and update-ca-certificates (CI has them)"))
+    func httpsDeliveriesTrustTheSystemStoreRecordTLSErrorsAndDoNotFollowRedirects() async throws {
         let anchors = "/usr/local/share/ca-certificates"
-        guard getuid() == 0, FileManager.default.isWritableFile(atPath: anchors), FileManager.default.fileExists(atPath: "/usr/sbin/update-ca-certificates") else {
-            print("skipping the https webhook test: adding a test CA to the system trust store needs root and update-ca-certificates")
-            return
-        }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("troupe-https-\(RandomID.make(prefix: "t"))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let python = Process()
@@ -125,15 +120,23 @@ import TroupeTransport
         await server.stop()
     }
 
-    @Test func anIPv6ReceiverIsReachedAtItsBracketedAddress() async throws {
-        let receiver = WebhookDeliveryTests.Receiver()
-        let listener: HTTPServer
-        do {
-            listener = try HTTPServer(configuration: .init(host: "::1", port: 0), responder: receiver)
-        } catch {
-            print("skipping the IPv6 webhook test: no IPv6 loopback here (\(error))")
-            return
+    /// Whether this machine has an IPv6 loopback to listen on.
+    static let hasIPv6Loopback: Bool = {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0 }
         }
+    }()
+
+    @Test(.enabled(if: hasIPv6Loopback, "no IPv6 loopback on this machine"))
+    func anIPv6ReceiverIsReachedAtItsBracketedAddress() async throws {
+        let receiver = WebhookDeliveryTests.Receiver()
+        let listener = try HTTPServer(configuration: .init(host: "::1", port: 0), responder: receiver)
         let serving = listener.start()
         let server = try await TestServer.start { $0.webhookPrivateNetworks = true }
         let ada = try await server.signUp()

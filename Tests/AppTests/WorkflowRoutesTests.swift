@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct WorkflowRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WorkflowRoutesTests {
     private let twoSteps = #"[{"id":"build","kind":"task","queue":"ci"},{"id":"ok","kind":"approval","needs":["build"]}]"#
 
     @Test func createReadReplaceDelete() async throws {

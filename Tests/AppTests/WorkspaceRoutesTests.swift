@@ -1,7 +1,7 @@
 import Testing
 import TroupeCore
 
-@Suite(.serialized) struct WorkspaceRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WorkspaceRoutesTests {
     @Test func createListGetPatchAndSwitch() async throws {
         let server = try await TestServer.start()
         let account = try await server.signUp()

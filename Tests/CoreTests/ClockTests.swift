@@ -4,6 +4,7 @@ import Testing
 
 @testable import TroupeCore
 
+@Suite(.timeLimit(.minutes(5)))
 struct ManualClockTests {
     @Test func sleeperWakesOnlyWhenTheClockReachesItsDeadline() async throws {
         let clock = ManualClock()
@@ -43,6 +44,7 @@ struct ManualClockTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct SystemClockTests {
     @Test func nowAgreesWithFoundation() {
         let ours = SystemClock().now.millisecondsSinceEpoch

@@ -1,6 +1,7 @@
 import Testing
 import TroupeCore
 
+@Suite(.timeLimit(.minutes(5)))
 struct CorrelationIDTests {
     @Test func hasTheShapeOfARandomIDAndDoesNotRepeat() {
         var seen = Set<String>()

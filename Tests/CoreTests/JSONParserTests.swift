@@ -3,6 +3,7 @@ import Testing
 @testable import TroupeCore
 
 /// The parser against RFC 8259: what it must accept, and every rule it must refuse with.
+@Suite(.timeLimit(.minutes(5)))
 struct JSONParserTests {
     private func parse(_ text: String) throws(JSONError) -> JSON { try JSON.parse(text) }
 

@@ -3,6 +3,7 @@ import Testing
 import TroupeTestSupport
 import TroupeCore
 
+@Suite(.timeLimit(.minutes(5)))
 struct JSONWebTokenTests {
     private let signer = JSONWebToken(secret: Array("a-secret-of-at-least-32-bytes-long!!".utf8))
     private let now = Timestamp(microsecondsSinceEpoch: 1_800_000_000_000_000)
@@ -67,14 +68,10 @@ struct JSONWebTokenTests {
         #expect(code(of: signer.sign(JSONObject([("exp", .double(1e300))]))) == .malformed)
     }
 
-    /// Interop: Python's `pyjwt` decodes our token and we verify one it signed. Skipped, with a
-    /// note, when python3 or pyjwt is not installed (CI installs it with pip).
-    @Test func interoperatesWithPyJWT() throws {
-        let probe = runPython("import jwt")
-        guard probe.status == 0 else {
-            print("skipping pyjwt interop: python3 with pyjwt is not available (\(probe.output))")
-            return
-        }
+    /// Interop: Python's `pyjwt` decodes our token and we verify one it signed. Skipped when
+    /// python3 or pyjwt is not installed (CI installs it with pip, and there it must run).
+    @Test(.enabled(if: Prerequisite.met(Prerequisite.python("jwt")), "python3 with pyjwt (CI installs it)"))
+    func interoperatesWithPyJWT() throws {
         let token = signer.sign(JSONObject([("sub", "usr_1"), ("exp", .int(4_000_000_000))]))
         let decoded = runPython("""
             import jwt, sys

@@ -3,6 +3,7 @@ import Testing
 @testable import TroupeCore
 
 /// The writer: RFC 8259 escaping, numbers that round-trip, order kept.
+@Suite(.timeLimit(.minutes(5)))
 struct JSONWriterTests {
     @Test func escapesOnlyWhatRFC8259Requires() {
         let text = JSON.string("quote\" backslash\\ slash/ é 中 😀").text
@@ -59,6 +60,7 @@ struct JSONWriterTests {
 }
 
 /// Random documents survive write → parse → write unchanged; random bytes never trap.
+@Suite(.timeLimit(.minutes(5)))
 struct JSONRoundTripTests {
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomDocumentsRoundTrip(seed: UInt64) throws {

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TroupeCore
 
+@Suite(.timeLimit(.minutes(5)))
 struct RandomIDTests {
     @Test func hasPrefixAndTwentyBase36Characters() {
         let id = RandomID.make(prefix: "run")
@@ -40,6 +41,7 @@ struct RandomIDTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct SeededGeneratorTests {
     @Test func sameSeedSameSequenceAndKnownFirstValue() {
         var a = SeededGenerator(seed: 0)

@@ -2,6 +2,7 @@ import Testing
 import TroupeCore
 
 /// FIPS 180 examples for SHA-1, and RFC 6455's handshake example, which uses it.
+@Suite(.timeLimit(.minutes(5)))
 struct SHA1Tests {
     @Test(arguments: [
         ("", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),

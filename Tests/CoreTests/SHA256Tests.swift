@@ -2,6 +2,7 @@ import Testing
 import TroupeCore
 
 /// FIPS 180-4 examples (NIST "Example Algorithm" documents) and NIST CSRC byte-oriented vectors.
+@Suite(.timeLimit(.minutes(5)))
 struct SHA256Tests {
     @Test(arguments: [
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
@@ -40,6 +41,7 @@ struct SHA256Tests {
 }
 
 /// RFC 4231 §4 test cases for HMAC-SHA-256.
+@Suite(.timeLimit(.minutes(5)))
 struct HMACSHA256Tests {
     @Test func rfc4231Case1() {
         let mac = HMACSHA256(key: [UInt8](repeating: 0x0b, count: 20))
@@ -75,6 +77,7 @@ struct HMACSHA256Tests {
 }
 
 /// PBKDF2-HMAC-SHA256 vectors: RFC 7914 §11 and the widely republished RFC 6070-style ones.
+@Suite(.timeLimit(.minutes(5)))
 struct PBKDF2Tests {
     @Test(arguments: [
         ("password", "salt", 1, 32, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"),
@@ -98,6 +101,7 @@ struct PBKDF2Tests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct Base64URLTests {
     /// RFC 4648 §10 vectors, in the URL alphabet without padding.
     @Test(arguments: [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"),
@@ -125,6 +129,7 @@ struct Base64URLTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct ConstantTimeTests {
     @Test func comparesWholeContents() {
         #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))

@@ -2,6 +2,7 @@ import Testing
 import TroupeCore
 
 /// Sums of client-reported values and times read from stored rows clamp instead of trapping.
+@Suite(.timeLimit(.minutes(5)))
 struct SaturatingTests {
     @Test func additionSubtractionAndMultiplicationClampAtTheEnds() {
         #expect(Int64(9_000_000_000_000_000_000).saturatingAdding(9_000_000_000_000_000_000) == .max)

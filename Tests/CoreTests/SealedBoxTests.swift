@@ -1,6 +1,7 @@
 import Testing
 import TroupeCore
 
+@Suite(.timeLimit(.minutes(5)))
 struct SealedBoxTests {
     private let key = Array(repeating: UInt8(0x42), count: 32)
     private let nonce = Array(0..<UInt8(16))

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TroupeCore
 
+@Suite(.timeLimit(.minutes(5)))
 struct TimestampTests {
     /// Expected strings computed independently (Python's datetime).
     @Test(arguments: [
@@ -32,6 +33,7 @@ struct TimestampTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct TimestampParsingTests {
     @Test(arguments: [
         ("2026-05-19T09:00:00.000Z", Int64(1_779_181_200_000_000)),

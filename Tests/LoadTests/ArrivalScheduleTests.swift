@@ -3,6 +3,7 @@ import Testing
 @testable import TroupeLoad
 
 /// Arrival times: as many as the phases' rates integrate to, in order, where they are due.
+@Suite(.timeLimit(.minutes(5)))
 struct ArrivalScheduleTests {
     private func times(_ phases: [LoadPhase], _ process: ArrivalSchedule.Process = .constant, seed: UInt64 = 7) -> [Double] {
         var schedule = ArrivalSchedule(phases: phases, process: process, seed: seed)

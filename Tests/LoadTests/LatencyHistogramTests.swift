@@ -4,6 +4,7 @@ import Testing
 @testable import TroupeLoad
 
 /// The histogram's percentiles against the exact ones of known distributions: within 1 %.
+@Suite(.timeLimit(.minutes(5)))
 struct LatencyHistogramTests {
     private func exact(_ sorted: [UInt64], _ quantile: Double) -> UInt64 {
         sorted[max(0, Int((quantile * Double(sorted.count)).rounded(.up)) - 1)]

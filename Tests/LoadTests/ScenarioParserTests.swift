@@ -6,6 +6,7 @@ import TroupeCore
 
 /// Scenario files: the built-ins and the examples parse and agree; every wrong field is named
 /// with what it should be; and `troupe-bench load` exits 2 saying so.
+@Suite(.timeLimit(.minutes(5)))
 struct ScenarioParserTests {
     private func problems(_ text: String) -> [String] {
         switch ScenarioParser.parse(Array(text.utf8)) {

@@ -6,6 +6,7 @@ import TroupeCore
 @testable import TroupePersistence
 
 /// `submit(_:afterCommit:)`: the hook the journal publishes events from.
+@Suite(.timeLimit(.minutes(5)))
 struct AfterCommitTests {
     private static let schema = Migrator([
         Migration("items", sql: "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")

@@ -3,6 +3,7 @@ import Testing
 
 @testable import TroupePersistence
 
+@Suite(.timeLimit(.minutes(5)))
 struct BlockingQueueTests {
     /// Runs `body` on a plain thread (consumers block; the cooperative pool must not).
     private func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {

@@ -5,6 +5,7 @@ import Testing
 
 /// A batch runs its changes without savepoints; one that throws makes the batch start again
 /// with it and those after it isolated, and the batches after it run isolated (``CommitLoop``).
+@Suite(.timeLimit(.minutes(5)))
 struct CommitLoopTests {
     private struct Refused: Error, Equatable { let name: String }
 

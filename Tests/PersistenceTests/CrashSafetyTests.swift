@@ -6,6 +6,7 @@ import Testing
 /// "A 2xx means durable", checked against the real process: `troupe-bench crash-writer` prints
 /// each id only after the group-commit writer acknowledged it; the test `kill -9`s it at a random
 /// moment and requires every printed id to be in the reopened database.
+@Suite(.timeLimit(.minutes(5)))
 struct CrashSafetyTests {
     /// `troupe-bench`, built by `swift test` next to the test bundle (the test target depends on it).
     private static var benchBinary: String {

@@ -3,6 +3,7 @@ import Testing
 
 @testable import TroupePersistence
 
+@Suite(.timeLimit(.minutes(5)))
 struct DatabaseTests {
     private func openWithTable(_ directory: borrowing TemporaryDirectory) throws -> Database {
         let db = try Database(path: directory.file())

@@ -3,6 +3,7 @@ import Testing
 
 @testable import TroupePersistence
 
+@Suite(.timeLimit(.minutes(5)))
 struct GroupCommitWriterTests {
     private static let schema = Migrator([
         Migration("items", sql: "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT UNIQUE, body BLOB)")

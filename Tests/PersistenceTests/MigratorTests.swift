@@ -2,6 +2,7 @@ import Testing
 
 @testable import TroupePersistence
 
+@Suite(.timeLimit(.minutes(5)))
 struct MigratorTests {
     private static let first = Migration("create a", sql: "CREATE TABLE a (id INTEGER PRIMARY KEY)")
     private static let second = Migration("create b", sql: "CREATE TABLE b (id INTEGER PRIMARY KEY)")

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TroupePersistence
 
+@Suite(.timeLimit(.minutes(5)))
 struct ReadPoolTests {
     @Test func readsSeeEveryAcknowledgedWriteWhileWritesGoOn() async throws {
         let directory = try TemporaryDirectory()

@@ -3,6 +3,7 @@ import Testing
 import TroupeSystem
 
 /// The loop waits on any descriptor, not only sockets: here a pipe's read end.
+@Suite(.timeLimit(.minutes(5)))
 struct EventLoopPipeTests {
     @Test func aPipeWaitTimesOutUntilBytesArriveThenResumes() async throws {
         let loop = try EventLoop(timerResolution: .milliseconds(5))

@@ -4,6 +4,7 @@ import TroupeSystem
 
 /// The loop runs jobs of deferred-priority tasks after the others, and waiting for such a task
 /// through a continuation does not raise its priority (what the server's fair share relies on).
+@Suite(.timeLimit(.minutes(5)))
 struct EventLoopPriorityTests {
     @Test func deferredJobsRunAfterTheOthersQueuedWithThem() async throws {
         let loop = try EventLoop()

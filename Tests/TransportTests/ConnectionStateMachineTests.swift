@@ -3,6 +3,7 @@ import Testing
 @testable import TroupeTransport
 
 /// Keep-alive and timeout rules, driven by a manual clock (plain durations).
+@Suite(.timeLimit(.minutes(5)))
 struct ConnectionStateMachineTests {
     private let timeouts = ConnectionStateMachine.Timeouts()
 

@@ -6,7 +6,7 @@ import TroupeSystem
 @testable import TroupeTransport
 
 /// Connections are spread over the server's loops, and each is served on its loop's thread.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct EventLoopSpreadTests {
     /// Records the thread each request is answered on.
     private struct ThreadRecorder: HTTPResponder {

@@ -6,7 +6,7 @@ import TroupeSystem
 @testable import TroupeTransport
 
 /// Our client against our server, and our server against curl.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct HTTPClientTests {
     @Test func keepAliveReusesOneConnection() async throws {
         let server = try TestServer.start()

@@ -5,6 +5,7 @@ import TroupeCore
 
 /// The request parser fed literal bytes: every request is parsed whole, split at every byte
 /// boundary and one byte at a time, and must give the same result each way.
+@Suite(.timeLimit(.minutes(5)))
 struct HTTPRequestParserTests {
     typealias Event = HTTPRequestParser.Event
 

@@ -6,7 +6,7 @@ import TroupeSystem
 @testable import TroupeTransport
 
 /// API.md's protocol limits that span requests or connections, over real sockets.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct HTTPServerLimitsTests {
     /// RFC 9112 §9.3.2 and API.md: answers already produced for earlier pipelined requests are
     /// sent before the error that closes the connection.

@@ -6,7 +6,7 @@ import TroupeCore
 @testable import TroupeTransport
 
 /// The server over real sockets on port 0.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct HTTPServerTests {
     @Test func keepAliveConnectionsServeManyRequests() async throws {
         let server = try TestServer.start()

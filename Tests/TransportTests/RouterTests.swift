@@ -3,6 +3,7 @@ import Testing
 @testable import TroupeTransport
 
 /// The router without sockets: requests in, responses out.
+@Suite(.timeLimit(.minutes(5)))
 struct RouterTests {
     private func request(_ method: String, _ target: String, headers: HTTPHeaders = ["Host": "t"]) -> HTTPRequest {
         HTTPRequest(head: HTTPRequestHead(method: method, target: target, headers: headers))
@@ -64,6 +65,7 @@ struct RouterTests {
 }
 
 /// Response heads byte for byte.
+@Suite(.timeLimit(.minutes(5)))
 struct ResponseSerializerTests {
     @Test func headCarriesStatusDateLengthAndHeadersButNotTheResponderFramingHeaders() {
         var bytes: [UInt8] = []

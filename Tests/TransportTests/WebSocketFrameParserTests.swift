@@ -5,6 +5,7 @@ import TroupeCore
 
 /// RFC 6455 framing fed bytes: its §5.7 examples, a conversation cut at every byte, and every
 /// refusal with its close code.
+@Suite(.timeLimit(.minutes(5)))
 struct WebSocketFrameParserTests {
     private let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
 
