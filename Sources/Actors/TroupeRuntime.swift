@@ -60,12 +60,14 @@ public final class TroupeRuntime: Sendable {
     /// that runtimes side by side never share a uid.
     public static func temporary(
         clock: any WallClock = ManualClock(), settings: RuntimeSettings = RuntimeSettings(),
-        registry: ActorRegistry<TenantActor>.Configuration = .init(), sandboxExec: Bool = true
+        registry: ActorRegistry<TenantActor>.Configuration = .init(), sandboxExec: Bool = true,
+        sandboxOutputBudgetBytes: Int = 64 << 20
     ) async throws -> TroupeRuntime {
         let directory = NSTemporaryDirectory() + "troupe-runtime-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let sandboxes = SandboxEngine.Configuration(root: directory + "/sandboxes", uidBase: 1_000_000 + UInt32.random(in: 0..<60_000) * 65_536,
+        var sandboxes = SandboxEngine.Configuration(root: directory + "/sandboxes", uidBase: 1_000_000 + UInt32.random(in: 0..<60_000) * 65_536,
                                                     isolation: .probe(), execEnabled: sandboxExec)
+        sandboxes.outputBudgetBytes = sandboxOutputBudgetBytes
         return try await TroupeRuntime(path: directory + "/troupe.db", temporaryDirectory: directory, clock: clock,
                                        settings: settings, writer: GroupCommitWriter.Configuration(durability: .normal),
                                        registry: registry, migrator: Self.migrations, logger: .discarding, sandboxes: sandboxes)

@@ -99,8 +99,31 @@ struct SandboxStepTests {
         #expect(step.error?["code"] == "sandbox_timeout")
         #expect(step.error?["timed_out"] == true)
         #expect((step.durationMilliseconds ?? .max) < 5_000)
+        // Measured from when the command started: the kill follows the 300 ms closely.
+        let ran = step.error?["duration_ms"]?.intValue ?? .max
+        #expect(ran >= 300 && ran < 2_000, "the command ran \(ran) ms")
         #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty)
         await harness.runtime.close()
+    }
+
+    /// Output an exec may hold is reserved from a server-wide budget while it runs: past it,
+    /// another exec is refused at once (503), and the budget comes back when the first ends.
+    @Test func execsBeyondTheOutputBudgetAreRefusedUntilOneEnds() async throws {
+        let runtime = try await TroupeRuntime.temporary(clock: SystemClock(), sandboxOutputBudgetBytes: 3 << 20)
+        let workspace = try await runtime.createTenant(name: "Acme")
+        let limits = SandboxLimits(cpuSeconds: 10, memoryMB: 512, wallTimeoutMS: 10_000, maxOutputBytes: 1 << 20)
+        let first = try await runtime.sandboxes.create(workspaceID: workspace, limits: limits, ttlSeconds: 60, cap: nil, waitUntilReady: true)
+        let second = try await runtime.sandboxes.create(workspaceID: workspace, limits: limits, ttlSeconds: 60, cap: nil, waitUntilReady: true)
+        let marker = "budget-\(UUID().uuidString)"
+        let long = Task { try await runtime.sandboxes.exec(SandboxExec(argv: ["sh", "-c", "sleep 1; : \(marker)"]), in: first.id, workspaceID: workspace) }
+        for _ in 0..<200 where ProcessTable.pids(commandLineContaining: marker).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        await #expect(throws: SandboxRefusal.outputBudgetSpent) {
+            _ = try await runtime.sandboxes.exec(SandboxExec(argv: ["true"]), in: second.id, workspaceID: workspace)
+        }
+        #expect(try await long.value?.exitCode == 0)
+        let after = try await runtime.sandboxes.exec(SandboxExec(argv: ["true"]), in: second.id, workspaceID: workspace)
+        #expect(after?.exitCode == 0, "the budget came back")
+        await runtime.close()
     }
 
     @Test func cancellingTheRunKillsItsSandboxStep() async throws {

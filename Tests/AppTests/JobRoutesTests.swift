@@ -48,6 +48,29 @@ import TroupeCore
         await server.stop()
     }
 
+    /// A worker's half megabyte of output would be copied into the run, its event, every stream and
+    /// every webhook: an output over 64 KiB is refused (422) and the job stays leased; one of
+    /// another type is a 400; 64 KiB is taken.
+    @Test func anOutputOverSixtyFourKiBIsRefusedAndTheJobStaysLeased() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        let id = try await createJob(server, ada.token)
+        let lease = try #require(try await claim(server, ada.token).json["lease_token"]?.stringValue)
+        let huge = String(repeating: "x", count: 512 << 10)  // under the 1 MiB body limit
+        let refused = try await server.send("POST", "/v1/jobs/\(id)/complete", token: ada.token,
+                                            json: #"{"lease_token":"\#(lease)","output":{"blob":"\#(huge)"}}"#)
+        #expect(refused.status == 422)
+        #expect(refused.json["error"]?["field_errors"]?.arrayValue?.first?["field"] == "output")
+        let wrongType = try await server.send("POST", "/v1/jobs/\(id)/complete", token: ada.token, json: #"{"lease_token":"\#(lease)","output":[1]}"#)
+        #expect(wrongType.status == 400)
+        #expect(try await server.send("GET", "/v1/jobs/\(id)", token: ada.token).json["status"] == "leased", "nothing was stored")
+        let fits = String(repeating: "y", count: (64 << 10) - 20)
+        let done = try await server.send("POST", "/v1/jobs/\(id)/complete", token: ada.token,
+                                         json: #"{"lease_token":"\#(lease)","output":{"blob":"\#(fits)"}}"#)
+        #expect(done.status == 200, "\(done.text.prefix(300))")
+        await server.stop()
+    }
+
     @Test func theOldestJobOfAllTheQueuesComesFirst() async throws {
         let clock = ManualClock()
         let server = try await TestServer.start(clock: clock)

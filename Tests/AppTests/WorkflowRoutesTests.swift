@@ -43,6 +43,31 @@ import TroupeCore
         await server.stop()
     }
 
+    /// A workflow with a sandbox step runs commands: a key with workflows:write and runs:write
+    /// but not sandboxes:write can neither define, replace nor run one (403 missing_scope), and
+    /// a viewer cannot either; with sandboxes:write it can.
+    @Test func aKeyWithoutSandboxesWriteCannotDefineReplaceOrRunASandboxWorkflow() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        let box = #"{"slug":"box","name":"Box","steps":[{"id":"sh","kind":"sandbox","argv":["true"]}]}"#
+        let plain = try await server.createKey(ada, scopes: ["workflows:write", "workflows:read", "runs:write"])
+        let defined = try await server.send("POST", "/v1/workflows", token: plain.raw, json: box)
+        #expect(defined.status == 403)
+        #expect(defined.json["error"]?["required_scope"] == "sandboxes:write")
+        #expect(try await server.send("POST", "/v1/workflows", token: ada.token, json: box).status == 201)
+        let replaced = try await server.send("PUT", "/v1/workflows/box", token: plain.raw,
+                                             json: #"{"steps":[{"id":"t","kind":"task"}]}"#)
+        #expect(replaced.status == 403, "replacing a sandbox workflow needs it too")
+        let run = try await server.send("POST", "/v1/runs", token: plain.raw, json: #"{"workflow":"box"}"#)
+        #expect(run.status == 403)
+        #expect(run.json["error"]?["required_scope"] == "sandboxes:write")
+        let full = try await server.createKey(ada, scopes: ["workflows:write", "runs:write", "sandboxes:write"])
+        #expect(try await server.send("POST", "/v1/runs", token: full.raw, json: #"{"workflow":"box"}"#).status == 201)
+        let plainWorkflow = #"{"slug":"plain","name":"Plain","steps":[{"id":"t","kind":"task"}]}"#
+        #expect(try await server.send("POST", "/v1/workflows", token: plain.raw, json: plainWorkflow).status == 201, "no sandbox, no extra scope")
+        await server.stop()
+    }
+
     @Test func badDefinitionsGetFieldErrorsWithPaths() async throws {
         let server = try await TestServer.start()
         let ada = try await server.signUp()
