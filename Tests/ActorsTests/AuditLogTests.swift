@@ -48,7 +48,9 @@ struct AuditLogTests {
         #expect(a.first?.event == "run.approved" && a.first?.note == "ship it")
         for (newer, older) in zip(a, a.dropFirst()) { #expect(newer.prevHash == older.hash) }
         #expect(a.last?.prevHash == AuditEntry.genesisHash)
-        #expect(try await runtime.store.audit.verify(workspaceID: "ws_a") == AuditLog.Verification(checkedCount: 41, firstInvalidSeq: nil))
+        let verified = try await runtime.store.audit.verify(workspaceID: "ws_a")
+        #expect(verified.valid && verified.checkedCount == 41)
+        #expect(verified.anchor?.seq == 41 && verified.anchor?.hash == a.first?.hash, "the anchor is the last entry verified")
         #expect(try await runtime.store.audit.verify(workspaceID: "ws_b").checkedCount == 20)
         // Filters and the cursor's seq.
         var filter = AuditLog.Filter()
@@ -65,15 +67,17 @@ struct AuditLogTests {
         for _ in 0..<6 { try await record(runtime, "ws_a", "run.created") }
         let audit = runtime.store.audit
         try edit(runtime, "UPDATE audit_entries SET note = 'nothing to see' WHERE seq = 3")
-        #expect(try await audit.verify(workspaceID: "ws_a") == AuditLog.Verification(checkedCount: 3, firstInvalidSeq: 3))
+        let edited = try await audit.verify(workspaceID: "ws_a")
+        #expect(edited.checkedCount == 3 && edited.firstInvalidSeq == 3 && edited.anchor?.seq == 2)
         // The server appends after the last entry and the break stays reported.
         try await record(runtime, "ws_a", "run.cancelled")
         #expect(try await audit.verify(workspaceID: "ws_a").firstInvalidSeq == 3)
         try edit(runtime, "UPDATE audit_entries SET note = NULL WHERE seq = 3")
-        #expect(try await audit.verify(workspaceID: "ws_a") == AuditLog.Verification(checkedCount: 7, firstInvalidSeq: nil))
-        // A deleted entry: the break is at the next one.
+        let repaired = try await audit.verify(workspaceID: "ws_a")
+        #expect(repaired.valid && repaired.checkedCount == 7)
+        // A deleted entry: the break is at its own seq, the first one missing.
         try edit(runtime, "DELETE FROM audit_entries WHERE seq = 5")
-        #expect(try await audit.verify(workspaceID: "ws_a").firstInvalidSeq == 6)
+        #expect(try await audit.verify(workspaceID: "ws_a").firstInvalidSeq == 5)
         await runtime.close()
 
         let moved = try await TroupeRuntime.temporary()
@@ -89,12 +93,44 @@ struct AuditLogTests {
         await moved.close()
     }
 
+    /// Two long verifications hold both readers; a plain read queued meanwhile is served
+    /// between their pieces, before either finishes (before pieces, it waited for one whole);
+    /// and a workspace runs one verification at a time.
+    @Test func aLongVerificationLetsOtherReadsGoFirstBetweenItsPieces() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        for workspace in ["ws_a", "ws_b"] {
+            for _ in 0..<8 {
+                try await runtime.store.journal.commit(Change(.system) { transaction in
+                    for _ in 0..<1_000 { transaction.audit(intent(workspace, "run.created").draft) }
+                })
+            }
+        }
+        let finished = LockedBox<[String]>([])
+        let verifications = ["ws_a", "ws_b"].map { workspace in
+            Task {
+                let checked = try await runtime.store.audit.verify(workspaceID: workspace).checkedCount
+                finished.withLock { $0.append("verify \(checked)") }
+            }
+        }
+        // A second verification of a workspace while its first runs is refused (429).
+        while !runtime.store.audit.isVerifying("ws_a") { await Task.yield() }
+        await #expect(throws: AuditLog.VerificationRunning(workspaceID: "ws_a")) { _ = try await runtime.store.audit.verify(workspaceID: "ws_a") }
+        _ = try await runtime.store.reader.read { db in try db.scalar("SELECT count(*) FROM audit_entries WHERE workspace_id = 'ws_c'") }
+        finished.withLock { $0.append("read") }
+        for verification in verifications { try await verification.value }
+        #expect(finished.value.first == "read", "\(finished.value)")
+        #expect(finished.value.filter { $0 == "verify 8000" }.count == 2)
+        await runtime.close()
+    }
+
     @Test func verifyReadsTheChainInPagesAndAnEmptyChainIsValid() async throws {
         let runtime = try await TroupeRuntime.temporary()
         for _ in 0..<7 { try await record(runtime, "ws_a", "run.created") }
         let db = try Database(path: runtime.path, options: DatabaseOptions(readOnly: true))
-        #expect(try AuditLog.verify(db, workspaceID: "ws_a", pageSize: 2) == AuditLog.Verification(checkedCount: 7, firstInvalidSeq: nil))
-        #expect(try AuditLog.verify(db, workspaceID: "ws_none") == AuditLog.Verification(checkedCount: 0, firstInvalidSeq: nil))
+        let paged = try AuditLog.verify(db, workspaceID: "ws_a", pageSize: 2)
+        #expect(paged.valid && paged.checkedCount == 7 && paged.anchor?.seq == 7)
+        let empty = try AuditLog.verify(db, workspaceID: "ws_none")
+        #expect(empty.valid && empty.checkedCount == 0 && empty.anchor == nil)
         db.close()
         await runtime.close()
     }

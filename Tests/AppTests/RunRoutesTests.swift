@@ -1,6 +1,8 @@
 import Testing
 import TroupeCore
 
+@testable import TroupeApp
+
 @Suite(.serialized, .timeLimit(.minutes(5))) struct RunRoutesTests {
     private func workflow(_ server: TestServer, _ account: Account, slug: String, steps: String) async throws {
         let reply = try await server.send("POST", "/v1/workflows", token: account.token, json: #"{"slug":"\#(slug)","name":"W","steps":\#(steps)}"#)
@@ -276,6 +278,30 @@ import TroupeCore
             #expect(try await server.send(method, path, token: eve.token).status == 404, "\(method) \(path)")
         }
         #expect(try await server.send("GET", "/v1/runs", token: eve.token).json["data"]?.arrayValue?.isEmpty == true)
+        await server.stop()
+    }
+}
+
+/// A guessed or foreign run id wakes nothing: the run is looked up by `(workspace_id, id)`
+/// before its actor is activated.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ForeignRunIDTests {
+    @Test func anotherWorkspacesRunIDDoesNotActivateItsActor() async throws {
+        let server = try await TestServer.start()
+        let ada = try await server.signUp()
+        let grace = try await server.signUp()
+        #expect(try await server.send("POST", "/v1/workflows", token: ada.token,
+                                      json: #"{"slug":"w","name":"W","steps":[{"id":"a","kind":"approval"}]}"#).status == 201)
+        let id = try #require(try await server.send("POST", "/v1/runs", token: ada.token, json: #"{"workflow":"w"}"#).json["id"]?.stringValue)
+        let runs = server.server.app.runtime.runs.registry
+        _ = runs.passivateAll()
+        #expect(!runs.isResident(id))
+        for target in ["/v1/runs/\(id)", "/v1/runs/\(id)/costs"] {
+            #expect(try await server.send("GET", target, token: grace.token).status == 404)
+        }
+        #expect(try await server.send("POST", "/v1/runs/\(id)/approve", token: grace.token, json: "{}").status == 404)
+        #expect(!runs.isResident(id), "another workspace's request woke nothing")
+        #expect(try await server.send("GET", "/v1/runs/\(id)", token: ada.token).status == 200)
+        #expect(runs.isResident(id))
         await server.stop()
     }
 }

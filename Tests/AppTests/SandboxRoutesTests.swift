@@ -159,4 +159,22 @@ import TroupeTestSupport
         #expect(try await exec.status == 200)
         #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty)
     }
+
+    /// The audit record of an exec names what ran, not only the program: its argv as JSON, cut
+    /// at 256 characters.
+    @Test func theExecsAuditEntryNamesItsArgv() async throws {
+        let server = try await start()
+        let ada = try await server.signUp()
+        let box = try await ready(server, ada.token)
+        let id = try #require(box["id"]?.stringValue)
+        #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sh","-c","echo hi"]}"#).status == 200)
+        let long = String(repeating: "a", count: 400)
+        #expect(try await server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["echo","\#(long)"]}"#).status == 200)
+        let entries = try await server.send("GET", "/v1/audit/logs?event=sandbox.exec", token: ada.token).json["data"]?.arrayValue ?? []
+        #expect(entries.count == 2)
+        let notes = entries.compactMap { $0["note"]?.stringValue }
+        #expect(notes.last == #"["sh","-c","echo hi"]"#)
+        #expect(notes.first?.count == 256 && notes.first?.hasPrefix(#"["echo","aaa"#) == true && notes.first?.hasSuffix("…") == true)
+        await server.stop()
+    }
 }

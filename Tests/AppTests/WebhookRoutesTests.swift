@@ -71,7 +71,11 @@ import TroupePersistence
         let hook = try await register(server, ada.token, #"{"url":"https://example.com/h","events":["*"]}"#)["id"]?.stringValue ?? ""
         let reader = try await server.createKey(ada, scopes: ["events:read"])
         #expect(try await server.send("POST", "/v1/webhooks", token: reader.raw, json: #"{"url":"https://e.com","events":["*"]}"#).status == 403)
-        #expect(try await server.send("GET", "/v1/webhooks", token: reader.raw).status == 403)
+        let listed = try await server.send("GET", "/v1/webhooks", token: reader.raw)
+        #expect(listed.status == 200, "listing is reading events' configuration: events:read, as API.md says")
+        #expect(listed.json["data"]?.arrayValue?.first?["secret"] == nil, "never the secret")
+        let manageOnly = try await server.createKey(ada, scopes: ["webhooks:manage"])
+        #expect(try await server.send("GET", "/v1/webhooks", token: manageOnly.raw).status == 403)
         #expect(try await server.send("GET", "/v1/webhooks/\(hook)/deliveries", token: reader.raw).status == 200)
         let manager = try await server.createKey(ada, scopes: ["webhooks:manage"])
         #expect(try await server.send("POST", "/v1/webhooks", token: manager.raw, json: #"{"url":"https://e.com","events":["*"]}"#).status == 201)

@@ -39,12 +39,27 @@ public struct AuditLog: Sendable {
         public var valid: Bool { firstInvalidSeq == nil }
         /// Entries read, up to and with the first invalid one.
         public var checkedCount: Int64 = 0
-        /// The smallest seq at which the chain breaks (an edited entry, or the one after a
-        /// deleted or moved one).
+        /// The smallest seq at which the chain breaks: an edited entry's, a deleted one's own
+        /// (the first seq missing), or a moved one's.
         public var firstInvalidSeq: Int64?
+        /// The last entry found valid, `(seq, hash)`: kept by a client, it pins the chain up to
+        /// there (a later verify that no longer reaches it shows entries were cut).
+        public var anchor: (seq: Int64, hash: String)?
+        /// Where the next piece starts: the seq expected next and the hash it must chain to.
+        var next: (seq: Int64, prevHash: String) = (1, AuditEntry.genesisHash)
+        /// Whether every entry has been read (or the chain broke).
+        public var finished = false
+
+        public init() {}
 
         public var json: JSON {
-            ["valid": .bool(valid), "checked_count": .int(checkedCount), "first_invalid_seq": firstInvalidSeq.map(JSON.int) ?? .null]
+            ["valid": .bool(valid), "checked_count": .int(checkedCount), "first_invalid_seq": firstInvalidSeq.map(JSON.int) ?? .null,
+             "anchor": anchor.map { ["seq": .int($0.seq), "hash": .string($0.hash)] } ?? .null]
+        }
+
+        public static func == (left: Verification, right: Verification) -> Bool {
+            left.checkedCount == right.checkedCount && left.firstInvalidSeq == right.firstInvalidSeq && left.finished == right.finished
+                && left.anchor?.seq == right.anchor?.seq && left.anchor?.hash == right.anchor?.hash
         }
     }
 
@@ -61,10 +76,20 @@ public struct AuditLog: Sendable {
     }
 
     private let reader: ReadPool
+    /// The workspaces whose chain is being verified now: one verification each at a time.
+    private let verifying = LockedBox(Set<String>())
+
+    /// A verification asked for while the workspace's previous one runs (429).
+    public struct VerificationRunning: Error, Sendable, Equatable {
+        public let workspaceID: String
+    }
 
     public init(reader: ReadPool) {
         self.reader = reader
     }
+
+    /// Whether the workspace's chain is being verified now.
+    public func isVerifying(_ workspaceID: String) -> Bool { verifying.withLock { $0.contains(workspaceID) } }
 
     private static let columns = """
         SELECT seq, id, created_at, actor_type, actor_id, actor_email, event, target_type, target_id, note, request_id, ip, hash
@@ -109,37 +134,66 @@ public struct AuditLog: Sendable {
         return entries
     }
 
-    /// Verifies the workspace's whole chain, reading it in pages.
+    /// Entries one piece of a verification reads: a reader is held for about this many at a
+    /// time, then let go for whatever else waits.
+    public static let pieceSize = 1_000
+
+    /// Verifies the workspace's whole chain in pieces of ``pieceSize`` entries, each a deferred
+    /// read of its own: between pieces the reader serves every other read waiting, so a long
+    /// chain's verification never stalls another workspace's requests.
+    /// One at a time per workspace: another asked meanwhile throws ``VerificationRunning``.
     public func verify(workspaceID: String) async throws -> Verification {
-        try await reader.read { db in try Self.verify(db, workspaceID: workspaceID) }
+        guard verifying.withLock({ $0.insert(workspaceID).inserted }) else { throw VerificationRunning(workspaceID: workspaceID) }
+        defer { verifying.withLock { _ = $0.remove(workspaceID) } }
+        var result = Verification()
+        while !result.finished {
+            let current = result
+            result = try await reader.read(deferred: true) { db in try Self.verifyPiece(db, workspaceID: workspaceID, from: current) }
+            await Task.yield()
+        }
+        return result
     }
 
-    /// Verifies one workspace's chain on `db`, `pageSize` entries in memory at a time.
-    public static func verify(_ db: Database, workspaceID: String, pageSize: Int = 1_000) throws -> Verification {
+    /// Verifies one workspace's chain on `db` (the command line's check, with no server), a
+    /// piece at a time.
+    public static func verify(_ db: Database, workspaceID: String, pageSize: Int = pieceSize) throws -> Verification {
         var result = Verification()
-        var expectedSeq: Int64 = 1
-        var prevHash = AuditEntry.genesisHash
-        // Pages are read from the next expected seq on; an entry moved below 1 is out of place.
-        if let below = try db.scalar("SELECT min(seq) FROM audit_entries WHERE workspace_id = ? AND seq < 1", [.text(workspaceID)])?.integerValue {
+        while !result.finished { result = try verifyPiece(db, workspaceID: workspaceID, from: result, pageSize: pageSize) }
+        return result
+    }
+
+    /// Goes on from `result` for at most `pageSize` entries.
+    static func verifyPiece(_ db: Database, workspaceID: String, from result: Verification, pageSize: Int = pieceSize) throws -> Verification {
+        var result = result
+        // An entry moved below 1 is out of place before anything else.
+        if result.next.seq == 1,
+           let below = try db.scalar("SELECT min(seq) FROM audit_entries WHERE workspace_id = ? AND seq < 1", [.text(workspaceID)])?.integerValue {
             result.checkedCount = 1
             result.firstInvalidSeq = below
+            result.finished = true
             return result
         }
-        while true {
-            let page = try db.query(columns + " WHERE workspace_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
-                                    [.text(workspaceID), .integer(expectedSeq), .integer(Int64(pageSize))]) { row($0, of: workspaceID) }
-            for row in page {
-                result.checkedCount += 1
-                let entry = row.entry(prevHash: prevHash)
-                guard entry.seq == expectedSeq, try entry.expectedHash() == entry.hash else {
-                    result.firstInvalidSeq = entry.seq
-                    return result
-                }
-                prevHash = entry.hash
-                expectedSeq += 1
+        let page = try db.query(columns + " WHERE workspace_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                                [.text(workspaceID), .integer(result.next.seq), .integer(Int64(pageSize))]) { row($0, of: workspaceID) }
+        for row in page {
+            result.checkedCount += 1
+            let entry = row.entry(prevHash: result.next.prevHash)
+            guard entry.seq == result.next.seq else {
+                // A gap: the entry expected here was deleted, and its own seq is where it breaks.
+                result.firstInvalidSeq = result.next.seq
+                result.finished = true
+                return result
             }
-            if page.count < pageSize { return result }
+            guard try entry.expectedHash() == entry.hash else {
+                result.firstInvalidSeq = entry.seq
+                result.finished = true
+                return result
+            }
+            result.anchor = (entry.seq, entry.hash)
+            result.next = (entry.seq + 1, entry.hash)
         }
+        result.finished = page.count < pageSize
+        return result
     }
 
     /// Every workspace stored, and any other that has entries, in id order.

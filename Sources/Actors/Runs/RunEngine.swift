@@ -58,6 +58,7 @@ public final class RunEngine: Sendable {
     /// The run's state, when it exists and belongs to `workspaceID` (else nil: another
     /// workspace's run is as absent as an unknown one).
     public func state(of runID: String, workspaceID: String) async throws -> RunState? {
+        guard try await mayActivate(runID, for: workspaceID) else { return nil }
         do {
             let state = try await registry.call(runID) { $0.state }
             return state.workspace == workspaceID ? state : nil
@@ -69,10 +70,22 @@ public final class RunEngine: Sendable {
     /// The run rendered by `render` (cached by its actor until it changes, ``RunActor/rendered(by:)``),
     /// when it exists and belongs to `workspaceID`; else nil.
     public func rendered(of runID: String, workspaceID: String, by render: @escaping @Sendable (String, RunState) -> [UInt8]) async throws -> [UInt8]? {
+        guard try await mayActivate(runID, for: workspaceID) else { return nil }
         do {
             return try await registry.call(runID) { run in run.state.workspace == workspaceID ? run.rendered(by: render) : nil }
         } catch let error as ActorRuntimeError where error.code == .notFound {
             return nil
+        }
+    }
+
+    /// Whether run `runID` may be looked at for `workspaceID`: a resident one (its actor then
+    /// checks the workspace), or one whose row is the workspace's. An id of another workspace,
+    /// or none at all, is answered without waking any actor (no activation, no memory, no
+    /// timing to tell them apart).
+    private func mayActivate(_ runID: String, for workspaceID: String) async throws -> Bool {
+        if registry.isResident(runID) { return true }
+        return try await context.store.reader.readStatement { db in
+            try db.scalar("SELECT 1 FROM snapshots WHERE kind = ? AND id = ? AND workspace_id = ?", [.text(RunActor.kind), .text(runID), .text(workspaceID)]) != nil
         }
     }
 
@@ -97,6 +110,7 @@ public final class RunEngine: Sendable {
         on runID: String, in workspaceID: String?, _ change: @Sendable (isolated RunActor) async throws -> RunActor.Outcome
     ) async throws -> (RunState, RunActor.Outcome)? {
         let result: (RunState, RunActor.Outcome)?
+        if let workspaceID, try await !mayActivate(runID, for: workspaceID) { return nil }
         do {
             result = try await registry.call(runID) { run in
                 if let workspaceID, run.state.workspace != workspaceID { return nil }

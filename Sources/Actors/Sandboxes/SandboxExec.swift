@@ -46,6 +46,17 @@ public struct SandboxExec: Sendable, Equatable {
         return []
     }
 
+    /// The longest `note` of a `sandbox.exec` audit entry, in characters.
+    public static let auditNoteLength = 256
+
+    /// What ran, for the `sandbox.exec` audit entry: the argv as a JSON array, cut at
+    /// ``auditNoteLength`` characters (a cut note ends with `…`).
+    public static func auditNote(_ argv: [String]) -> String {
+        let text = JSON.array(argv.map(JSON.string)).text
+        guard text.count > auditNoteLength else { return text }
+        return String(text.prefix(auditNoteLength - 1)) + "…"
+    }
+
     /// `SIGKILL` for 9: the name API answers give for the signal that ended a command.
     public static func signalName(_ number: Int) -> String {
         let names = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",

@@ -33,6 +33,14 @@ extension ActorRuntimeError: APIErrorConvertible {
     }
 }
 
+extension AuditLog.VerificationRunning: APIErrorConvertible {
+    var apiError: APIError? {
+        var error = APIError(.rateLimited, "This workspace's audit chain is being verified now; one verification at a time.")
+        error.retryAfterSeconds = 1
+        return error
+    }
+}
+
 extension SQLiteError: APIErrorConvertible {
     /// A full queue (the writer's or a reader's) is an answer: nothing was done, retry. Any
     /// other database error is a fault.

@@ -14,6 +14,7 @@ struct AuthRoutes: RouteGroup {
     let workspaceView: WorkspaceJSON
     let config: ServerConfig
     let clock: any WallClock
+    let failures: BackgroundFailures
 
     func add(to router: inout Router) {
         router.post("/v1/auth/signup", gate.open("/v1/auth/signup") { [self] request in try await signUp(request) })
@@ -76,7 +77,9 @@ struct AuthRoutes: RouteGroup {
         }
         guard try await passwords.verify(password, hash: user.passwordHash, salt: user.passwordSalt, iterations: user.passwordIterations) else {
             loginThrottle.recordFailure(email: address, at: clock.now)
-            try await recordFailedLogin(of: user, request)
+            // After the 401 goes out: its commit must not make a known email's refusal slower
+            // than an unknown one's.
+            Task { [self] in await recordFailedLogin(of: user, request) }
             throw refused
         }
         loginThrottle.recordSuccess(email: address)
@@ -104,17 +107,27 @@ struct AuthRoutes: RouteGroup {
     }
 
     /// A wrong password for a known email goes on the record of each of the user's workspaces,
-    /// and nowhere else (an unknown email has no workspace to tell).
-    private func recordFailedLogin(of user: UserRecord, _ request: APIRequest) async throws {
-        let drafts = try await accounts.memberships(userID: user.id).map { membership in
-            AuditDraft(workspaceID: membership.workspaceID, actor: AuditActor(type: AuditActor.user, id: user.id, email: user.email),
-                       event: "auth.login_failed", targetType: "user", targetID: user.id, requestID: request.requestID,
-                       ip: request.http.remoteAddress)
+    /// and nowhere else (an unknown email has no workspace to tell). In the background: a
+    /// failure is logged and counted, and retried with back-off a few times.
+    private func recordFailedLogin(of user: UserRecord, _ request: APIRequest) async {
+        var backoff = Backoff()
+        for _ in 0..<5 {
+            do {
+                let drafts = try await accounts.memberships(userID: user.id).map { membership in
+                    AuditDraft(workspaceID: membership.workspaceID, actor: AuditActor(type: AuditActor.user, id: user.id, email: user.email),
+                               event: "auth.login_failed", targetType: "user", targetID: user.id, requestID: request.requestID,
+                               ip: request.http.remoteAddress)
+                }
+                guard !drafts.isEmpty else { return }
+                try await gate.journal.commit(Change(request.origin) { transaction in
+                    for draft in drafts { transaction.audit(draft) }
+                })
+                return
+            } catch {
+                failures.record("failed_login_audit", error)
+                do { try await Task.sleep(for: backoff.failed()) } catch { return }
+            }
         }
-        guard !drafts.isEmpty else { return }
-        try await gate.journal.commit(Change(request.origin) { transaction in
-            for draft in drafts { transaction.audit(draft) }
-        })
     }
 
     private func me(_ request: APIRequest) async throws -> HTTPResponse {

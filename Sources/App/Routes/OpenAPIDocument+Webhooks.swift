@@ -10,7 +10,7 @@ extension OpenAPIDocument {
                                                         ("description", ["type": "string", "maxLength": 256]), ("secret", ["type": "string", "minLength": 16, "maxLength": 256])],
                                                        required: ["url", "events"]),
                   success: ("201", webhookSchema(withSecret: true)), errors: ["400", "401", "403", "422", "429"]),
-        Operation(method: "get", path: "/v1/webhooks", summary: "The workspace's webhooks, newest first, without their secrets (webhooks:manage; people: admins).",
+        Operation(method: "get", path: "/v1/webhooks", summary: "The workspace's webhooks, newest first, without their secrets (events:read; people: viewers and above).",
                   authenticated: true, success: ("200", object([("data", ["type": "array", "items": ref("Webhook")]), ("next_cursor", ["type": ["string", "null"]]),
                                                                 ("has_more", ["type": "boolean"])])), errors: ["400", "401", "403", "429"]),
         Operation(method: "delete", path: "/v1/webhooks/{id}", summary: "Deletes a webhook (webhooks:manage); its deliveries are kept. Another workspace's is 404.",

@@ -85,10 +85,11 @@ struct SandboxRoutes: RouteGroup {
         let timeout = try body.integer("timeout_ms", in: 1...Int64(SandboxLimits.fields[2].range.upperBound)).map(Int.init)
         try body.finish()
         let exec = SandboxExec(argv: argv, stdin: Array(stdin.utf8), environment: environment, timeoutMS: timeout)
+        // Before the exec: its entry is committed with the sandbox's first write.
+        request.audit?.setNote(SandboxExec.auditNote(argv))
         guard let outcome = try await sandboxes.exec(exec, in: id, workspaceID: workspaceID, origin: request.origin) else {
             throw APIError.notFound("Sandbox", id)
         }
-        request.audit?.setNote(argv.first ?? "")
         if let failure = outcome.failure, outcome.exitCode == nil, outcome.signal == nil {
             throw APIError(.validationError, "The command could not start: \(failure).")
         }

@@ -61,7 +61,7 @@ struct WebhookRoutes: RouteGroup {
     }
 
     private func list(_ request: APIRequest) async throws -> HTTPResponse {
-        try request.caller.require(.admin, orScope: .webhooksManage)
+        try request.caller.require(.viewer, orScope: .eventsRead)
         let workspaceID = try request.caller.workspaceID
         let scope = "webhooks:\(workspaceID)"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)

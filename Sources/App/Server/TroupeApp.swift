@@ -79,7 +79,7 @@ public final class TroupeApp: Sendable {
         let groups: [any RouteGroup] = [
             OperationsRoutes(gate: gate, runtime: runtime, metrics: metrics, sandboxes: sandboxes, isDraining: draining, connectionStatistics: connectionStatistics),
             AuthRoutes(gate: gate, accounts: accounts, authenticator: authenticator, passwords: passwords, loginThrottle: loginThrottle,
-                       tenants: runtime.tenants, workspaceView: workspaceView, config: config, clock: clock),
+                       tenants: runtime.tenants, workspaceView: workspaceView, config: config, clock: clock, failures: runtime.failures),
             WorkspaceRoutes(gate: gate, accounts: accounts, authenticator: authenticator, runtime: runtime, workspaceView: workspaceView,
                             cursors: cursors, config: config, clock: clock),
             MemberRoutes(gate: gate, members: members, accounts: accounts, authenticator: authenticator, cursors: cursors, clock: clock),

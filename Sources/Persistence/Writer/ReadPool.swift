@@ -39,8 +39,11 @@ public final class ReadPool: Sendable {
     ///
     /// Throws what `body` threw, a ``SQLiteError``, `overloaded` when too many reads are
     /// waiting, or `misuse` after ``close()``.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await run { db in try db.read(body) }
+    ///
+    /// A `deferred` read (a piece of a long one, such as an audit chain's verification) waits
+    /// behind every other read queued: one workspace's long read never stalls another's.
+    public func read<T: Sendable>(deferred: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await run(deferred: deferred) { db in try db.read(body) }
     }
 
     /// Runs `body`, which must run a single statement, without `BEGIN`/`COMMIT` around it: in
@@ -52,11 +55,11 @@ public final class ReadPool: Sendable {
         try await run(body)
     }
 
-    private func run<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    private func run<T: Sendable>(deferred: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let admission = queue.push { db in
+            let admission = queue.push({ db in
                 continuation.resume(with: Result { try body(db) })
-            }
+            }, deferred: deferred)
             switch admission {
             case .accepted:
                 break
