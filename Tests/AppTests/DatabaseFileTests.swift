@@ -128,4 +128,31 @@ struct DatabaseFileTests {
         let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix("-wal") || $0.hasSuffix("-shm") }
         #expect(left.isEmpty, "\(left)")
     }
+
+    /// The operator sets a plan no person may choose, on the stopped server's database; the
+    /// change is on the workspace's audit record, its actor the server.
+    @Test func theOperatorSetsAPlanWithTheCommandLine() async throws {
+        let (db, config) = try prepare()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (server, port) = try await TroupeProcess.serve(db: db, config: config)
+        let (_, account) = try await TroupeProcess.send(port, "POST", "/v1/auth/signup", token: nil,
+                                                         json: #"{"email":"ops@example.com","password":"correct horse battery","workspace_name":"Ops"}"#)
+        let token = try #require(account["token"]?.stringValue)
+        let workspace = try #require(account["workspace"]?["id"]?.stringValue)
+        let (busy, _, busyErrors) = try await run(["workspace", "set-plan", "--db", db, "--workspace", workspace, "--plan", "enterprise"])
+        #expect(busy == 2 && busyErrors.contains("pid \(server.processIdentifier)"), "not beside a running server: \(busyErrors)")
+        server.terminate()
+        #expect(await TroupeProcess.waitForExit(server) == 0)
+        let (status, said, errors) = try await run(["workspace", "set-plan", "--db", db, "--workspace", workspace, "--plan", "enterprise"])
+        #expect(status == 0, "\(errors)")
+        #expect(said.contains("enterprise"))
+        let (unknown, _, _) = try await run(["workspace", "set-plan", "--db", db, "--workspace", "ws_nope", "--plan", "growth"])
+        #expect(unknown != 0)
+        let (again, port2) = try await TroupeProcess.serve(db: db, config: config)
+        #expect(try await TroupeProcess.send(port2, "GET", "/v1/workspaces/\(workspace)", token: token).1["plan"] == "enterprise")
+        let entries = try await TroupeProcess.send(port2, "GET", "/v1/audit/logs?event=workspace.plan_changed", token: token).1["data"]
+        #expect(entries?.arrayValue?.first?["actor"]?["type"] == "server")
+        again.terminate()
+        _ = await TroupeProcess.waitForExit(again)
+    }
 }

@@ -30,6 +30,8 @@ final class TestServer: Sendable {
         options.clock = clock
         options.config.signup = true
         options.config.passwordIterations = 1000
+        // Tests sign up many users from 127.0.0.1; the per-address limits have tests of their own.
+        options.config.disableLoginAddressLimits()
         // Sandboxes of a server of its own: its directory, and (as root) a uid range no other
         // test server shares, since a sandbox's end kills every process of its uid.
         options.config.sandboxRoot = directory + "/sandboxes"

@@ -1,6 +1,8 @@
 import Testing
 import TroupeCore
 
+@testable import TroupeApp
+
 @Suite(.serialized, .timeLimit(.minutes(5))) struct WorkspaceRoutesTests {
     @Test func createListGetPatchAndSwitch() async throws {
         let server = try await TestServer.start()
@@ -43,6 +45,31 @@ import TroupeCore
         }
         let name = try await server.send("GET", "/v1/workspaces/\(ada.workspaceID)", token: ada.token).json["name"]
         #expect(name == "Acme")
+        await server.stop()
+    }
+
+    /// The attack: a person giving themselves the enterprise plan, or owning workspaces without
+    /// end. A plan outside self_service_plans is the operator's (403, on create and PATCH), and a
+    /// user owns at most max_workspaces_per_user (429), concurrent creations included.
+    @Test func aPersonCannotChooseAnOperatorsPlanNorOwnWorkspacesWithoutEnd() async throws {
+        let server = try await TestServer.start { config in
+            config.selfServicePlans = [.starter]
+            config.maxWorkspacesPerUser = 3
+        }
+        let ada = try await server.signUp()  // owns 1
+        let enterprise = try await server.send("POST", "/v1/workspaces", token: ada.token, json: #"{"name":"Big","plan":"enterprise"}"#)
+        #expect(enterprise.status == 403)
+        #expect(enterprise.json["error"]?["message"]?.stringValue?.contains("set-plan") == true)
+        let upgraded = try await server.send("PATCH", "/v1/workspaces/\(ada.workspaceID)", token: ada.token, json: #"{"plan":"growth"}"#)
+        #expect(upgraded.status == 403)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<5 {
+                group.addTask { try await server.send("POST", "/v1/workspaces", token: ada.token, json: #"{"name":"W\#(index)"}"#).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 201 }.count == 2, "1 + 2 = the cap of 3: \(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count == 3)
         await server.stop()
     }
 

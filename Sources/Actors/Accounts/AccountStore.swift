@@ -64,9 +64,19 @@ public struct AccountStore: Sendable {
     }
 
     /// Creates a workspace owned by `userID`.
-    public func createWorkspace(id: String, state: TenantState, owner userID: String, at now: Timestamp, origin: ChangeOrigin) async throws {
+    /// Stores a new workspace owned by `userID`; with `ownedCap`, refuses (429) when the user
+    /// already owns that many, counted in the same transaction so that concurrent creations
+    /// cannot pass it.
+    public func createWorkspace(id: String, state: TenantState, owner userID: String, ownedCap: Int? = nil, at now: Timestamp,
+                                origin: ChangeOrigin) async throws {
         let saveWorkspace = SnapshotStore.saveChange(state, kind: TenantActor.kind, id: id, at: now)
         try await store.journal.commit(origin) { db in
+            if let ownedCap {
+                let owned = try db.scalar("SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'owner'", [.text(userID)])?.integerValue ?? 0
+                if owned >= Int64(ownedCap) {
+                    throw AccountRefusal(.limitReached, "You own \(owned) workspaces, this server's cap (max_workspaces_per_user); delete one first.")
+                }
+            }
             try saveWorkspace(db)
             try Self.insertMembership(db, workspaceID: id, userID: userID, role: .owner, at: now)
         }

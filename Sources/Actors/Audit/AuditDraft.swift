@@ -27,6 +27,8 @@ public struct AuditDraft: Sendable, Equatable {
 public struct AuditActor: Sendable, Equatable {
     public static let user = "user"
     public static let apiKey = "api_key"
+    /// The operator, through the server's command line (`troupe workspace set-plan`).
+    public static let server = "server"
 
     /// ``user`` or ``apiKey`` (kept as the text stored, so that a stored entry reads back as it is).
     public let type: String

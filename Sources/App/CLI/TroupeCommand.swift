@@ -12,17 +12,24 @@ public enum TroupeCommand {
           troupe bootstrap --db PATH --email E --password P --workspace NAME [--plan PLAN]
           troupe backup --db PATH --to PATH
           troupe verify-audit --db PATH [--workspace ID]
+          troupe workspace set-plan --db PATH --workspace ID --plan PLAN
         """
 
     public static func main(_ arguments: [String]) async -> Int32 {
-        guard let command = arguments.first else { return fail(usage) }
+        guard var command = arguments.first else { return fail(usage) }
+        var rest = Array(arguments.dropFirst())
+        if command == "workspace", let verb = rest.first, !verb.hasPrefix("--") {
+            command += " " + verb
+            rest.removeFirst()
+        }
         do {
-            let flags = try CommandFlags(Array(arguments.dropFirst()))
+            let flags = try CommandFlags(rest)
             switch command {
             case "serve": return try await serve(flags)
             case "bootstrap": return try await bootstrap(flags)
             case "backup": return try backup(flags)
             case "verify-audit": return try verifyAudit(flags)
+            case "workspace set-plan": return try await setPlan(flags)
             case "-h", "--help", "help":
                 print(usage)
                 return 0
@@ -117,6 +124,36 @@ public enum TroupeCommand {
             throw error
         }
         await app.runtime.close()
+        return 0
+    }
+
+    /// Sets a workspace's plan as the operator (any plan, self-service or not), on the stopped
+    /// server's database (a running server holds it: its tenant keeps the plan in memory), with
+    /// an audit entry whose actor is the server.
+    private static func setPlan(_ flags: CommandFlags) async throws -> Int32 {
+        try flags.allow(["db", "workspace", "plan", "config"])
+        guard let workspaceID = flags.value("workspace"), let planName = flags.value("plan"), flags.value("db") != nil else {
+            throw CommandFlags.Error(message: "workspace set-plan needs --db, --workspace and --plan")
+        }
+        guard let plan = Plan(rawValue: planName) else { throw CommandFlags.Error(message: "--plan must be starter, growth or enterprise") }
+        var options = try options(flags)
+        options.logHandle = nil
+        guard FileManager.default.fileExists(atPath: options.databasePath) else {
+            throw CommandFlags.Error(message: "no database at \(options.databasePath)")
+        }
+        let app = try await TroupeServer.openApp(options)
+        defer { app.databaseLock?.release() }
+        do {
+            let origin = ChangeOrigin(principal: nil, requestID: nil, ip: nil, audit: AuditIntent(AuditDraft(
+                workspaceID: workspaceID, actor: AuditActor(type: AuditActor.server, id: "troupe-cli"), event: "workspace.plan_changed",
+                targetType: "workspace", targetID: workspaceID, note: "plan: \(plan.rawValue) (troupe workspace set-plan)", requestID: nil, ip: nil)))
+            try await app.runtime.tenants.call(workspaceID) { try await $0.update(plan: plan, origin: origin) }
+        } catch {
+            await app.runtime.close()
+            throw error
+        }
+        await app.runtime.close()
+        say("workspace \(workspaceID) is on the \(plan.rawValue) plan")
         return 0
     }
 

@@ -24,6 +24,19 @@ public struct ServerConfig: Sendable, Equatable {
     /// live sandbox runs as `sandbox_uid_base + slot` (65,536 slots). Keep the range unused.
     public var sandboxUIDBase: UInt32 = 200_000
     public var plans = PlanLimits.defaults
+    /// Reverse proxies whose `X-Forwarded-For` names the client (API.md `trusted_proxies`).
+    var trustedProxies = TrustedProxies.none
+    /// The plans a person may choose for a workspace themselves (create or PATCH); others are
+    /// set by the operator (`troupe workspace set-plan`).
+    public var selfServicePlans: Set<Plan> = Set(Plan.allCases)
+    /// The workspaces one user may own at most.
+    public var maxWorkspacesPerUser = 20
+    /// Logins and signups a minute per client address and per /24 or /48 (API.md); nil is off.
+    var loginAddressLimits: LoginAddressGate.Limits? = .defaults
+
+    /// Turns the per-address login limits off (load and acceptance tests sign up many users
+    /// from one address).
+    public mutating func disableLoginAddressLimits() { loginAddressLimits = nil }
 
     public init() {}
 
@@ -75,6 +88,28 @@ public struct ServerConfig: Sendable, Equatable {
             case "sandbox_uid_base":
                 config.sandboxUIDBase = UInt32(try int(value, key, in: 1_000...Int(UInt32.max) - 65_536))
             case "plans": config.plans = try plans(value, over: config.plans)
+            case "login_address_limits": config.loginAddressLimits = try loginAddressLimits(value)
+            case "self_service_plans":
+                guard let names = value.arrayValue else { throw Error(key: key, message: "must be an array of plan names") }
+                var chosen: Set<Plan> = []
+                for name in names {
+                    guard let plan = name.stringValue.flatMap(Plan.init(rawValue:)) else {
+                        throw Error(key: key, message: "holds \(name.text), not a plan (starter, growth, enterprise)")
+                    }
+                    chosen.insert(plan)
+                }
+                config.selfServicePlans = chosen
+            case "trusted_proxies":
+                guard let list = value.arrayValue else { throw Error(key: key, message: "must be an array of CIDRs") }
+                var networks: [TrustedProxies.Network] = []
+                for entry in list {
+                    guard let network = entry.stringValue.flatMap(TrustedProxies.Network.init) else {
+                        throw Error(key: key, message: "holds \(entry.text), not a CIDR such as 10.0.0.0/8 or ::1/128")
+                    }
+                    networks.append(network)
+                }
+                config.trustedProxies = TrustedProxies(networks: networks)
+            case "max_workspaces_per_user": config.maxWorkspacesPerUser = try int(value, key, in: 1...1_000_000)
             default: throw Error(key: key, message: "is not a known setting")
             }
         }
@@ -103,6 +138,22 @@ public struct ServerConfig: Sendable, Equatable {
             plans[plan] = limits
         }
         return plans
+    }
+
+    /// `null` (off), or `{per_ip_per_minute?, per_network_per_minute?}` over the defaults.
+    private static func loginAddressLimits(_ value: JSON) throws(Error) -> LoginAddressGate.Limits? {
+        if value.isNull { return nil }
+        let key = "login_address_limits"
+        guard let object = value.objectValue else { throw Error(key: key, message: "must be null or an object") }
+        var limits = LoginAddressGate.Limits.defaults
+        for member in object {
+            switch member.key {
+            case "per_ip_per_minute": limits.perAddressPerMinute = try int(member.value, key + "." + member.key, in: 1...1_000_000)
+            case "per_network_per_minute": limits.perNetworkPerMinute = try int(member.value, key + "." + member.key, in: 1...1_000_000)
+            default: throw Error(key: key + "." + member.key, message: "is not a known setting")
+            }
+        }
+        return limits
     }
 
     private static func bool(_ value: JSON, _ key: String) throws(Error) -> Bool {

@@ -93,6 +93,7 @@ extension AccountRefusal: APIErrorConvertible {
         case .forbidden: APIError(.forbidden, message)
         case .notFound: APIError(.notFound, message)
         case .conflict: APIError(.conflict, message)
+        case .limitReached: APIError(.rateLimited, message)
         }
     }
 }

@@ -10,6 +10,7 @@ struct AuthRoutes: RouteGroup {
     let authenticator: Authenticator
     let passwords: PasswordHasher
     let loginThrottle: LoginThrottle
+    let loginAddresses: LoginAddressGate
     let tenants: ActorRegistry<TenantActor>
     let workspaceView: WorkspaceJSON
     let config: ServerConfig
@@ -24,6 +25,8 @@ struct AuthRoutes: RouteGroup {
 
     private func signUp(_ request: APIRequest) async throws -> HTTPResponse {
         guard config.signup else { throw APIError(.notFound, "Signup is turned off on this server; ask an admin for an invitation.") }
+        let admitted = try loginAddresses.admit(request.http.remoteAddress, at: clock.now)
+        defer { loginAddresses.release(admitted) }
         var body = try JSONBody(request.http, allowed: ["email", "password", "name", "workspace_name"])
         let email = try body.string("email", required: true, maxLength: 254)
         let password = try body.string("password", required: true, maxLength: 1024)
@@ -57,6 +60,8 @@ struct AuthRoutes: RouteGroup {
     private static let absentUserSalt = SecretGenerator.bytes(16)
 
     private func logIn(_ request: APIRequest) async throws -> HTTPResponse {
+        let admitted = try loginAddresses.admit(request.http.remoteAddress, at: clock.now)
+        defer { loginAddresses.release(admitted) }
         var body = try JSONBody(request.http, allowed: ["email", "password"])
         let email = try body.string("email", required: true, maxLength: 254)
         let password = try body.string("password", required: true, maxLength: 1024)

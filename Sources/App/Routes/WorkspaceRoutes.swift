@@ -34,6 +34,7 @@ struct WorkspaceRoutes: RouteGroup {
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
         try body.finish()
         guard let name else { throw APIError(.internalError, "validated fields missing") }
+        try requireSelfService(plan)
         let now = clock.now
         let id = RandomID.make(prefix: "ws")
         request.audit?.setTarget(id)
@@ -45,7 +46,8 @@ struct WorkspaceRoutes: RouteGroup {
             json = .object(object)
         }
         let response = Self.json(201, json)
-        try await accounts.createWorkspace(id: id, state: state, owner: userID, at: now, origin: request.origin(answering: response))
+        try await accounts.createWorkspace(id: id, state: state, owner: userID, ownedCap: config.maxWorkspacesPerUser, at: now,
+                                           origin: request.origin(answering: response))
         return response
     }
 
@@ -87,6 +89,7 @@ struct WorkspaceRoutes: RouteGroup {
         try body.finish()
         _ = try request.caller.requireUser(plan == nil ? .admin : .owner)
         if let plan {
+            try requireSelfService(plan)
             request.audit?.setEvent("workspace.plan_changed")
             request.audit?.setNote("plan: \(plan.rawValue)")
         }
@@ -96,6 +99,13 @@ struct WorkspaceRoutes: RouteGroup {
             return (tenant.name, tenant.plan, tenant.createdAt)
         }
         return Self.json(200, workspaceView.json(id: id, name: newName, plan: newPlan, createdAt: createdAt))
+    }
+
+    /// A plan outside the config's `self_service_plans` is the operator's to set: 403.
+    private func requireSelfService(_ plan: Plan) throws(APIError) {
+        guard config.selfServicePlans.contains(plan) else {
+            throw APIError(.forbidden, "The \(plan.rawValue) plan is set by this server's operator (troupe workspace set-plan), not chosen here.")
+        }
     }
 
     private func switchWorkspace(_ request: APIRequest) async throws -> HTTPResponse {

@@ -12,6 +12,8 @@ struct APIResponder: HTTPResponder {
         // One id for the whole request: the client's when acceptable, else a new one that the
         // handlers then read back from the head.
         var request = request
+        request.remoteAddress = app.config.trustedProxies.clientAddress(peer: request.remoteAddress,
+                                                                        forwardedFor: request.headers.values(for: "X-Forwarded-For"))
         let requestID = RequestID.resolve(request.headers)
         request.head.headers.set("X-Request-Id", requestID)
         let record = RouteRecord()

@@ -24,6 +24,7 @@ public final class TroupeApp: Sendable {
     let authenticator: Authenticator
     let passwords: PasswordHasher
     let loginThrottle = LoginThrottle()
+    let loginAddresses: LoginAddressGate
     let cursors: PageCursor.Codec
     let metrics = Metrics()
     /// Each workspace's requests in flight, so that one workspace's flood waits behind the others.
@@ -45,6 +46,7 @@ public final class TroupeApp: Sendable {
     init(config: ServerConfig, runtime: TroupeRuntime, secret: [UInt8], memberChanges: [MembershipChange], log: RequestLog, logger: Logger,
          databaseLock: DatabaseLock? = nil) {
         self.databaseLock = databaseLock
+        loginAddresses = LoginAddressGate(limits: config.loginAddressLimits)
         self.config = config
         self.runtime = runtime
         accounts = AccountStore(store: runtime.store)
@@ -78,7 +80,7 @@ public final class TroupeApp: Sendable {
         let draining: @Sendable () -> Bool = { [self] in isDraining }
         let groups: [any RouteGroup] = [
             OperationsRoutes(gate: gate, runtime: runtime, metrics: metrics, sandboxes: sandboxes, isDraining: draining, connectionStatistics: connectionStatistics),
-            AuthRoutes(gate: gate, accounts: accounts, authenticator: authenticator, passwords: passwords, loginThrottle: loginThrottle,
+            AuthRoutes(gate: gate, accounts: accounts, authenticator: authenticator, passwords: passwords, loginThrottle: loginThrottle, loginAddresses: loginAddresses,
                        tenants: runtime.tenants, workspaceView: workspaceView, config: config, clock: clock, failures: runtime.failures),
             WorkspaceRoutes(gate: gate, accounts: accounts, authenticator: authenticator, runtime: runtime, workspaceView: workspaceView,
                             cursors: cursors, config: config, clock: clock),
