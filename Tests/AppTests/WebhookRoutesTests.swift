@@ -86,4 +86,20 @@ import TroupePersistence
         #expect(try await server.send("GET", "/v1/webhooks/\(hook)/deliveries", token: ada.token).status == 200)
         await server.stop()
     }
+
+    /// The attack: a workspace registering webhooks without end, each costing the dispatcher
+    /// work for every event. The 21st is 429; deleting one makes room.
+    @Test func aWorkspaceHasAtMostTwentyWebhooks() async throws {
+        let server = try await TestServer.start { $0.plans[.starter]?.requestsPerMinute = nil }
+        let ada = try await server.signUp()
+        var ids: [String] = []
+        for index in 0..<20 {
+            ids.append(try await register(server, ada.token, #"{"url":"https://example.com/\#(index)","events":["*"]}"#)["id"]?.stringValue ?? "")
+        }
+        let refused = try await server.send("POST", "/v1/webhooks", token: ada.token, json: #"{"url":"https://example.com/x","events":["*"]}"#)
+        #expect(refused.status == 429)
+        #expect(try await server.send("DELETE", "/v1/webhooks/\(ids[0])", token: ada.token).status == 204)
+        #expect(try await server.send("POST", "/v1/webhooks", token: ada.token, json: #"{"url":"https://example.com/y","events":["*"]}"#).status == 201)
+        await server.stop()
+    }
 }

@@ -76,9 +76,20 @@ public final class WebhookStore: Sendable {
         for (workspace, count) in counts { store.journal.outbox.added(count, in: workspace) }
     }
 
+    /// The webhooks a workspace may have at most (API.md): each costs the dispatcher a slot of
+    /// work for every event.
+    public static let perWorkspaceCap = 20
+
+    /// Stores a webhook; 429 (``AccountRefusal/Code/limitReached``) when the workspace already
+    /// has ``perWorkspaceCap``, counted in the same transaction.
     public func create(_ webhook: WebhookRecord, origin: ChangeOrigin) async throws {
         let events = JSON.array(webhook.events.map(JSON.string)).text
         try await store.journal.commit(origin) { db in
+            let count = try db.scalar("SELECT count(*) FROM webhooks WHERE workspace_id = ? AND deleted_at IS NULL",
+                                      [.text(webhook.workspaceID)])?.integerValue ?? 0
+            if count >= Int64(Self.perWorkspaceCap) {
+                throw AccountRefusal(.limitReached, "This workspace has \(count) webhooks, the most it may have; delete one first.")
+            }
             // Its deliveries start after the workspace's last event so far.
             try db.execute("""
                 INSERT INTO webhooks (id, workspace_id, url, events, description, secret, created_at, queued_through) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

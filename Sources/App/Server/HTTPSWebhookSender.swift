@@ -126,16 +126,17 @@ final class HTTPSWebhookSender: NSObject, URLSessionDataDelegate, Sendable {
         }
     }
 
-    /// An error as an attempt records it: TLS failures as `tls_error: …`, a timeout as `timeout`.
+    /// An error's class as an attempt records it (API.md: `timeout`, `tls_error` or
+    /// `connect_failed`, never the library's own words).
     static func describe(_ error: any Error) -> String {
         let message = (error as NSError).localizedDescription
         let code = (error as? URLError)?.code
-        if code == .timedOut { return "timeout" }
+        if code == .timedOut { return WebhookDispatcher.DeliveryError.timeout.rawValue }
         let tlsCodes: [URLError.Code] = [.secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
                                          .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot]
         // libcurl's TLS failures reach Foundation with an unknown code and OpenSSL's words.
         let tlsWords = ["SSL", "TLS", "certificate"].contains { message.localizedCaseInsensitiveContains($0) }
-        if code.map(tlsCodes.contains) == true || tlsWords { return "tls_error: \(message)" }
-        return message
+        if code.map(tlsCodes.contains) == true || tlsWords { return WebhookDispatcher.DeliveryError.tlsError.rawValue }
+        return WebhookDispatcher.DeliveryError.connectFailed.rawValue
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TroupeActors
 import TroupeCore
+import TroupeSystem
 import TroupeTransport
 
 /// Sends the outbox (API.md, "Events and webhooks"): each pending delivery due now is POSTed
@@ -137,6 +138,16 @@ struct WebhookDispatcher: Service {
         return .milliseconds(Int64(base * Double.random(in: 0.5...1.5) * 1000))
     }
 
+    /// The classes an attempt's `error` may be (API.md); never a library's own text, which
+    /// could tell a workspace about the server's network.
+    enum DeliveryError: String {
+        case timeout
+        case connectFailed = "connect_failed"
+        case tlsError = "tls_error"
+        case blockedAddress = "blocked_address"
+        case badStatus = "bad_status"
+    }
+
     private struct Outcome {
         var statusCode: Int?
         var error: String?
@@ -146,36 +157,55 @@ struct WebhookDispatcher: Service {
     }
 
     private func send(_ due: WebhookStore.Due) async -> Outcome {
-        if due.webhookDeleted { return Outcome(error: "webhook_deleted", final: true) }
-        guard let target = WebhookTarget(due.url) else { return Outcome(error: "invalid_url", final: true) }
+        let connectFailed = DeliveryError.connectFailed.rawValue
+        if due.webhookDeleted { return Outcome(error: connectFailed, final: true) }
+        guard let target = WebhookTarget(due.url) else { return Outcome(error: connectFailed, final: true) }
         let body: [UInt8]
         do {
             guard let event = try await events.events(workspaceID: due.workspaceID, after: due.delivery.eventSeq - 1, limit: 1).first,
                 event.seq == due.delivery.eventSeq
-            else { return Outcome(error: "event_unreadable", final: true) }
+            else {
+                failures.record(name, WebhookFault.eventUnreadable(due.delivery.eventSeq))
+                return Outcome(error: connectFailed, final: true)
+            }
             body = event.encoded
         } catch {
-            return Outcome(error: "event_unreadable: \(error)")
+            failures.record(name, error)
+            return Outcome(error: connectFailed)
         }
         let addresses = await Self.offPool { AddressGuard.resolve(target.host) }
-        guard let addresses, !addresses.isEmpty else { return Outcome(error: "dns_failed") }
-        if !allowPrivateNetworks, addresses.contains(where: AddressGuard.isBlocked) { return Outcome(error: "blocked_address", final: true) }
-        guard let secret = secrets.open(due.sealedSecret) else { return Outcome(error: "secret_unreadable", final: true) }
+        guard let addresses, !addresses.isEmpty else { return Outcome(error: connectFailed) }
+        if !allowPrivateNetworks, addresses.contains(where: AddressGuard.isBlocked) {
+            return Outcome(error: DeliveryError.blockedAddress.rawValue, final: true)
+        }
+        guard let secret = secrets.open(due.sealedSecret) else {
+            failures.record(name, WebhookFault.secretUnreadable(due.delivery.webhookID))
+            return Outcome(error: connectFailed, final: true)
+        }
         let stamp = String(clock.now.secondsSinceEpoch)
         let signature = Hex.encode(HMACSHA256(key: secret).authenticationCode(for: Array((stamp + ".").utf8) + body))
         let headers = [("Content-Type", "application/json"), ("User-Agent", "troupe-webhooks"), ("Troupe-Signature", "t=\(stamp),v1=\(signature)")]
         if target.secure {
             let answer = await tls.post(target.url, headers: headers, body: body)
-            return Outcome(statusCode: answer.statusCode, error: answer.error ?? answer.statusCode.flatMap { (200..<300).contains($0) ? nil : "status \($0)" })
+            return Outcome(statusCode: answer.statusCode,
+                           error: answer.error ?? answer.statusCode.flatMap { (200..<300).contains($0) ? nil : DeliveryError.badStatus.rawValue })
         }
         do {
             let response = try await client.send(HTTPClientRequest(method: "POST", host: addresses[0].description, port: target.port, target: target.path,
                                                                    headers: HTTPHeaders([("Host", target.hostHeader)] + headers + [("Connection", "close")]),
                                                                    body: body))
-            return Outcome(statusCode: response.status, error: (200..<300).contains(response.status) ? nil : "status \(response.status)")
+            return Outcome(statusCode: response.status, error: (200..<300).contains(response.status) ? nil : DeliveryError.badStatus.rawValue)
+        } catch SocketWaitError.timedOut {
+            return Outcome(error: DeliveryError.timeout.rawValue)
         } catch {
-            return Outcome(error: "\(error)")
+            return Outcome(error: connectFailed)
         }
+    }
+
+    /// What went wrong on the server's side of a delivery (logged and counted, never shown).
+    private enum WebhookFault: Error {
+        case eventUnreadable(Int64)
+        case secretUnreadable(String)
     }
 
     private static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
