@@ -57,6 +57,24 @@ struct WebhookQueueTests {
         await runtime.close()
     }
 
+    /// One workspace's backlog never fills the dispatcher's page ahead of another's, and a
+    /// delivery being attempted is not fetched again.
+    @Test func aPageOfDueDeliveriesHoldsEveryWorkspacesShareAndNothingInFlight() async throws {
+        let runtime = try await TroupeRuntime.temporary()
+        let store = WebhookStore(store: runtime.store)
+        for index in 0..<4 { try await webhook(runtime, store, "whk_a\(index)", events: ["*"]) }
+        try await webhook(runtime, store, "whk_b", events: ["*"], workspace: "ws_b")
+        for _ in 0..<10 { try await emit(runtime, [.runCreated, .runStarted]) }
+        try await emit(runtime, [.runCreated], workspace: "ws_b")
+        _ = try await store.queue.fill(at: now)
+        let page = try await store.due(at: now + .seconds(1), limit: 8, perWorkspace: 6)
+        #expect(page.filter { $0.workspaceID == "ws_a" }.count == 6)
+        #expect(page.filter { $0.workspaceID == "ws_b" }.count == 1, "the quiet workspace is in the page")
+        let next = try await store.due(at: now + .seconds(1), limit: 8, perWorkspace: 6, inFlight: Set(page.map(\.delivery.id)))
+        #expect(Set(next.map(\.delivery.id)).isDisjoint(with: page.map(\.delivery.id)), "nothing in flight is fetched again")
+        await runtime.close()
+    }
+
     @Test func aWebhookOfSomeTypesPassesOverTheRestAndADeletedOneGetsNoMore() async throws {
         let runtime = try await TroupeRuntime.temporary()
         let store = WebhookStore(store: runtime.store)

@@ -192,20 +192,25 @@ public final class WebhookStore: Sendable {
 
     /// Up to `limit` pending deliveries due at `now`, oldest due first. One whose attempts do
     /// not read is reported and left as it is: attempting it would write over its record.
-    /// Webhooks in `busy` (those with all their attempts under way) are left out, so that their
-    /// due deliveries do not fill the page ahead of others'.
-    public func due(at now: Timestamp, limit: Int, busy: Set<String> = []) async throws -> [Due] {
-        let skipped = JSON.array(unreadable.value.sorted().map(JSON.string)).text
+    /// Webhooks in `busy` (those with all their attempts under way) and deliveries in
+    /// `inFlight` (attempted now) are left out, and a workspace fills at most `perWorkspace`
+    /// of the page: one workspace's backlog never holds another's deliveries back.
+    public func due(at now: Timestamp, limit: Int, perWorkspace: Int = 16, busy: Set<String> = [], inFlight: Set<String> = []) async throws -> [Due] {
+        let skipped = JSON.array((unreadable.value.union(inFlight)).sorted().map(JSON.string)).text
         let busyList = JSON.array(busy.sorted().map(JSON.string)).text
         let rows = try await store.reader.readStatement { db in
             try db.query("""
-                SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.event_seq, d.attempts, d.next_attempt_at, d.created_at,
-                       d.workspace_id, w.url, w.secret, w.deleted_at IS NOT NULL
-                FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id NOT IN (SELECT value FROM json_each(?))
-                  AND d.webhook_id NOT IN (SELECT value FROM json_each(?))
-                ORDER BY d.next_attempt_at LIMIT ?
-                """, [.integer(now.microsecondsSinceEpoch), .text(skipped), .text(busyList), .integer(Int64(limit))]) { row in
+                SELECT id, webhook_id, event_id, event_type, event_seq, attempts, next_attempt_at, created_at, workspace_id, url, secret, deleted
+                FROM (SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.event_seq, d.attempts, d.next_attempt_at, d.created_at,
+                             d.workspace_id, w.url, w.secret, w.deleted_at IS NOT NULL AS deleted,
+                             row_number() OVER (PARTITION BY d.workspace_id ORDER BY d.next_attempt_at) AS place
+                      FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                      WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.id NOT IN (SELECT value FROM json_each(?))
+                        AND d.webhook_id NOT IN (SELECT value FROM json_each(?)))
+                WHERE place <= ?
+                ORDER BY next_attempt_at LIMIT ?
+                """, [.integer(now.microsecondsSinceEpoch), .text(skipped), .text(busyList), .integer(Int64(perWorkspace)),
+                      .integer(Int64(limit))]) { row in
                 Due(delivery: WebhookDelivery(
                         id: row.string(at: 0) ?? "", webhookID: row.string(at: 1) ?? "", eventID: row.string(at: 2) ?? "",
                         eventType: row.string(at: 3) ?? "", eventSeq: row.int64(at: 4), status: .pending,

@@ -60,7 +60,7 @@ struct WebhookDispatcher: Service {
                 let started = ContinuousClock.now
                 do {
                     try await webhooks.queue.fill(at: clock.now)
-                    let due = try await webhooks.due(at: clock.now, limit: 64, busy: busyWebhooks())
+                    let due = try await webhooks.due(at: clock.now, limit: 64, busy: busyWebhooks(), inFlight: inFlight.withLock { $0.ids })
                     for delivery in due where take(delivery) {
                         group.addTask { await attempt(delivery, ringing: bell) }
                     }
