@@ -82,6 +82,37 @@ struct EventBusTests {
         #expect((try? bus.subscribe(workspaceID: "ws_a")) != nil)
     }
 
+    /// The server's own bound of streams, below its connection cap, whatever the workspaces.
+    @Test func subscribersOfTheWholeServerAreBounded() {
+        var configuration = EventBus.Configuration()
+        configuration.maxSubscribers = 4
+        let bus = EventBus(configuration: configuration)
+        let four = (0..<4).compactMap { index in try? bus.subscribe(workspaceID: "ws_\(index)") }
+        #expect(four.count == 4)
+        #expect(throws: EventBus.TooManySubscribers(limit: 4, serverWide: true)) { try bus.subscribe(workspaceID: "ws_new") }
+    }
+
+    /// A subscriber that does not read holds at most `bufferBytes` of events, however large
+    /// they are: past it, its buffer goes and it reads the log instead.
+    @Test func aSubscriberThatDoesNotReadHoldsABoundedNumberOfBytes() async throws {
+        var configuration = EventBus.Configuration()
+        configuration.bufferBytes = 100 << 10
+        let bus = EventBus(configuration: configuration)
+        let subscription = try bus.subscribe(workspaceID: "ws_a")
+        let big = JSON.string(String(repeating: "y", count: 40 << 10))
+        func event(_ seq: Int64) -> Event {
+            Event(id: "evt_\(seq)", seq: seq, type: .stepSucceeded, workspaceID: "ws_a", runID: nil, data: ["output": big],
+                  createdAt: Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000))
+        }
+        bus.publish([event(1)])
+        bus.publish([event(2)])
+        #expect(subscription.bufferedCount == 2)
+        bus.publish([event(3)])
+        #expect(subscription.bufferedCount == 0, "past 100 KiB the buffer is dropped")
+        #expect(await subscription.next() == .fellBehind)
+        subscription.cancel()
+    }
+
     @Test func oneClaimerIsWokenPerQueuedJobTheLongestWaitingFirst() async throws {
         let claimers = JobClaimers(maxWaitersPerWorkspace: 3)
         let order = LockedBox<[Int]>([])

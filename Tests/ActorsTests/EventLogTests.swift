@@ -47,6 +47,21 @@ struct EventLogTests {
         #expect(try EventLog.lastSeq(db, workspaceID: "ws_a") == 7)
     }
 
+    /// Large events (64 KiB each) are read in pages bounded by bytes: a stream catching up over
+    /// them holds about `maxBytes`, never the whole of `limit` rows.
+    @Test func aPageOfLargeEventsStopsAtItsBytes() throws {
+        let db = try database()
+        let big = JSON.string(String(repeating: "x", count: 64 << 10))
+        for _ in 0..<20 { _ = try EventLog.append([draft(.stepSucceeded, runA, ["output": big])], on: db, at: now) }
+        let page = try EventLog.events(db, workspaceID: "ws_a", run: nil, after: 0, limit: 256, maxBytes: 256 << 10)
+        #expect((3...4).contains(page.events.count), "\(page.events.count) events of 64 KiB in a 256 KiB page")
+        let rest = try EventLog.events(db, workspaceID: "ws_a", run: nil, after: page.events.last?.seq ?? 0, limit: 256, maxBytes: 256 << 10)
+        #expect(rest.events.first?.seq == (page.events.last?.seq ?? 0) + 1, "the next page goes on with no gap")
+        let one = try EventLog.events(db, workspaceID: "ws_a", run: nil, after: 0, limit: 256, maxBytes: 10)
+        #expect(one.events.count == 1, "a row larger than the bound is still read, alone")
+        #expect(try EventLog.events(db, workspaceID: "ws_a", run: nil, after: 0, limit: 256).events.count == 20)
+    }
+
     @Test func aRowThatDoesNotDecodeIsSkippedAndReportedAndTheRestIsRead() throws {
         let db = try database()
         _ = try EventLog.append([draft(.runCreated, runA), draft(.runStarted, runA)], on: db, at: now)

@@ -258,4 +258,37 @@ import TroupeTransport
         #expect(output.contains("id: 1\n"))
         await server.stop()
     }
+
+    /// The attack: a workspace opening streams without end (each holds a connection and a
+    /// subscriber). The 101st is 429 while 100 are open, decided when the stream subscribes,
+    /// before it is answered; closing one makes room; another workspace is not counted.
+    @Test func aWorkspaceOpensAtMostOneHundredStreams() async throws {
+        let server = try await Self.unlimited()
+        let ada = try await server.signUp()
+        var open: [EventStreamClient] = []
+        defer { for stream in open { stream.hangUp() } }
+        for _ in 0..<100 {
+            let stream = try EventStreamClient(port: server.server.port, target: "/v1/events/stream", headers: ["Authorization": "Bearer \(ada.token)"])
+            #expect(await stream.readHead() == 200)
+            open.append(stream)
+        }
+        let refused = try await server.send("GET", "/v1/events/stream", token: ada.token)
+        #expect(refused.status == 429)
+        #expect(refused.headers["Retry-After"] != nil)
+        let grace = try await server.signUp()
+        let theirs = try EventStreamClient(port: server.server.port, target: "/v1/events/stream", headers: ["Authorization": "Bearer \(grace.token)"])
+        #expect(await theirs.readHead() == 200, "another workspace has its own hundred")
+        theirs.hangUp()
+        open.removeLast().hangUp()
+        // An idle stream learns its client left at its next write: the 15 s keep-alive at most.
+        var admitted = 429
+        for _ in 0..<250 where admitted != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            let stream = try EventStreamClient(port: server.server.port, target: "/v1/events/stream", headers: ["Authorization": "Bearer \(ada.token)"])
+            admitted = await stream.readHead()
+            if admitted == 200 { open.append(stream) } else { stream.hangUp() }
+        }
+        #expect(admitted == 200, "a closed stream makes room")
+        await server.stop()
+    }
 }

@@ -13,15 +13,23 @@ public final class EventBus: Sendable {
     public struct Configuration: Sendable {
         /// Events one subscriber may hold unread before it is cut back to the log.
         public var bufferCapacity = 512
-        /// Subscribers of one workspace at most; past it ``subscribe(workspaceID:runID:)`` throws.
-        public var maxSubscribersPerWorkspace = 10_000
+        /// Bytes of events (as they are written) one subscriber may hold unread before it is
+        /// cut back to the log, whatever the events' size.
+        public var bufferBytes = 256 << 10
+        /// Subscribers of one workspace at most (API.md: 100 streams, SSE and WebSocket
+        /// together); past it ``subscribe(workspaceID:runID:)`` throws.
+        public var maxSubscribersPerWorkspace = 100
+        /// Subscribers of every workspace together at most, below the connection cap, so that
+        /// streams can never take every connection.
+        public var maxSubscribers = 4_096
 
         public init() {}
     }
 
-    /// Refused: the workspace has its bound of subscribers.
+    /// Refused: the workspace (or, with `serverWide`, the server) has its bound of subscribers.
     public struct TooManySubscribers: Error, Sendable, Equatable {
         public let limit: Int
+        public var serverWide = false
     }
 
     public let configuration: Configuration
@@ -38,14 +46,18 @@ public final class EventBus: Sendable {
     /// subscription when done.
     public func subscribe(workspaceID: String, runID: String? = nil) throws(TooManySubscribers) -> EventSubscription {
         let id = nextID.add(1, ordering: .relaxed).newValue
-        let subscription = EventSubscription(id: id, workspaceID: workspaceID, runID: runID, capacity: configuration.bufferCapacity, bus: self)
+        let subscription = EventSubscription(id: id, workspaceID: workspaceID, runID: runID, capacity: configuration.bufferCapacity,
+                                             bytes: configuration.bufferBytes, bus: self)
         let limit = configuration.maxSubscribersPerWorkspace
-        let admitted = subscribers.withLock { table -> Bool in
-            guard table[workspaceID, default: [:]].count < limit else { return false }
+        let refusal = subscribers.withLock { table -> TooManySubscribers? in
+            guard table[workspaceID, default: [:]].count < limit else { return TooManySubscribers(limit: limit) }
+            guard table.values.reduce(0, { $0 + $1.count }) < configuration.maxSubscribers else {
+                return TooManySubscribers(limit: configuration.maxSubscribers, serverWide: true)
+            }
             table[workspaceID, default: [:]][id] = subscription
-            return true
+            return nil
         }
-        guard admitted else { throw TooManySubscribers(limit: limit) }
+        if let refusal { throw refusal }
         return subscription
     }
 

@@ -75,9 +75,13 @@ public struct EventLog: Sendable {
 
     /// The workspace's events after `seq`, oldest first, at most `limit`; with `run`, that
     /// run's only.
-    public func events(workspaceID: String, run: RunKey? = nil, after seq: Int64, limit: Int) async throws -> [Event] {
+    ///
+    /// With `maxBytes`, the page stops before the stored rows it reads pass that many bytes
+    /// (it holds at least one row): a stream catching up over large events holds a bounded
+    /// amount of memory, whatever their size.
+    public func events(workspaceID: String, run: RunKey? = nil, after seq: Int64, limit: Int, maxBytes: Int = .max) async throws -> [Event] {
         let (events, unreadable) = try await reader.read { db in
-            try Self.events(db, workspaceID: workspaceID, run: run, after: seq, limit: limit)
+            try Self.events(db, workspaceID: workspaceID, run: run, after: seq, limit: limit, maxBytes: maxBytes)
         }
         for (seqs, reason) in unreadable { setAside.record(kind: "event", id: "\(workspaceID)/\(seqs)", reason: reason) }
         return events
@@ -132,16 +136,28 @@ public struct EventLog: Sendable {
 
     /// What does not decode is returned apart (its seq or seq range, and why), so a stream skips it.
     static func events(
-        _ db: Database, workspaceID: String, run: RunKey?, after seq: Int64, limit: Int
+        _ db: Database, workspaceID: String, run: RunKey?, after seq: Int64, limit: Int, maxBytes: Int = .max
     ) throws -> (events: [Event], unreadable: [(String, String)]) {
-        let columns = "SELECT first_seq, last_seq, run_id, events, created_at FROM event_rows"
-        let sql = run == nil
-            ? columns + " WHERE workspace_id = ?1 AND last_seq > ?2 ORDER BY last_seq LIMIT ?3"
-            : columns + " WHERE workspace_id = ?1 AND run_created_at = ?5 AND run_id = ?4 AND last_seq > ?2 ORDER BY last_seq LIMIT ?3"
+        let filter = run == nil
+            ? " WHERE workspace_id = ?1 AND last_seq > ?2 ORDER BY last_seq LIMIT ?3"
+            : " WHERE workspace_id = ?1 AND run_created_at = ?5 AND run_id = ?4 AND last_seq > ?2 ORDER BY last_seq LIMIT ?3"
         // A row holds at least one event: `limit` rows hold at least `limit` events.
         var values: [SQLValue] = [.text(workspaceID), .integer(seq), .integer(Int64(max(0, limit)))]
         if let run { values += [.text(run.id), .integer(run.createdAt.microsecondsSinceEpoch)] }
-        let rows = try db.query(sql, values) { row in
+        if maxBytes < .max {
+            // The rows' sizes first (no blob is read for it), in the same read transaction: as
+            // many rows as fit in `maxBytes`, at least one.
+            let sizes = try db.query("SELECT length(events) FROM event_rows" + filter, values) { $0.int64(at: 0) }
+            var total: Int64 = 0
+            var fitting = 0
+            for size in sizes {
+                total = total.saturatingAdding(size)
+                if fitting > 0 && total > Int64(maxBytes) { break }
+                fitting += 1
+            }
+            values[2] = .integer(Int64(fitting))
+        }
+        let rows = try db.query("SELECT first_seq, last_seq, run_id, events, created_at FROM event_rows" + filter, values) { row in
             (first: row.int64(at: 0), last: row.int64(at: 1), runID: row.string(at: 2), events: row.blob(at: 3) ?? [],
              createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 4)))
         }

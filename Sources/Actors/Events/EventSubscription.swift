@@ -19,6 +19,7 @@ public final class EventSubscription: Sendable {
 
     private struct State {
         var buffer: [Event] = []
+        var bufferedBytes = 0
         var behind = false
         var beat = false
         var closed = false
@@ -29,14 +30,16 @@ public final class EventSubscription: Sendable {
     let workspaceID: String
     let runID: String?
     private let capacity: Int
+    private let byteCapacity: Int
     private let bus: EventBus
     private let state = Mutex(State())
 
-    init(id: Int, workspaceID: String, runID: String?, capacity: Int, bus: EventBus) {
+    init(id: Int, workspaceID: String, runID: String?, capacity: Int, bytes: Int, bus: EventBus) {
         self.id = id
         self.workspaceID = workspaceID
         self.runID = runID
         self.capacity = capacity
+        byteCapacity = bytes
         self.bus = bus
     }
 
@@ -64,6 +67,7 @@ public final class EventSubscription: Sendable {
         let waiter = state.withLock { state -> CheckedContinuation<Delivery, Never>? in
             state.closed = true
             state.buffer = []
+            state.bufferedBytes = 0
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -76,11 +80,14 @@ public final class EventSubscription: Sendable {
         guard !matching.isEmpty else { return }
         let woken = state.withLock { state -> (CheckedContinuation<Delivery, Never>, Delivery)? in
             guard !state.closed, !state.behind else { return nil }
-            if state.buffer.count + matching.count > capacity {
+            let bytes = matching.reduce(0) { $0 + $1.encoded.count }
+            if state.buffer.count + matching.count > capacity || state.bufferedBytes + bytes > byteCapacity {
                 state.buffer = []
+                state.bufferedBytes = 0
                 state.behind = true
             } else {
                 state.buffer += matching
+                state.bufferedBytes += bytes
             }
             return Self.wake(&state)
         }
@@ -111,7 +118,10 @@ public final class EventSubscription: Sendable {
             return .fellBehind
         }
         if !state.buffer.isEmpty {
-            defer { state.buffer = [] }
+            defer {
+                state.buffer = []
+                state.bufferedBytes = 0
+            }
             state.beat = false
             return .events(state.buffer)
         }

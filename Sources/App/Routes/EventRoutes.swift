@@ -9,6 +9,8 @@ struct EventRoutes: RouteGroup {
     let events: EventLog
     let bus: EventBus
     let runs: RunEngine
+    /// The event bytes all streams' catch-ups may hold together.
+    let budget = EventBytesBudget()
 
     func add(to router: inout Router) {
         router.get("/v1/events/stream", gate.authenticated("/v1/events/stream") { [self] request in try await workspaceStream(request) })
@@ -32,11 +34,11 @@ struct EventRoutes: RouteGroup {
             throw refusal
         }
         let after = try Self.resumePoint(request)
-        try admit(workspaceID)
+        let subscription = try subscribe(workspaceID, run: nil)
         var headers: HTTPHeaders = ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": WebSocketHandshake.accept(key: key)]
         let offered = request.http.headers["Sec-WebSocket-Protocol"]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
         if offered.contains(Authenticator.webSocketProtocol) { headers.set("Sec-WebSocket-Protocol", Authenticator.webSocketProtocol) }
-        let stream = WebSocketEventStream(streamer: EventStreamer(events: events, bus: bus, workspaceID: workspaceID, run: nil, after: after))
+        let stream = WebSocketEventStream(streamer: EventStreamer(events: events, subscription: subscription, workspaceID: workspaceID, run: nil, after: after, budget: budget))
         return HTTPResponse(status: 101, headers: headers, body: .upgrade { connection in await stream.run(connection) })
     }
 
@@ -45,8 +47,8 @@ struct EventRoutes: RouteGroup {
         try request.caller.require(.viewer, orScope: .eventsRead)
         let workspaceID = try request.caller.workspaceID
         let after = try Self.resumePoint(request)
-        try admit(workspaceID)
-        return Self.eventStream(EventStreamer(events: events, bus: bus, workspaceID: workspaceID, run: nil, after: after))
+        let subscription = try subscribe(workspaceID, run: nil)
+        return Self.eventStream(EventStreamer(events: events, subscription: subscription, workspaceID: workspaceID, run: nil, after: after, budget: budget))
     }
 
     /// One run's events: from its start (or the seq resumed from), ending after its terminal
@@ -57,17 +59,25 @@ struct EventRoutes: RouteGroup {
         let id = request.parameter("id")
         guard let state = try await runs.state(of: id, workspaceID: workspaceID) else { throw APIError.notFound("Run", id) }
         let after = try Self.resumePoint(request) ?? 0
-        try admit(workspaceID)
+        let subscription = try subscribe(workspaceID, run: id)
         let run = EventStreamer.RunFollowed(key: EventLog.RunKey(id: id, createdAt: state.createdAt)) { [runs] in try await runs.state(of: id, workspaceID: workspaceID)?.machine.status.isFinished ?? true }
-        return Self.eventStream(EventStreamer(events: events, bus: bus, workspaceID: workspaceID, run: run, after: after))
+        return Self.eventStream(EventStreamer(events: events, subscription: subscription, workspaceID: workspaceID, run: run, after: after, budget: budget))
     }
 
-    /// 503 when the workspace follows its bound of streams already.
-    private func admit(_ workspaceID: String) throws(APIError) {
-        guard bus.subscriberCount(workspaceID: workspaceID) < bus.configuration.maxSubscribersPerWorkspace else {
-            var error = APIError(.overloaded, "This workspace has \(bus.configuration.maxSubscribersPerWorkspace) open event streams; close one first.")
-            error.retryAfterSeconds = 5
-            throw error
+    /// Subscribes the stream before it is answered, so that the bound is exact: 429 when the
+    /// workspace follows its 100 streams already, 503 when the server does (its bound below the
+    /// connection cap).
+    private func subscribe(_ workspaceID: String, run: String?) throws(APIError) -> EventStreamer.Subscription {
+        do {
+            return EventStreamer.Subscription(try bus.subscribe(workspaceID: workspaceID, runID: run))
+        } catch where error.serverWide {
+            var refusal = APIError(.overloaded, "This server follows as many event streams as it may (\(error.limit)); retry shortly.")
+            refusal.retryAfterSeconds = 5
+            throw refusal
+        } catch {
+            var refusal = APIError(.rateLimited, "This workspace has \(error.limit) open event streams; close one first.")
+            refusal.retryAfterSeconds = 5
+            throw refusal
         }
     }
 

@@ -9,15 +9,13 @@ protocol EventSink: Sendable {
     func send(_ events: [Event]) async throws
     /// The bus's beat, every 15 s.
     func keepAlive() async throws
-    /// The stream cannot be followed (the workspace has its bound of streams).
-    func refuse(_ reason: String) async throws
     /// How to end the streamer when the stream ends from outside (a drain, the peer closing).
     func onStop(_ stop: @escaping @Sendable () -> Void)
 }
 
 /// A `text/event-stream` body: `id: <seq>`, `event: <type>`, `data: <the event as JSON>` and a
 /// blank line per event (the JSON writer never emits a line break, so the object is one `data:`
-/// line); `:` comments to open, keep alive and refuse.
+/// line); `:` comments to open and keep alive.
 struct ServerSentEventSink: EventSink {
     let writer: any HTTPBodyWriter
 
@@ -34,8 +32,6 @@ struct ServerSentEventSink: EventSink {
     }
 
     func keepAlive() async throws { try await writer.write(Array(": keep-alive\n\n".utf8)) }
-
-    func refuse(_ reason: String) async throws { try await writer.write(Array(": \(reason)\n\n".utf8)) }
 
     func onStop(_ stop: @escaping @Sendable () -> Void) { writer.onStop(stop) }
 }

@@ -15,15 +15,30 @@ struct EventStreamer: Sendable {
         var id: String { key.id }
     }
 
-    /// Events read from the log at a time.
+    /// Events read from the log at a time, and the stored bytes a page may hold at most.
     static let pageSize = 256
+    static let pageBytes = 512 << 10
+
+    /// The stream's place on the bus, taken when the request was admitted; it ends with the
+    /// stream, or with the response if the stream never runs (the client left first).
+    final class Subscription: Sendable {
+        let subscription: EventSubscription
+
+        init(_ subscription: EventSubscription) {
+            self.subscription = subscription
+        }
+
+        deinit { subscription.cancel() }
+    }
 
     let events: EventLog
-    let bus: EventBus
+    let subscription: Subscription
     let workspaceID: String
     let run: RunFollowed?
     /// The client's last seq; nil for a workspace stream that starts live.
     let after: Int64?
+    /// The event bytes every stream's catch-up may hold together.
+    let budget: EventBytesBudget
 
     func run(_ writer: any EventSink) async throws {
         // A live stream starts after the last seq committed before it subscribes; whatever
@@ -35,12 +50,7 @@ struct EventStreamer: Sendable {
         } else {
             last = try await events.lastSeq(workspaceID: workspaceID)
         }
-        let subscription: EventSubscription
-        do {
-            subscription = try bus.subscribe(workspaceID: workspaceID, runID: run?.id)
-        } catch {
-            return try await writer.refuse("too many event streams in this workspace")
-        }
+        let subscription = self.subscription.subscription
         defer { subscription.cancel() }
         writer.onStop { subscription.cancel() }  // a drain, or the peer closing: the next wait returns .closed
         try await writer.open()
@@ -68,25 +78,25 @@ struct EventStreamer: Sendable {
     /// Writes the log's events after `last`; true when the run's stream has ended.
     private func catchUp(from last: inout Int64, _ writer: any EventSink) async throws -> Bool {
         while true {
-            let page = try await events.events(workspaceID: workspaceID, run: run?.key, after: last, limit: Self.pageSize)
-            if try await send(page, after: &last, writer) { return true }
-            if page.count < Self.pageSize { return false }
+            let page = try await budget.holding(Self.pageBytes) {
+                let page = try await events.events(workspaceID: workspaceID, run: run?.key, after: last, limit: Self.pageSize, maxBytes: Self.pageBytes)
+                if try await send(page, after: &last, writer) { return (page, true) }
+                return (page, false)
+            }
+            if page.1 { return true }
+            if page.0.isEmpty { return false }
         }
     }
 
-    /// Writes the events of `batch` after `last` in one piece; true when one ended the run.
+    /// Writes the events of `batch` after `last`, one at a time (a page is never copied into
+    /// one buffer: a client that stops reading holds the page and one event's bytes); true
+    /// when one ended the run.
     private func send(_ batch: [Event], after last: inout Int64, _ writer: any EventSink) async throws -> Bool {
-        var fresh: [Event] = []
-        var ended = false
         for event in batch where event.seq > last {
-            fresh.append(event)
+            try await writer.send([event])
             last = event.seq
-            if run != nil, event.type.endsRun {
-                ended = true
-                break
-            }
+            if run != nil, event.type.endsRun { return true }
         }
-        if !fresh.isEmpty { try await writer.send(fresh) }
-        return ended
+        return false
     }
 }

@@ -176,10 +176,6 @@ struct WebSocketEventSink: EventSink {
         try await connection.write(WebSocketFrame.encode(.ping, []))
     }
 
-    func refuse(_ reason: String) async throws {
-        session.closing(code: 1013)  // try again later
-    }
-
     func onStop(_ stop: @escaping @Sendable () -> Void) {
         session.onStop(stop)
         connection.onStop { [session] in session.stopStreaming() }
