@@ -10,7 +10,7 @@ extension OpenAPIDocument {
          "description": "As Last-Event-ID."],
     ]
 
-    private static let streamFormat = "text/event-stream: each event as `id: <seq>`, `event: <type>`, `data: <the Event as JSON>` and a blank line; a `: keep-alive` comment every 15 s; `: stream open` once subscribed. A reader that falls behind is caught up from the durable log, never skipped. 503 overloaded when the workspace has 10,000 open streams. A server drain ends the stream (reconnect with Last-Event-ID)."
+    private static let streamFormat = "text/event-stream: each event as `id: <seq>`, `event: <type>`, `data: <the Event as JSON>` and a blank line; a `: keep-alive` comment every 15 s; `: stream open` once subscribed. A reader that falls behind is caught up from the durable log, never skipped: in pages of at most 512 KiB of stored events, written event by event, so a stream that does not read holds a bounded amount of the server's memory whatever the events' size. A workspace has at most 100 open streams, SSE and WebSocket together (429 rate_limited with Retry-After past it, decided before the stream is answered); the server at most 4,096 (503). A server drain ends the stream (reconnect with Last-Event-ID)."
 
     static let eventOperations: [Operation] = [
         Operation(method: "get", path: "/v1/events/stream",

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""The figures of the hardening work, measured against a real `troupe serve` (release build).
+
+  streams  --server BIN [--streams 30] [--events 40] [--output-kib 60]
+      Fills a workspace with `--events` step.succeeded events of `--output-kib` KiB each, then
+      opens `--streams` event streams resumed from before them that never read (a 4 KiB
+      receive buffer). Prints the server's RSS before and after, and the growth per stream.
+
+  verify   --server BIN [--entries 100000] [--requests 2000]
+      Gives workspace A an audit chain of `--entries` entries, then times workspace B's
+      `GET /v1/runs` (`--requests` sequential requests) alone and while two loops of A's
+      `GET /v1/audit/verify` run. Prints p50 and p99 of both and their ratio.
+
+Both start the server on a fresh database in a temporary directory and stop it after; plans are
+unlimited and the per-address login limits off, so only the figure under test is measured.
+"""
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CONFIG = {"signup": True, "password_iterations": 1000, "max_body_bytes": 4 << 20,
+          "plans": {p: {"requests_per_minute": None, "requests_per_day": None, "active_runs": None}
+                    for p in ("starter", "growth", "enterprise")}}
+
+
+def start(binary, directory, login_limits_key=True):
+    config = dict(CONFIG)
+    if login_limits_key:
+        config["login_address_limits"] = None
+    path = os.path.join(directory, "config.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    process = subprocess.Popen([binary, "serve", "--port", "0", "--db", os.path.join(directory, "troupe.db"), "--config", path],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in process.stdout:
+        if line.startswith("troupe listening on http://127.0.0.1:"):
+            return process, int(line.strip().rsplit(":", 1)[1])
+    raise SystemExit("the server did not start")
+
+
+def request(port, method, path, token=None, body=None, conn=None):
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    reply = conn.getresponse()
+    data = reply.read()
+    if own:
+        conn.close()
+    return reply.status, (json.loads(data) if data else None)
+
+
+def signup(port, name):
+    status, body = request(port, "POST", "/v1/auth/signup",
+                           body={"email": f"{name}-{time.time_ns()}@example.com", "password": "correct horse battery", "workspace_name": name})
+    assert status == 201, (status, body)
+    return body["token"]
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def streams(args):
+    with tempfile.TemporaryDirectory() as directory:
+        server, port = start(args.server, directory, login_limits_key=not args.base)
+        try:
+            token = signup(port, "streams")
+            status, _ = request(port, "POST", "/v1/workflows", token, {"slug": "one", "name": "One", "steps": [{"id": "t", "kind": "task"}]})
+            assert status == 201
+            blob = "x" * (args.output_kib * 1024 - 64)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            for _ in range(args.events):
+                status, run = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
+                assert status == 201, run
+                status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["default"], "worker_id": "w"}, conn)
+                assert status == 200, job
+                status, done = request(port, "POST", f"/v1/jobs/{job['id']}/complete", token,
+                                       {"lease_token": job["lease_token"], "output": {"blob": blob}}, conn)
+                assert status == 200, (status, str(done)[:300])
+            time.sleep(1)
+            before = rss_kib(server.pid)
+            sockets = []
+            for _ in range(args.streams):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.connect(("127.0.0.1", port))
+                s.sendall(f"GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+                sockets.append(s)
+            time.sleep(args.settle)
+            after = rss_kib(server.pid)
+            print(json.dumps({"figure": "rss_per_non_reading_stream", "streams": args.streams, "events": args.events,
+                              "event_kib": args.output_kib, "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
+                              "per_stream_mib": round((after - before) / 1024 / args.streams, 2)}))
+            for s in sockets:
+                s.close()
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def verify(args):
+    with tempfile.TemporaryDirectory() as directory:
+        server, port = start(args.server, directory, login_limits_key=not args.base)
+        try:
+            a = signup(port, "chain")
+            b = signup(port, "quiet")
+            for _ in range(20):
+                request(port, "POST", "/v1/jobs", b, {"queue": "q"})
+            made = [0]
+            lock = threading.Lock()
+
+            def fill():
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                while True:
+                    with lock:
+                        if made[0] >= args.entries:
+                            return
+                        made[0] += 1
+                    status, _ = request(port, "POST", "/v1/jobs", a, {"queue": "q"}, conn)
+                    assert status == 201
+            threads = [threading.Thread(target=fill) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            stop = threading.Event()
+            verified = [0, 0]
+
+            def verify_loop():
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+                while not stop.is_set():
+                    status, body = request(port, "GET", "/v1/audit/verify", a, None, conn)
+                    verified[0 if status == 200 else 1] += 1
+                    if status == 429:
+                        time.sleep(1)  # as Retry-After says: a client that honours it
+
+            def timed():
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                times = []
+                for _ in range(args.requests):
+                    started = time.perf_counter()
+                    status, _ = request(port, "GET", "/v1/runs?limit=20", b, None, conn)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert status == 200
+                times.sort()
+                return times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+
+            alone = timed()
+            loops = [threading.Thread(target=verify_loop) for _ in range(2)]
+            for t in loops:
+                t.start()
+            time.sleep(0.5)
+            loaded = timed()
+            stop.set()
+            for t in loops:
+                t.join()
+            print(json.dumps({"figure": "quiet_get_runs_beside_two_verify_loops", "entries": args.entries, "requests": args.requests,
+                              "alone_p50_ms": round(alone[0], 2), "alone_p99_ms": round(alone[1], 2),
+                              "loaded_p50_ms": round(loaded[0], 2), "loaded_p99_ms": round(loaded[1], 2),
+                              "p99_ratio": round(loaded[1] / alone[1], 2), "verifies_answered": verified[0], "verifies_refused": verified[1]}))
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("streams")
+    s.add_argument("--server", required=True)
+    s.add_argument("--streams", type=int, default=30)
+    s.add_argument("--events", type=int, default=40)
+    s.add_argument("--output-kib", type=int, default=60)
+    s.add_argument("--settle", type=float, default=3.0)
+    s.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
+    v = sub.add_parser("verify")
+    v.add_argument("--server", required=True)
+    v.add_argument("--entries", type=int, default=100_000)
+    v.add_argument("--requests", type=int, default=2000)
+    v.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
+    args = parser.parse_args()
+    {"streams": streams, "verify": verify}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
