@@ -86,7 +86,12 @@ public final class TroupeRuntime: Sendable {
         }
         let reader: ReadPool
         do {
-            reader = try await ReadPool(path: path, connections: 2)
+            // Long reads on a thread that runs only on CPU nothing else wants.
+            reader = try await ReadPool(path: path, connections: 2, longReadSetup: {
+                if let error = ThreadScheduling.makeCurrentThreadIdle() {
+                    logger.log(.error, "reader.priority_unchanged", [("errno", .int(Int64(error)))])
+                }
+            })
         } catch {
             await writer.close()
             throw error

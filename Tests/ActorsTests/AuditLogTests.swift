@@ -93,9 +93,9 @@ struct AuditLogTests {
         await moved.close()
     }
 
-    /// Two long verifications hold both readers; a plain read queued meanwhile is served
-    /// between their pieces, before either finishes (before pieces, it waited for one whole);
-    /// and a workspace runs one verification at a time.
+    /// Two long verifications run at once; a plain read asked meanwhile is served before either
+    /// finishes (before pieces on a connection of their own, it waited for one whole while
+    /// they held both readers); and a workspace runs one verification at a time.
     @Test func aLongVerificationLetsOtherReadsGoFirstBetweenItsPieces() async throws {
         let runtime = try await TroupeRuntime.temporary()
         for workspace in ["ws_a", "ws_b"] {

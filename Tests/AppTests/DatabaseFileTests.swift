@@ -29,6 +29,14 @@ struct DatabaseFileTests {
         return (status, said, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 
+    /// `troupe serve` on `db` with one signed-up owner: the process, its port and the signup's answer.
+    private func serveWithOwner(db: String, config: String) async throws -> (Process, Int, JSON) {
+        let (server, port) = try await TroupeProcess.serve(db: db, config: config)
+        let (_, account) = try await TroupeProcess.send(port, "POST", "/v1/auth/signup", token: nil,
+                                                         json: #"{"email":"ops@example.com","password":"correct horse battery","workspace_name":"Ops"}"#)
+        return (server, port, account)
+    }
+
     private func mode(_ path: String) -> mode_t? {
         var status = stat()
         return stat(path, &status) == 0 ? status.st_mode & 0o7777 : nil
@@ -67,9 +75,7 @@ struct DatabaseFileTests {
     @Test func theGeneratedSecretLivesBesideTheDatabaseAndABackupForgesNothing() async throws {
         let (db, config) = try prepare()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (server, port) = try await TroupeProcess.serve(db: db, config: config)
-        let (_, account) = try await TroupeProcess.send(port, "POST", "/v1/auth/signup", token: nil,
-                                                         json: #"{"email":"ops@example.com","password":"correct horse battery","workspace_name":"Ops"}"#)
+        let (server, _, account) = try await serveWithOwner(db: db, config: config)
         let token = try #require(account["token"]?.stringValue)
         server.terminate()
         #expect(await TroupeProcess.waitForExit(server) == 0)
@@ -108,9 +114,7 @@ struct DatabaseFileTests {
     func verifyAuditAndBackupReadOnlyMediaAndLeaveNoFiles() async throws {
         let (db, config) = try prepare()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (server, port) = try await TroupeProcess.serve(db: db, config: config)
-        _ = try await TroupeProcess.send(port, "POST", "/v1/auth/signup", token: nil,
-                                         json: #"{"email":"ops@example.com","password":"correct horse battery","workspace_name":"Ops"}"#)
+        let (server, _, _) = try await serveWithOwner(db: db, config: config)
         server.terminate()
         #expect(await TroupeProcess.waitForExit(server) == 0)
         #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
@@ -134,9 +138,7 @@ struct DatabaseFileTests {
     @Test func theOperatorSetsAPlanWithTheCommandLine() async throws {
         let (db, config) = try prepare()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (server, port) = try await TroupeProcess.serve(db: db, config: config)
-        let (_, account) = try await TroupeProcess.send(port, "POST", "/v1/auth/signup", token: nil,
-                                                         json: #"{"email":"ops@example.com","password":"correct horse battery","workspace_name":"Ops"}"#)
+        let (server, _, account) = try await serveWithOwner(db: db, config: config)
         let token = try #require(account["token"]?.stringValue)
         let workspace = try #require(account["workspace"]?["id"]?.stringValue)
         let (busy, _, busyErrors) = try await run(["workspace", "set-plan", "--db", db, "--workspace", workspace, "--plan", "enterprise"])

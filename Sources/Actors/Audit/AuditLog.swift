@@ -138,9 +138,10 @@ public struct AuditLog: Sendable {
     /// time, then let go for whatever else waits.
     public static let pieceSize = 1_000
 
-    /// Verifies the workspace's whole chain in pieces of ``pieceSize`` entries, each a deferred
-    /// read of its own: between pieces the reader serves every other read waiting, so a long
-    /// chain's verification never stalls another workspace's requests.
+    /// Verifies the workspace's whole chain in pieces of ``pieceSize`` entries, each a long read
+    /// of its own (the read pool's connection for them, at the lowest CPU priority, in turn with
+    /// other workspaces' pieces): a long chain's verification never stalls another workspace's
+    /// requests, nor another's verification.
     /// One at a time per workspace: another asked meanwhile throws ``VerificationRunning``.
     public func verify(workspaceID: String) async throws -> Verification {
         guard verifying.withLock({ $0.insert(workspaceID).inserted }) else { throw VerificationRunning(workspaceID: workspaceID) }
@@ -148,7 +149,7 @@ public struct AuditLog: Sendable {
         var result = Verification()
         while !result.finished {
             let current = result
-            result = try await reader.read(deferred: true) { db in try Self.verifyPiece(db, workspaceID: workspaceID, from: current) }
+            result = try await reader.read(long: true) { db in try Self.verifyPiece(db, workspaceID: workspaceID, from: current) }
             await Task.yield()
         }
         return result

@@ -2,23 +2,35 @@ import TroupeCore
 /// A few read-only connections, each on its own thread, that serve queries alongside the
 /// ``GroupCommitWriter``: in WAL mode readers see the last committed state and never wait for it.
 ///
+/// Long reads (an audit chain's verification, read a piece at a time) have a connection and a
+/// thread of their own, which `longReadSetup` may lower in priority: however many of them run,
+/// they never take a reader from the point reads of requests, nor their CPU.
+///
 /// Open it after the writer has created the database (a read-only connection cannot create the
 /// file or switch it to WAL).
 public final class ReadPool: Sendable {
     private let queue: BlockingQueue<@Sendable (Database) -> Void>
+    private let longQueue: BlockingQueue<@Sendable (Database) -> Void>
     private let exits: [Latch]
 
-    /// Opens `connections` read-only connections to `path`.
-    public init(path: String, connections: Int = 2, queueCapacity: Int = 16_384) async throws {
+    /// Opens `connections` read-only connections to `path`, and one more for long reads, whose
+    /// thread runs `longReadSetup` first.
+    public init(path: String, connections: Int = 2, queueCapacity: Int = 16_384,
+                longReadSetup: @escaping @Sendable () -> Void = {}) async throws {
         let queue = BlockingQueue<@Sendable (Database) -> Void>(capacity: queueCapacity)
+        let longQueue = BlockingQueue<@Sendable (Database) -> Void>(capacity: 1_024)
         self.queue = queue
+        self.longQueue = longQueue
         var exits: [Latch] = []
+        let lanes = Array(repeating: (queue, "troupe-reader-", { @Sendable in }), count: max(1, connections))
+            + [(longQueue, "troupe-reader-long-", longReadSetup)]
         do {
-            for index in 0..<max(1, connections) {
-                let exited = try await ConnectionThread.start(name: "troupe-reader-\(index)") {
+            for (index, (lane, name, setup)) in lanes.enumerated() {
+                let exited = try await ConnectionThread.start(name: name + String(index)) {
                     try Database(path: path, options: DatabaseOptions(readOnly: true, mmapBytes: 1 << 30))
                 } serve: { db in
-                    while let jobs = queue.takeBatch(max: 1, spin: .microseconds(50)) {
+                    setup()
+                    while let jobs = lane.takeBatch(max: 1, spin: .microseconds(50)) {
                         for job in jobs { job(db) }
                     }
                 }
@@ -26,13 +38,17 @@ public final class ReadPool: Sendable {
             }
         } catch {
             queue.close()
+            longQueue.close()
             for exited in exits { await exited.wait() }
             throw error
         }
         self.exits = exits
     }
 
-    deinit { queue.close() }
+    deinit {
+        queue.close()
+        longQueue.close()
+    }
 
     /// Runs `body` in a read transaction on one of the pool's connections: every statement in
     /// it sees the same committed state.
@@ -40,10 +56,11 @@ public final class ReadPool: Sendable {
     /// Throws what `body` threw, a ``SQLiteError``, `overloaded` when too many reads are
     /// waiting, or `misuse` after ``close()``.
     ///
-    /// A `deferred` read (a piece of a long one, such as an audit chain's verification) waits
-    /// behind every other read queued: one workspace's long read never stalls another's.
-    public func read<T: Sendable>(deferred: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await run(deferred: deferred) { db in try db.read(body) }
+    /// A `long` read (a piece of a long one, such as an audit chain's verification) runs on the
+    /// long reads' connection, in turn with the other long reads' pieces: one workspace's long
+    /// read never stalls another's requests.
+    public func read<T: Sendable>(long: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await run(long: long) { db in try db.read(body) }
     }
 
     /// Runs `body`, which must run a single statement, without `BEGIN`/`COMMIT` around it: in
@@ -55,17 +72,18 @@ public final class ReadPool: Sendable {
         try await run(body)
     }
 
-    private func run<T: Sendable>(deferred: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    private func run<T: Sendable>(long: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let admission = queue.push({ db in
+            let lane = long ? longQueue : queue
+            let admission = lane.push { db in
                 continuation.resume(with: Result { try body(db) })
-            }, deferred: deferred)
+            }
             switch admission {
             case .accepted:
                 break
             case .full:
                 continuation.resume(throwing: SQLiteError(
-                    kind: .overloaded, code: 0, message: "too many reads are waiting (\(queue.capacity))"))
+                    kind: .overloaded, code: 0, message: "too many reads are waiting (\(lane.capacity))"))
             case .closed:
                 continuation.resume(throwing: SQLiteError.closed())
             }
@@ -75,6 +93,7 @@ public final class ReadPool: Sendable {
     /// Finishes the queued reads, closes every connection, and returns when that is done.
     public func close() async {
         queue.close()
+        longQueue.close()
         for exited in exits { await exited.wait() }
     }
 }

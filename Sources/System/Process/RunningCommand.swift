@@ -22,10 +22,16 @@ public final class RunningCommand: Sendable {
         /// Once reaped, the pid may belong to another process: nothing signals it after.
         var reaped = false
         var terminating = false
+        /// The server's ends not closed yet (a number closed may be another file's next).
+        var open: Set<Int32> = []
     }
 
     /// How long the launcher has to end the command after SIGTERM before it is SIGKILLed itself.
     static let terminationGrace: Duration = .seconds(2)
+    /// How long the output pipes may stay open once the launcher has ended and been reaped:
+    /// every process of the command is gone then, and a pipe still open past this is held by
+    /// something else (it is cut, so that an exec always answers).
+    static let outputGrace: Duration = .seconds(2)
 
     private init(launcherID: Int32, pidFD: Int32, loop: EventLoop, fds: (Int32, Int32, Int32, Int32)) {
         self.launcherID = launcherID
@@ -33,6 +39,7 @@ public final class RunningCommand: Sendable {
         self.loop = loop
         (stdinFD, stdoutFD, stderrFD, reportFD) = fds
         startedAt = .now
+        lifecycle.withLock { $0.open = [fds.0, fds.1, fds.2, fds.3, pidFD] }
     }
 
     /// A pipe write to a command that is gone must be an `EPIPE` error, not the end of the server.
@@ -133,9 +140,14 @@ public final class RunningCommand: Sendable {
         async let stderr = drain(stderrFD, cap: outputCap)
         let reportBytes = await drain(reportFD, cap: 4096).bytes
         let report = LaunchReport(parsing: reportBytes)
+        let launcherStatus = await reap()
+        let cut = Task {
+            do { try await Task.sleep(for: Self.outputGrace) } catch { return }
+            self.cutPipes()
+        }
         let (out, err) = await (stdout, stderr)
         await fed
-        let launcherStatus = await reap()
+        cut.cancel()
         timer.cancel()
         let status = report.status
         var failure = report.failure
@@ -190,8 +202,19 @@ public final class RunningCommand: Sendable {
     }
 
     private func finish(_ fd: Int32) {
-        loop.deregister(fd)
-        close(fd)
+        lifecycle.withLock { state in
+            guard state.open.remove(fd) != nil else { return }
+            loop.deregister(fd)
+            close(fd)
+        }
+    }
+
+    /// Ends the waits on the pipes still open (their drains and the feed then return with what
+    /// they have); each is closed by its own ``finish(_:)``.
+    private func cutPipes() {
+        lifecycle.withLock { state in
+            for fd in [stdinFD, stdoutFD, stderrFD] where state.open.contains(fd) { loop.deregister(fd) }
+        }
     }
 
     /// Waits for the launcher's pidfd, then reaps it; its wait status.
