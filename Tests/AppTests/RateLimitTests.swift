@@ -58,6 +58,13 @@ import TroupeCore
         let usage = try await server.send("GET", "/v1/usage", token: account.token)
         #expect(usage.json["requests"] == 5)
         #expect(try await server.send("GET", "/v1/usage?from=tomorrow", token: account.token).status == 400)
+        // The attack: a century-wide usage range scanning every run. At most 366 days (422).
+        let century = try await server.send("GET", "/v1/usage?from=1970-01-01&to=2070-01-01", token: account.token)
+        #expect(century.status == 422)
+        #expect(century.json["error"]?["field_errors"]?.arrayValue?.first?["field"] == "to")
+        #expect(try await server.send("GET", "/v1/usage?from=2025-01-01&to=2025-12-31", token: account.token).status == 200, "a year is fine")
+        #expect(try await server.send("GET", "/v1/usage?from=2024-01-01&to=2024-12-31", token: account.token).status == 200, "and a leap year")
+        #expect(try await server.send("GET", "/v1/usage?from=2024-01-01&to=2025-01-01", token: account.token).status == 422)
         await server.stop()
     }
 }

@@ -55,7 +55,8 @@ public struct RunListing: Sendable {
     private func page(workspaceID: String, filter: Filter, after cursor: Position?, limit: Int) async throws
         -> [(id: String, blob: [UInt8], version: Int, createdAt: Int64)]
     {
-        try await store.reader.read { db in
+        // A workflow filter reads the snapshots' JSON until a page matches (a scan): a long read.
+        try await store.reader.read(long: filter.workflow != nil) { db in
             var sql = "SELECT id, state, schema_version, created_at FROM snapshots WHERE kind = 'run' AND workspace_id = ?"
             var arguments: [SQLValue] = [.text(workspaceID)]
             if let status = filter.status {

@@ -22,10 +22,12 @@ public struct WorkloadUsage: Sendable {
         public var byWorkflow: [String: (runs: Int64, costUSD: Double)] = [:]
     }
 
-    /// Totals for `[from, to)` (microseconds since the epoch).
+    /// Totals for `[from, to)` (microseconds since the epoch). A scan of the period's runs and
+    /// jobs: a long read, on the read pool's connection for them, so that a wide range never
+    /// holds a reader that requests need.
     public func totals(workspaceID: String, from: Timestamp, to: Timestamp) async throws -> Totals {
         let bounds: [SQLValue] = [.text(workspaceID), .integer(from.microsecondsSinceEpoch), .integer(to.microsecondsSinceEpoch)]
-        return try await store.reader.read { db in
+        return try await store.reader.read(long: true) { db in
             var totals = Totals()
             let runs = try db.query("""
                 SELECT CASE WHEN json_valid(CAST(state AS TEXT)) THEN json_extract(CAST(state AS TEXT), '$.workflow_slug') END, count(*) FROM snapshots

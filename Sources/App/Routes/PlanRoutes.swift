@@ -31,10 +31,13 @@ struct PlanRoutes: RouteGroup {
         let from = try Self.day(request.query["from"], name: "from") ?? today
         let to = try Self.day(request.query["to"], name: "to") ?? today
         guard from <= to else { throw APIError(.invalidRequest, "from must not be after to.") }
-        let requests = try await usage.requests(workspaceID: caller.workspaceID, from: from, to: to)
         guard let start = Timestamp(rfc3339: from + "T00:00:00.000Z"), let end = Timestamp(rfc3339: to + "T00:00:00.000Z") else {
             throw APIError(.invalidRequest, "from and to must be dates such as 2026-05-19.")
         }
+        if end - start >= .seconds(Self.maxUsageDays * 86_400) {
+            throw APIError.validation([.init(field: "to", message: "A usage period covers at most \(Self.maxUsageDays) days: to must be within 365 days of from.")])
+        }
+        let requests = try await usage.requests(workspaceID: caller.workspaceID, from: from, to: to)
         let totals = try await WorkloadUsage(store: runtime.store).totals(workspaceID: caller.workspaceID, from: start,
                                                                          to: end + .seconds(86_400))
         let byWorkflow = totals.byWorkflow.sorted { $0.key < $1.key }.map { slug, value in
@@ -46,6 +49,9 @@ struct PlanRoutes: RouteGroup {
             ("output_tokens", .int(totals.outputTokens)), ("cost_usd", .double(totals.costUSD)), ("by_workflow", .object(JSONObject(byWorkflow))),
         ])))
     }
+
+    /// The widest usage period, in days (API.md).
+    static let maxUsageDays: Int64 = 366
 
     /// A `YYYY-MM-DD` or RFC 3339 query value as its UTC day.
     private static func day(_ text: String?, name: String) throws(APIError) -> String? {
