@@ -22,12 +22,14 @@ public final class ReadPool: Sendable {
         self.queue = queue
         self.longQueue = longQueue
         var exits: [Latch] = []
-        let lanes = Array(repeating: (queue, "troupe-reader-", { @Sendable in }), count: max(1, connections))
-            + [(longQueue, "troupe-reader-long-", longReadSetup)]
+        // The long reads' connection reads with pread, not a mapping: faulting a long scan's
+        // pages in would take the process's memory-map lock again and again beside the others.
+        let lanes = Array(repeating: (queue, "troupe-reader-", 1 << 30, { @Sendable in }), count: max(1, connections))
+            + [(longQueue, "troupe-reader-long-", 0, longReadSetup)]
         do {
-            for (index, (lane, name, setup)) in lanes.enumerated() {
+            for (index, (lane, name, mapped, setup)) in lanes.enumerated() {
                 let exited = try await ConnectionThread.start(name: name + String(index)) {
-                    try Database(path: path, options: DatabaseOptions(readOnly: true, mmapBytes: 1 << 30))
+                    try Database(path: path, options: DatabaseOptions(readOnly: true, mmapBytes: mapped))
                 } serve: { db in
                     setup()
                     while let jobs = lane.takeBatch(max: 1, spin: .microseconds(50)) {
