@@ -98,8 +98,9 @@ struct SandboxStepTests {
         let step = try #require(state.machine.steps.first)
         #expect(step.error?["code"] == "sandbox_timeout")
         #expect(step.error?["timed_out"] == true)
-        #expect((step.durationMilliseconds ?? .max) < 5_000)
-        // Measured from when the command started: the kill follows the 300 ms closely.
+        // Measured from when the command started, not from the step's start (which includes
+        // making its sandbox, seconds under a loaded suite): the kill follows the 300 ms closely.
+        #expect((step.durationMilliseconds ?? 0) >= 300)
         let ran = step.error?["duration_ms"]?.intValue ?? .max
         #expect(ran >= 300 && ran < 2_000, "the command ran \(ran) ms")
         #expect(ProcessTable.pids(commandLineContaining: marker).isEmpty)
