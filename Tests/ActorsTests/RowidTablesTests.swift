@@ -20,6 +20,11 @@ struct RowidTablesTests {
         let clock = ManualClock()
 
         let old = try await TroupeRuntime.open(path: path, clock: clock, migrator: Self.before)
+        // The snapshot column today's code writes, outside the list (the rebuild drops it; its
+        // own later step adds it again and fills it from the runs' JSON).
+        let alter = try Database(path: path)
+        try alter.execute("ALTER TABLE snapshots ADD COLUMN workflow_id TEXT")
+        alter.close()
         let workflow = try await WorkflowStore(store: old.store).create(
             id: RandomID.make(prefix: "wf"), workspaceID: "ws_a", slug: "ship", name: "Ship",
             steps: WorkflowTemplate.shipFromTicket.steps, costCapUSD: nil, at: clock.now)
@@ -60,5 +65,57 @@ struct RowidTablesTests {
         let steps = try await reopened.runs.state(of: runID, workspaceID: "ws_a")?.machine.steps.map(\.status)
         #expect(steps == [.succeeded, .running, .pending, .pending, .pending])
         await reopened.close()
+    }
+
+    /// Runs stored before their workflow was a column get it from their JSON at the migration,
+    /// and a list by workflow (id or slug, a deleted workflow's included) reads the column's
+    /// index instead of every snapshot's JSON.
+    @Test func runsStoredBeforeTheWorkflowColumnAreListedByItThroughItsIndex() async throws {
+        let directory = NSTemporaryDirectory() + "troupe-wfcol-" + RandomID.make(prefix: "t")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/troupe.db"
+        let clock = ManualClock()
+        let steps = TroupeRuntime.migrations.migrations.filter { $0.name != RunEngine.workflowColumnMigration.name }
+        let old = try await TroupeRuntime.open(path: path, clock: clock, migrator: Migrator(steps))
+        let alter = try Database(path: path)
+        try alter.execute("ALTER TABLE snapshots ADD COLUMN workflow_id TEXT")  // what today's code writes
+        alter.close()
+        let workflow = try await WorkflowStore(store: old.store).create(
+            id: RandomID.make(prefix: "wf"), workspaceID: "ws_a", slug: "ship", name: "Ship",
+            steps: WorkflowTemplate.shipFromTicket.steps, costCapUSD: nil, at: clock.now)
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let id = RandomID.make(prefix: "run")
+            let state = RunState(workspace: "ws_a", workflow: workflow, ticket: nil, env: nil, input: [:], metadata: [:], dryRun: false,
+                                 createdBy: ["type": "user", "id": "usr_1"], at: clock.now)
+            _ = try await old.runs.create(id: id, state: state, activeRunCap: nil)
+            ids.append(id)
+        }
+        await old.close()
+        let drop = try Database(path: path)
+        try drop.execute("ALTER TABLE snapshots DROP COLUMN workflow_id")  // as a database from before has it
+        drop.close()
+
+        let new = try await TroupeRuntime.open(path: path, clock: clock)
+        let filled = try await new.store.reader.read { db in
+            try db.query("SELECT workflow_id FROM snapshots WHERE kind = 'run'") { $0.string(at: 0) }
+        }
+        #expect(filled == Array(repeating: workflow.id, count: 3))
+        var filter = RunListing.Filter()
+        for name in [workflow.id, "ship"] {
+            filter.workflow = name
+            #expect(Set(try await RunListing(store: new.store).runs(workspaceID: "ws_a", filter: filter, after: nil, limit: 10).map(\.id)) == Set(ids))
+        }
+        filter.workflow = "other"
+        #expect(try await RunListing(store: new.store).runs(workspaceID: "ws_a", filter: filter, after: nil, limit: 10).isEmpty)
+        let plan = try await new.store.reader.read { db in
+            try db.query("""
+                EXPLAIN QUERY PLAN SELECT id FROM snapshots WHERE kind = 'run' AND workspace_id = 'ws_a' AND workflow_id IN (?)
+                ORDER BY created_at DESC, id DESC LIMIT 10
+                """, [.text(workflow.id)]) { $0.string(at: 3) ?? "" }
+        }
+        #expect(plan.contains { $0.contains("snapshots_by_workflow") }, "\(plan)")
+        await new.close()
     }
 }

@@ -23,6 +23,17 @@ public final class RunEngine: Sendable {
             """),
     ]
 
+    /// A run's workflow as a column with an index, for `GET /v1/runs?workflow=` (it read every
+    /// snapshot's JSON until a page matched). Runs stored before it get theirs from their JSON
+    /// (one pass at the migration; a run whose JSON does not read keeps none and is listed only
+    /// without the filter).
+    public static let workflowColumnMigration = Migration("runs-2 workflow column", sql: """
+        ALTER TABLE snapshots ADD COLUMN workflow_id TEXT;
+        UPDATE snapshots SET workflow_id = CASE WHEN json_valid(CAST(state AS TEXT)) THEN json_extract(CAST(state AS TEXT), '$.workflow_id') END
+            WHERE kind = 'run';
+        CREATE INDEX snapshots_by_workflow ON snapshots (kind, workspace_id, workflow_id, created_at, id);
+        """)
+
     public let registry: ActorRegistry<RunActor>
     private let context: ActorContext
     /// The armed timer of each `run/step`, with a generation so that a timer replaced or

@@ -2,7 +2,7 @@ import TroupeCore
 import TroupePersistence
 
 /// Lists a workspace's runs from their snapshots, newest first, filtered in SQL: by status
-/// (an indexed column), creation time, and workflow (id or slug, read from the snapshot JSON).
+/// (an indexed column), creation time, and workflow (id or slug; its id an indexed column).
 public struct RunListing: Sendable {
     /// A page's position: the last run of the page before, by creation time then id.
     public typealias Position = (createdAt: Int64, id: String)
@@ -55,8 +55,7 @@ public struct RunListing: Sendable {
     private func page(workspaceID: String, filter: Filter, after cursor: Position?, limit: Int) async throws
         -> [(id: String, blob: [UInt8], version: Int, createdAt: Int64)]
     {
-        // A workflow filter reads the snapshots' JSON until a page matches (a scan): a long read.
-        try await store.reader.read(long: filter.workflow != nil) { db in
+        try await store.reader.read { db in
             var sql = "SELECT id, state, schema_version, created_at FROM snapshots WHERE kind = 'run' AND workspace_id = ?"
             var arguments: [SQLValue] = [.text(workspaceID)]
             if let status = filter.status {
@@ -72,13 +71,14 @@ public struct RunListing: Sendable {
                 arguments.append(.integer(before.microsecondsSinceEpoch))
             }
             if let workflow = filter.workflow {
-                // CASE, so that a damaged snapshot (not JSON) is passed over, not an error.
-                sql += """
-                     AND CASE WHEN json_valid(CAST(state AS TEXT))
-                        THEN ? IN (json_extract(CAST(state AS TEXT), '$.workflow_id'), json_extract(CAST(state AS TEXT), '$.workflow_slug'))
-                        ELSE 0 END
-                    """
-                arguments.append(.text(workflow))
+                // By id, or by slug: every workflow that has had it in the workspace, deleted ones
+                // included (their runs keep the slug they ran under). Their ids first, so that
+                // one workflow's runs come from its index already in order.
+                let ids = try db.query("SELECT id FROM workflows WHERE workspace_id = ? AND (id = ? OR slug = ?)",
+                                       [.text(workspaceID), .text(workflow), .text(workflow)]) { $0.string(at: 0) ?? "" }
+                guard !ids.isEmpty else { return [] }
+                sql += " AND workflow_id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")"
+                arguments += ids.map(SQLValue.text)
             }
             if let cursor {
                 sql += " AND (created_at, id) < (?, ?)"

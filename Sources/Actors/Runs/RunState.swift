@@ -64,6 +64,7 @@ public struct RunState: Snapshot, Equatable {
 
     public var workspaceID: String? { workspace }
     public var status: String? { machine.status.rawValue }
+    public var listedWorkflowID: String? { workflowID }
 
     public func encoded() -> JSON {
         func time(_ stamp: Timestamp?) -> JSON { stamp.map { .int($0.microsecondsSinceEpoch) } ?? .null }

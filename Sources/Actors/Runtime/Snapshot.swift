@@ -17,11 +17,15 @@ public protocol Snapshot: Sendable {
     var workspaceID: String? { get }
     /// A status to filter lists by, if the kind has one.
     var status: String? { get }
+    /// The workflow to filter lists by, if the kind has one (set when the row is made: it never
+    /// changes afterwards).
+    var listedWorkflowID: String? { get }
 }
 
 extension Snapshot {
     public var workspaceID: String? { nil }
     public var status: String? { nil }
+    public var listedWorkflowID: String? { nil }
 }
 
 /// A stored snapshot that does not decode: reported with the actor's id, never reset silently.
