@@ -123,7 +123,9 @@ import TroupeTestSupport
     @Test func anExpiredSandboxIsReapedAndItsLifeIsInTheEvents() async throws {
         let server = try await start()
         let ada = try await server.signUp()
-        let id = try #require(try await ready(server, ada.token, #"{"ttl_s":1}"#)["id"]?.stringValue)
+        // 3 s: long enough for the exec to have started under a loaded suite (with 1 s the
+        // sandbox was once reaped before its exec began), short enough to wait for.
+        let id = try #require(try await ready(server, ada.token, #"{"ttl_s":3}"#)["id"]?.stringValue)
         let marker = "3598.\(Int.random(in: 100_000...999_999))"
         async let exec = server.send("POST", "/v1/sandboxes/\(id)/exec", token: ada.token, json: #"{"argv":["sleep","\#(marker)"]}"#)
         let current = try await sandbox(server, ada.token, id, until: "terminated")
