@@ -20,7 +20,7 @@ final class BenchTarget: Sendable {
     }
 
     /// Webhooks may point at a receiver on loopback (`run-create --webhooks`).
-    static let config = #"{"signup": true, "api_key_requests_per_minute": null, "webhook_private_networks": true, "plans": {"enterprise": {"active_runs": null}}}"#
+    static let config = #"{"signup": true, "api_key_requests_per_minute": null, "webhook_private_networks": true, "login_address_limits": null, "plans": {"enterprise": {"active_runs": null}}}"#
 
     let base: String
     let port: Int

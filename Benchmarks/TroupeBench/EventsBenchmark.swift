@@ -18,7 +18,7 @@ struct EventsBenchmark {
     private var webSocket: Bool { arguments.string("transport") == "ws" }
 
     static let config = #"""
-        {"signup": true, "password_iterations": 1000, "api_key_requests_per_minute": null,
+        {"signup": true, "password_iterations": 1000, "api_key_requests_per_minute": null, "login_address_limits": null,
          "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null, "active_runs": null}}}
         """#
 

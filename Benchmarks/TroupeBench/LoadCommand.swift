@@ -12,10 +12,10 @@ import TroupeTransport
 struct LoadCommand {
     let arguments: Arguments
 
-    /// The in-process server lifts the plans' request limits and the per-key limit, so that
+    /// The in-process server lifts the plans' request limits, the per-key limit and the per-address login limits, so that
     /// a scenario measures the server, not its limiter (a `--url` server keeps its own).
     static let config = #"""
-        {"signup": true, "api_key_requests_per_minute": null,
+        {"signup": true, "api_key_requests_per_minute": null, "login_address_limits": null,
          "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null, "active_runs": null},
                    "growth": {"requests_per_minute": null, "requests_per_day": null, "active_runs": null},
                    "enterprise": {"active_runs": null}}}

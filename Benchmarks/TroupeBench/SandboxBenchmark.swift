@@ -23,7 +23,7 @@ struct SandboxBenchmark {
         let root = NSTemporaryDirectory() + "troupe-bench-sandboxes-" + RandomID.make(prefix: "s")
         let uidBase = 1_000_000 + UInt32.random(in: 0..<60_000) * 65_536
         let config = #"""
-            {"signup": true, "password_iterations": 1000, "api_key_requests_per_minute": null, "sandbox_exec": true,
+            {"signup": true, "password_iterations": 1000, "api_key_requests_per_minute": null, "sandbox_exec": true, "login_address_limits": null,
              "sandbox_root": "\#(root)", "sandbox_uid_base": \#(uidBase),
              "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null, "sandboxes": \#(cap)}}}
             """#
