@@ -12,19 +12,31 @@ struct RowidTablesTests {
     private static let before = Migrator(
         SnapshotStore.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations + EventLog.migrations)
 
-    @Test func runsAndJobsStoredBeforeTheRebuildSurviveItAndKeepWorking() async throws {
-        let directory = NSTemporaryDirectory() + "troupe-rowid-" + RandomID.make(prefix: "t")
+    /// A new directory for a database, removed by the caller.
+    private func temporaryDirectory(_ prefix: String) throws -> String {
+        let directory = NSTemporaryDirectory() + prefix + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// A runtime on `path` migrated by `migrator` alone (a database from before), plus the
+    /// snapshot column today's code writes, outside the list: a later rebuild drops it, and its
+    /// own step adds it again and fills it from the runs' JSON.
+    private func openBefore(_ path: String, clock: ManualClock, migrator: Migrator) async throws -> TroupeRuntime {
+        let runtime = try await TroupeRuntime.open(path: path, clock: clock, migrator: migrator)
+        let alter = try Database(path: path)
+        defer { alter.close() }
+        try alter.execute("ALTER TABLE snapshots ADD COLUMN workflow_id TEXT")
+        return runtime
+    }
+
+    @Test func runsAndJobsStoredBeforeTheRebuildSurviveItAndKeepWorking() async throws {
+        let directory = try temporaryDirectory("troupe-rowid-")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/troupe.db"
         let clock = ManualClock()
 
-        let old = try await TroupeRuntime.open(path: path, clock: clock, migrator: Self.before)
-        // The snapshot column today's code writes, outside the list (the rebuild drops it; its
-        // own later step adds it again and fills it from the runs' JSON).
-        let alter = try Database(path: path)
-        try alter.execute("ALTER TABLE snapshots ADD COLUMN workflow_id TEXT")
-        alter.close()
+        let old = try await openBefore(path, clock: clock, migrator: Self.before)
         let workflow = try await WorkflowStore(store: old.store).create(
             id: RandomID.make(prefix: "wf"), workspaceID: "ws_a", slug: "ship", name: "Ship",
             steps: WorkflowTemplate.shipFromTicket.steps, costCapUSD: nil, at: clock.now)
@@ -71,16 +83,12 @@ struct RowidTablesTests {
     /// and a list by workflow (id or slug, a deleted workflow's included) reads the column's
     /// index instead of every snapshot's JSON.
     @Test func runsStoredBeforeTheWorkflowColumnAreListedByItThroughItsIndex() async throws {
-        let directory = NSTemporaryDirectory() + "troupe-wfcol-" + RandomID.make(prefix: "t")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try temporaryDirectory("troupe-wfcol-")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/troupe.db"
         let clock = ManualClock()
         let steps = TroupeRuntime.migrations.migrations.filter { $0.name != RunEngine.workflowColumnMigration.name }
-        let old = try await TroupeRuntime.open(path: path, clock: clock, migrator: Migrator(steps))
-        let alter = try Database(path: path)
-        try alter.execute("ALTER TABLE snapshots ADD COLUMN workflow_id TEXT")  // what today's code writes
-        alter.close()
+        let old = try await openBefore(path, clock: clock, migrator: Migrator(steps))
         let workflow = try await WorkflowStore(store: old.store).create(
             id: RandomID.make(prefix: "wf"), workspaceID: "ws_a", slug: "ship", name: "Ship",
             steps: WorkflowTemplate.shipFromTicket.steps, costCapUSD: nil, at: clock.now)

@@ -35,7 +35,7 @@ public struct AuditLog: Sendable {
     ]
 
     /// What verifying a chain found.
-    public struct Verification: Sendable, Equatable {
+    public struct Verification: Sendable {
         public var valid: Bool { firstInvalidSeq == nil }
         /// Entries read, up to and with the first invalid one.
         public var checkedCount: Int64 = 0
@@ -55,11 +55,6 @@ public struct AuditLog: Sendable {
         public var json: JSON {
             ["valid": .bool(valid), "checked_count": .int(checkedCount), "first_invalid_seq": firstInvalidSeq.map(JSON.int) ?? .null,
              "anchor": anchor.map { ["seq": .int($0.seq), "hash": .string($0.hash)] } ?? .null]
-        }
-
-        public static func == (left: Verification, right: Verification) -> Bool {
-            left.checkedCount == right.checkedCount && left.firstInvalidSeq == right.firstInvalidSeq && left.finished == right.finished
-                && left.anchor?.seq == right.anchor?.seq && left.anchor?.hash == right.anchor?.hash
         }
     }
 

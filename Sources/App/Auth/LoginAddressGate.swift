@@ -1,4 +1,3 @@
-import Glibc
 import Synchronization
 import TroupeActors
 import TroupeCore
@@ -81,17 +80,9 @@ final class LoginAddressGate: Sendable {
     /// The /24 of an IPv4 address or the /48 of an IPv6 one, as text; the address itself when
     /// it reads as neither.
     static func network(of address: String) -> String {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, address, &v4) == 1 {
-            let bytes = withUnsafeBytes(of: v4.s_addr) { Array($0) }
-            return "\(bytes[0]).\(bytes[1]).\(bytes[2]).0/24"
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, address, &v6) == 1 {
-            let bytes = withUnsafeBytes(of: v6) { Array($0.prefix(6)) }
-            return bytes.map { String($0, radix: 16) }.joined(separator: ":") + "::/48"
-        }
-        return address
+        guard let bytes = TrustedProxies.bytes(of: address) else { return address }
+        if bytes.count == 4 { return "\(bytes[0]).\(bytes[1]).\(bytes[2]).0/24" }
+        return bytes.prefix(6).map { String($0, radix: 16) }.joined(separator: ":") + "::/48"
     }
 
     private static func makeRoom(in buckets: inout [String: GCRALimiter], at now: Timestamp) {

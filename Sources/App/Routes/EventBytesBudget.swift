@@ -29,7 +29,4 @@ final class EventBytesBudget: Sendable {
         defer { left.withLock { $0 += bytes } }
         return try await body()
     }
-
-    /// Bytes reserved now.
-    var reserved: Int { total - left.withLock { $0 } }
 }

@@ -78,13 +78,12 @@ struct EventStreamer: Sendable {
     /// Writes the log's events after `last`; true when the run's stream has ended.
     private func catchUp(from last: inout Int64, _ writer: any EventSink) async throws -> Bool {
         while true {
-            let page = try await budget.holding(Self.pageBytes) {
+            let (read, ended) = try await budget.holding(Self.pageBytes) {
                 let page = try await events.events(workspaceID: workspaceID, run: run?.key, after: last, limit: Self.pageSize, maxBytes: Self.pageBytes)
-                if try await send(page, after: &last, writer) { return (page, true) }
-                return (page, false)
+                return (page.count, try await send(page, after: &last, writer))
             }
-            if page.1 { return true }
-            if page.0.isEmpty { return false }
+            if ended { return true }
+            if read == 0 { return false }
         }
     }
 

@@ -42,9 +42,6 @@ public struct Isolation: Sendable, Equatable {
     /// What a command's root holds of the host, read-only: programs, libraries and /etc.
     public static let systemPaths = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
 
-    /// Whether commands get a uid of their own, no network and no view of the server.
-    public var isFull: Bool { missing == nil }
-
     /// The strongest isolation this process may use: as root, a uid of its own and namespaces;
     /// without root, a user namespace with the namespaces inside it; else minimal, naming what
     /// is missing. Probed once per process (the probe forks and unshares, and neither answer
