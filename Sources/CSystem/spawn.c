@@ -166,6 +166,17 @@ static _Noreturn void exec_command(const struct troupe_spawn_request *request, v
             _exit(127);
         }
     }
+    // The first the kernel kills when the sandbox's group runs out of memory, before the
+    // launcher that must clean up after it (raising it needs no privilege; children inherit it).
+    if (request->cgroup_fd_count > 0) {
+        int score = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (score < 0 || write(score, "1000", 4) != 4) {
+            *exec_error = errno;
+            *exec_stage = TROUPE_STAGE_CGROUP;
+            _exit(127);
+        }
+        close(score);
+    }
     const struct troupe_spawn_limits *limits = &request->limits;
     if (set_limit(RLIMIT_CPU, limits->cpu_seconds) || set_limit(RLIMIT_AS, limits->address_space_bytes) ||
         set_limit(RLIMIT_FSIZE, limits->file_size_bytes) || set_limit(RLIMIT_NPROC, limits->processes) ||
@@ -247,6 +258,10 @@ static _Noreturn void launcher(const struct troupe_spawn_request *request, pid_t
     stop_action.sa_handler = on_stop;  // no SA_RESTART: waitpid returns EINTR
     sigaction(SIGTERM, &stop_action, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != server) fail(report, TROUPE_STAGE_PARENT_GONE);
+    // "0" names the writer: the launcher moves itself, before it starts anything.
+    for (int index = 0; index < request->cgroup_fd_count; index++) {
+        if (write(request->cgroup_fds[index], "0", 1) != 1) fail(report, TROUPE_STAGE_CGROUP);
+    }
     setpgid(0, 0);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (move_descriptors(request) != 0) fail(report, TROUPE_STAGE_DESCRIPTORS);

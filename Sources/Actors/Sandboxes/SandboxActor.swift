@@ -72,11 +72,15 @@ public actor SandboxActor {
         state = .busy(nil)
         terminateWhenStarted = false  // a stop asked of an earlier command is not this one's
         record.status = .busy
+        let cgroup = context.cgroup(of: record)
         let request = CommandRequest(argv: exec.argv, environment: exec.environment, directory: directory,
-                                     limits: record.limits.processLimits, user: context.user(forSlot: record.slot),
-                                     isolation: context.isolation)
+                                     limits: record.limits.processLimits(inCgroup: cgroup != nil), user: context.user(forSlot: record.slot),
+                                     isolation: context.isolation, cgroup: cgroup)
         let command: RunningCommand
         do {
+            // Made (or found, and its bounds set again) at each exec: a group does not outlive a reboot.
+            let bounds = record.limits.cgroupBounds
+            try cgroup?.create(memoryBytes: bounds.memoryBytes, processes: bounds.processes)
             command = try await RunningCommand.start(request, on: context.loop)
         } catch {
             await settleAfterExec()
@@ -155,6 +159,7 @@ public actor SandboxActor {
         record.reason = reason
         record.terminatedAt = context.clock.now
         context.removeDirectory(of: record)
+        context.removeCgroup(of: record)
         await write(launcherID: nil, event: (.sandboxTerminated, .object(JSONObject([("reason", reason.map(JSON.string) ?? .null)]))))
         context.released(record)
         for waiter in terminationWaiters { waiter.resume() }

@@ -12,6 +12,7 @@ final class SandboxContext: Sendable {
     let root: String
     let uidBase: UInt32
     let isolation: Isolation
+    let cgroups: SandboxCgroups?
     let loop: EventLoop
     let clock: any WallClock
     let failures: BackgroundFailures
@@ -32,8 +33,9 @@ final class SandboxContext: Sendable {
         var perWorkspace: [String: Int] = [:]
     }
 
-    init(store: SandboxStore, root: String, uidBase: UInt32, isolation: Isolation, loop: EventLoop, clock: any WallClock,
-         failures: BackgroundFailures, outputBudget: Int) {
+    init(store: SandboxStore, root: String, uidBase: UInt32, isolation: Isolation, cgroups: SandboxCgroups?, loop: EventLoop,
+         clock: any WallClock, failures: BackgroundFailures, outputBudget: Int) {
+        self.cgroups = cgroups
         self.outputBudget = outputBudget
         outputLeft = Mutex(outputBudget)
         self.store = store
@@ -57,6 +59,33 @@ final class SandboxContext: Sendable {
     /// The uid a slot's processes have on this host when it is theirs alone (the server runs
     /// as root), for sweeping what a previous server left; nil when they share the server's.
     func hostUser(forSlot slot: Int) -> UInt32? { isolation.identity == .own ? user(forSlot: slot) : nil }
+
+    // MARK: Control groups
+
+    /// The sandbox's control group, where sandboxes get one.
+    func cgroup(of record: SandboxRecord) -> SandboxCgroup? { cgroups?.group(named: record.id) }
+
+    /// Removes the sandbox's control group once its processes are gone; a failure is logged
+    /// and counted (the next start's sweep tries again).
+    func removeCgroup(of record: SandboxRecord) {
+        do {
+            try cgroup(of: record)?.remove()
+        } catch {
+            failures.record("sandbox_cgroup_removal", error)
+        }
+    }
+
+    /// Removes the groups of sandboxes that are no longer live (a previous server's).
+    func sweepCgroups(keeping live: Set<String>) {
+        guard let cgroups else { return }
+        for name in cgroups.groupNames() where !live.contains(name) {
+            do {
+                try cgroups.group(named: name).remove()
+            } catch {
+                failures.record("sandbox_cgroup_removal", error)
+            }
+        }
+    }
 
     // MARK: The directory of live sandboxes
 

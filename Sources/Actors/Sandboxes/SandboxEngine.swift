@@ -17,15 +17,22 @@ public final class SandboxEngine: Sendable {
         /// The output bytes all execs under way may hold together (64 MiB: 32 execs at the
         /// largest `max_output_bytes`); an exec that would pass it is 503.
         public var outputBudgetBytes = 64 << 20
+        /// Where each sandbox gets a control group bounding all its processes together (nil:
+        /// nowhere, and `memory_mb` is divided among its processes instead).
+        public var cgroups: SandboxCgroups?
 
         public init(root: String, uidBase: UInt32 = 200_000, isolation: Isolation, execEnabled: Bool,
-                    requiresFullIsolation: Bool = true) {
+                    requiresFullIsolation: Bool = true, cgroups: SandboxCgroups? = nil) {
             self.root = root
+            self.cgroups = cgroups
             self.uidBase = uidBase
             self.isolation = isolation
             self.execEnabled = execEnabled
             self.requiresFullIsolation = requiresFullIsolation
         }
+
+        /// What a sandbox's `isolation` names: ``Isolation/names``, and `cgroup` where there is one.
+        public var isolationNames: [String] { isolation.names + (cgroups == nil ? [] : ["cgroup"]) }
 
         /// Why no command may run here, or nil when commands may.
         public var execRefusal: SandboxRefusal? {
@@ -47,7 +54,7 @@ public final class SandboxEngine: Sendable {
         self.store = SandboxStore(store: store)
         self.configuration = configuration
         context = SandboxContext(store: self.store, root: configuration.root, uidBase: configuration.uidBase,
-                                 isolation: configuration.isolation, loop: loop, clock: clock, failures: failures,
+                                 isolation: configuration.isolation, cgroups: configuration.cgroups, loop: loop, clock: clock, failures: failures,
                                  outputBudget: configuration.outputBudgetBytes)
     }
 
@@ -60,7 +67,7 @@ public final class SandboxEngine: Sendable {
         let slot = try context.reserve(id: id, workspaceID: workspaceID, cap: cap)
         let now = context.clock.now
         let record = SandboxRecord(id: id, workspaceID: workspaceID, status: .provisioning, limits: limits, runID: runID, slot: slot,
-                                   createdAt: now, expiresAt: now + .seconds(ttlSeconds), isolation: configuration.isolation.names)
+                                   createdAt: now, expiresAt: now + .seconds(ttlSeconds), isolation: configuration.isolationNames)
         do {
             try await store.insert(record, origin: origin(record))
         } catch {
@@ -138,6 +145,7 @@ public final class SandboxEngine: Sendable {
         let rows = try await store.live()
         try ProcessSweep.kill(users: Set(rows.compactMap { context.hostUser(forSlot: $0.sandbox.slot) }),
                               groups: Set(rows.compactMap(\.launcherID)))
+        context.sweepCgroups(keeping: Set(rows.map(\.sandbox.id)))
         for (record, _) in rows {
             let actor = SandboxActor(record, context: context)
             context.admit(actor, record)
@@ -165,5 +173,6 @@ public final class SandboxEngine: Sendable {
     /// Stops every command under way (the server stops); the sandboxes stay for the next start.
     public func stopCommands() async {
         for actor in context.actors { await actor.stopCommand() }
+        context.cgroups?.removeIfUnused()
     }
 }

@@ -88,10 +88,17 @@ public struct SandboxLimits: Sendable, Equatable {
         .object(JSONObject(Self.fields.map { ($0.name, .int(Int64(self[keyPath: $0.keyPath]))) }))
     }
 
-    /// The rlimits of a command in the sandbox: `memory_mb` divided among ``processCount``
+    /// The rlimits of a command in the sandbox. In a control group of its own (`inCgroup`),
+    /// which bounds all its processes together, each process may use the whole of `memory_mb`
+    /// and it may run ``processes``; else `memory_mb` is divided among ``processCount``
     /// processes, so that all of them together stay within it.
-    public var processLimits: ProcessLimits {
-        ProcessLimits(cpuSeconds: cpuSeconds, addressSpaceBytes: (memoryMB << 20) / processCount, fileSizeBytes: Self.fileSizeBytes,
-                      processes: processCount, openFiles: Self.openFiles)
+    public func processLimits(inCgroup: Bool) -> ProcessLimits {
+        let processes = inCgroup ? Self.processes : processCount
+        return ProcessLimits(cpuSeconds: cpuSeconds, addressSpaceBytes: (memoryMB << 20) / (inCgroup ? 1 : processes),
+                             fileSizeBytes: Self.fileSizeBytes, processes: processes, openFiles: Self.openFiles)
     }
+
+    /// The bounds of the sandbox's control group: `memory_mb`, and ``processes`` plus the
+    /// launcher and its helper, which are in it too.
+    public var cgroupBounds: (memoryBytes: Int, processes: Int) { (memoryMB << 20, Self.processes + 2) }
 }

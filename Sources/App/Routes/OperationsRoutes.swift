@@ -29,7 +29,7 @@ struct OperationsRoutes: RouteGroup {
                 connections: connectionStatistics.value?() ?? HTTPServer.Statistics(), writer: runtime.store.writerStatistics,
                 setAside: runtime.store.setAside.counts, backgroundErrors: runtime.failures.byTask,
                 eventSubscribers: runtime.store.journal.bus.subscriberCount,
-                sandboxes: (sandboxes.liveCount, sandboxes.configuration.isolation.names), fairShare: gate.shares.counts)
+                sandboxes: (sandboxes.liveCount, sandboxes.configuration.isolationNames), fairShare: gate.shares.counts)
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))
         })
         router.get("/openapi.json", gate.open("/openapi.json") { _ in .json(200, OpenAPIDocument.bytes) })

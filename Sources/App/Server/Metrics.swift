@@ -90,7 +90,7 @@ final class Metrics: Sendable {
               "\(EventLoop.sharedGroupFailures.count)")
         gauge("troupe_sandboxes_live", "Sandboxes not yet terminated or failed.", "gauge", "\(sandboxes.live)")
         out += "# HELP troupe_sandbox_isolation The isolation sandbox commands get here (1 = in force).\n# TYPE troupe_sandbox_isolation gauge\n"
-        for kind in ["directory", "rlimits", "process_group", "user", "pid_namespace", "mount_namespace", "network_namespace"] {
+        for kind in ["directory", "rlimits", "process_group", "user", "user_namespace", "pid_namespace", "mount_namespace", "network_namespace", "read_only_root", "cgroup"] {
             out += "troupe_sandbox_isolation{kind=\"\(kind)\"} \(sandboxes.isolation.contains(kind) ? 1 : 0)\n"
         }
         gauge("troupe_rate_limited_requests_total", "Requests refused with 429.", "counter", "\(snapshot.rateLimited)")

@@ -45,6 +45,20 @@ public final class TroupeServer: Sendable {
     private let serving: Task<Void, Never>
     private let services: ServiceSupervisor
 
+    /// The control groups for sandboxes, named after the sandbox root (two servers on one host
+    /// keep apart); where there are none, says why once: `memory_mb` is then divided among a
+    /// sandbox's processes.
+    static func sandboxCgroups(root: String, logger: Logger) -> SandboxCgroups? {
+        let tag = SHA256.hash(Array(root.utf8)).prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        switch SandboxCgroups.probe(tag: tag) {
+        case .success(let cgroups):
+            return cgroups
+        case .failure(let reason):
+            logger.log(.warning, "sandbox.cgroups_unavailable", [("reason", .string(reason.description))])
+            return nil
+        }
+    }
+
     /// Opens the database (creating and migrating it), builds the API and starts listening.
     public static func start(_ options: Options) async throws -> TroupeServer {
         let app = try await openApp(options)
@@ -75,7 +89,8 @@ public final class TroupeServer: Sendable {
             registry: registry, logger: logger, writerQueueCapacity: options.writerQueueCapacity,
             sandboxes: SandboxEngine.Configuration(root: options.sandboxRoot, uidBase: options.config.sandboxUIDBase,
                                                    isolation: .probe(), execEnabled: options.config.sandboxExec,
-                                                   requiresFullIsolation: !options.config.sandboxIsolationMinimal))
+                                                   requiresFullIsolation: !options.config.sandboxIsolationMinimal,
+                                                   cgroups: options.config.sandboxExec ? sandboxCgroups(root: options.sandboxRoot, logger: logger) : nil))
         do {
             let secret: [UInt8]
             if let given = options.secret {

@@ -50,6 +50,11 @@ struct troupe_spawn_request {
     /// Whether the launcher first unshares a user namespace of its own (CLONE_NEWUSER), mapping
     /// `uid` and `gid` inside to the server's (no root needed).
     int user_namespace;
+    /// Open `cgroup.procs` files of the sandbox's control groups (one per hierarchy; none when
+    /// the server has no cgroups to give): the launcher joins each before anything else, so the
+    /// command and all it starts are counted and bounded there.
+    const int *cgroup_fds;
+    int cgroup_fd_count;
 };
 
 /// The launcher's reports, in this order: one `started` or `failed`, then one `exited`.
@@ -75,6 +80,7 @@ enum troupe_spawn_stage {
     TROUPE_STAGE_IDENTITY = 8,
     TROUPE_STAGE_EXEC = 9,
     TROUPE_STAGE_USER_MAP = 10,
+    TROUPE_STAGE_CGROUP = 11,
 };
 
 /// One report: three 32-bit integers, written at once (below PIPE_BUF, so never torn).

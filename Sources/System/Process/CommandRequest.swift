@@ -12,9 +12,12 @@ public struct CommandRequest: Sendable {
     /// ``Isolation/identity`` is `userNamespace`); `nil` keeps the server's.
     public var user: UInt32?
     public var isolation: Isolation
+    /// The sandbox's control group, which the command joins before it starts (nil: none).
+    public var cgroup: SandboxCgroup?
 
     public init(argv: [String], environment: [String: String] = [:], directory: String,
-                limits: ProcessLimits, user: UInt32? = nil, isolation: Isolation = .minimal) {
+                limits: ProcessLimits, user: UInt32? = nil, isolation: Isolation = .minimal, cgroup: SandboxCgroup? = nil) {
+        self.cgroup = cgroup
         self.argv = argv
         self.environment = environment
         self.directory = directory

@@ -42,6 +42,8 @@ struct LaunchReport: Sendable, Equatable {
         case TROUPE_STAGE_FORK.rawValue: return "vfork"
         case TROUPE_STAGE_LIMITS.rawValue: return "setrlimit"
         case TROUPE_STAGE_IDENTITY.rawValue: return "setresuid"
+        case TROUPE_STAGE_USER_MAP.rawValue: return "the user namespace's id map"
+        case TROUPE_STAGE_CGROUP.rawValue: return "joining the sandbox's cgroup"
         default: return "execve"
         }
     }

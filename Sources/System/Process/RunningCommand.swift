@@ -85,9 +85,16 @@ public final class RunningCommand: Sendable {
               !request.argv.isEmpty else {
             return .failure(SystemCallError(call: "troupe_spawn", errno: ENOMEM))
         }
+        let cgroupFDs: [Int32]
+        do {
+            cgroupFDs = try request.cgroup?.openMembership() ?? []
+        } catch {
+            return .failure(error)
+        }
+        defer { for fd in cgroupFDs { close(fd) } }
         let limits = request.limits
         func limit(_ value: Int?) -> Int64 { value.map { Int64($0) } ?? -1 }
-        return request.directory.withCString { directory in request.staging.withCString { staging in
+        return request.directory.withCString { directory in request.staging.withCString { staging in cgroupFDs.withUnsafeBufferPointer { cgroups in
             var spawnRequest = troupe_spawn_request(
                 candidates: candidates.cArray, argv: argv.cArray, envp: environment.cArray,
                 directory: directory, staging: staging, read_only_paths: readOnly.cArray,
@@ -98,12 +105,13 @@ public final class RunningCommand: Sendable {
                     open_files: limit(limits.openFiles)),
                 has_user: request.user == nil ? 0 : 1, uid: request.user ?? 0, gid: request.user ?? 0,
                 namespaces: request.isolation.cloneFlags,
-                user_namespace: request.isolation.identity == .userNamespace && request.user != nil ? 1 : 0)
+                user_namespace: request.isolation.identity == .userNamespace && request.user != nil ? 1 : 0,
+                cgroup_fds: cgroups.baseAddress, cgroup_fd_count: Int32(cgroups.count))
             var pidFD: Int32 = -1
             let launcherID = troupe_spawn(&spawnRequest, &pidFD)
             guard launcherID > 0 else { return .failure(SystemCallError(call: "troupe_spawn", errno: errno)) }
             return .success((launcherID, pidFD))
-        } }
+        } } }
     }
 
     /// Asks the launcher to end the command and everything it started (SIGTERM); SIGKILLs the
