@@ -19,7 +19,7 @@ struct SandboxCgroupServerTests {
         let config = directory + "/config.json"
         try Data(#"""
             {"signup": true, "sandbox_exec": true, "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000,
-             "sandbox_uid_base": \#(UInt32.random(in: 300_000...3_000_000)),
+             "sandbox_uid_base": \#(SandboxUIDRange.freshBase()),
              "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null, "sandboxes": 4}}}
             """#.utf8).write(to: URL(fileURLWithPath: config))
         return try await TroupeProcess.serve(db: directory + "/troupe.db", config: config)

@@ -32,7 +32,7 @@ import TroupeTransport
         let directory = NSTemporaryDirectory() + "troupe-sandbox-crash-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let uidBase = 1_000_000 + UInt32.random(in: 0..<60_000) * 65_536
+        let uidBase = SandboxUIDRange.freshBase()
         let db = directory + "/troupe.db"
         let config = directory + "/config.json"
         try Data(#"""

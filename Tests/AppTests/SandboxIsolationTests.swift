@@ -54,7 +54,7 @@ struct SandboxIsolationTests {
         let config = directory + "/config.json"
         try Data(#"""
             {"signup": true, "sandbox_exec": true, "sandbox_isolation": "\#(isolation)", "password_iterations": 1000,
-             "sandbox_uid_base": \#(UInt32.random(in: 300_000...3_000_000)),
+             "sandbox_uid_base": \#(SandboxUIDRange.freshBase()),
              "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null}}}
             """#.utf8).write(to: URL(fileURLWithPath: config))
         chmod(config, 0o644)

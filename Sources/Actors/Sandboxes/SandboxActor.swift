@@ -73,9 +73,11 @@ public actor SandboxActor {
         terminateWhenStarted = false  // a stop asked of an earlier command is not this one's
         record.status = .busy
         let cgroup = context.cgroup(of: record)
-        let request = CommandRequest(argv: exec.argv, environment: exec.environment, directory: directory,
-                                     limits: record.limits.processLimits(inCgroup: cgroup != nil), user: context.user(forSlot: record.slot),
-                                     isolation: context.isolation, cgroup: cgroup)
+        let disk = SandboxDiskBound(startingIn: directory)
+        var limits = record.limits.processLimits(inCgroup: cgroup != nil)
+        limits.fileSizeBytes = min(limits.fileSizeBytes ?? disk.bytesLeft, disk.bytesLeft)
+        let request = CommandRequest(argv: exec.argv, environment: exec.environment, directory: directory, limits: limits,
+                                     user: context.user(forSlot: record.slot), isolation: context.isolation, cgroup: cgroup)
         let command: RunningCommand
         do {
             // Made (or found, and its bounds set again) at each exec: a group does not outlive a reboot.
@@ -94,8 +96,14 @@ public actor SandboxActor {
         }
         let timeout = Duration.milliseconds(min(exec.timeoutMS ?? record.limits.wallTimeoutMS, record.limits.wallTimeoutMS))
         async let outcome = command.outcome(stdin: exec.stdin, outputCap: record.limits.maxOutputBytes, timeout: timeout)
+        let watch = Task { [directory] in await disk.watch(directory, stopping: command) }
         await write(launcherID: command.launcherID, event: nil, origin: origin)
-        let finished = await outcome
+        var finished = await outcome
+        watch.cancel()
+        if await watch.value || disk.isPassed(in: directory) {
+            finished.passedBound = SandboxDiskBound.passedNote
+            finished.stderr += Array("\n\(SandboxDiskBound.passedNote)\n".utf8)
+        }
         await settleAfterExec(finished: finished)
         return finished
     }
@@ -183,7 +191,7 @@ public actor SandboxActor {
             ("signal", outcome.signal.map { .string(SandboxExec.signalName($0)) } ?? .null),
             ("timed_out", .bool(outcome.timedOut)), ("truncated", .bool(outcome.truncated)),
             ("duration_ms", .int(SandboxExec.milliseconds(outcome.duration))),
-            ("error", outcome.failure.map(JSON.string) ?? .null),
+            ("error", (outcome.failure ?? outcome.passedBound).map(JSON.string) ?? .null),
         ]))
     }
 }

@@ -16,6 +16,8 @@ public struct CommandOutcome: Sendable, Equatable {
     public var duration: Duration
     /// The command never ran: why (`execve failed: No such file or directory`, …).
     public var failure: String?
+    /// A bound of its sandbox the command passed (the disk it may fill), as stderr's last line says.
+    public var passedBound: String?
 
     public init(exitCode: Int?, signal: Int?, stdout: [UInt8], stderr: [UInt8], truncated: Bool,
                 timedOut: Bool, stopped: Bool, duration: Duration, failure: String?) {

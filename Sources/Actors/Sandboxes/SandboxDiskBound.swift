@@ -1,0 +1,51 @@
+import TroupeSystem
+
+/// The disk a sandbox may fill: its directory holds at most ``bytes`` and ``entries``. No file
+/// may grow past what is left of the bytes when a command starts (RLIMIT_FSIZE, at most the
+/// 64 MiB every file gets); the directory as a whole is measured every ``interval`` while the
+/// command runs, and a command that takes it past its allowance is stopped (its whole tree, as
+/// at a timeout). What it wrote by then may pass the bound by what one interval allows; a later
+/// command may remove it, and can grow no file while it is past.
+struct SandboxDiskBound: Sendable, Equatable {
+    static let bytes = 256 << 20
+    static let entries = 50_000
+    static let interval: Duration = .milliseconds(250)
+
+    /// What this exec may leave: the bound, or what the directory held when it started if a
+    /// previous command left more.
+    let allowedBytes: Int
+    let allowedEntries: Int
+    /// How far any one file may grow in this exec: what is left of ``bytes``.
+    let bytesLeft: Int
+
+    /// The allowance of an exec starting now in `directory`.
+    init(startingIn directory: String) {
+        let usage = DirectoryUsage.measure(directory, entryLimit: Self.entries + 1)
+        let used = usage?.bytes ?? 0
+        allowedBytes = max(Self.bytes, used)
+        allowedEntries = max(Self.entries, usage?.entries ?? 0)
+        bytesLeft = max(0, Self.bytes - used)
+    }
+
+    /// Whether `directory` now holds more than the allowance.
+    func isPassed(in directory: String) -> Bool {
+        guard let usage = DirectoryUsage.measure(directory, entryLimit: allowedEntries + 1) else { return false }
+        return usage.bytes > allowedBytes || usage.entries > allowedEntries
+    }
+
+    /// Measures `directory` every ``interval`` until cancelled or the allowance is passed, when
+    /// it stops `command`; whether it did.
+    func watch(_ directory: String, stopping command: RunningCommand) async -> Bool {
+        while true {
+            do { try await Task.sleep(for: Self.interval) } catch { return false }
+            if isPassed(in: directory) {
+                command.terminate()
+                return true
+            }
+        }
+    }
+
+    /// The line an exec's stderr ends with when its command took the directory past the bound.
+    static let passedNote = "troupe: the sandbox's directory passed its bound of \(bytes >> 20) MiB and \(entries) entries: "
+        + "a command that takes it further is stopped"
+}
