@@ -34,7 +34,7 @@ public final class TroupeRuntime: Sendable {
     public static let migrations = Migrator(
         SnapshotStore.migrations + AccountSchema.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations
             + RowidTables.migrations + [JobStore.requeueFailedMigration, IdempotencyStore.migration] + EventLog.migrations
-            + AuditLog.migrations + WebhookStore.migrations + SandboxStore.migrations + [RunEngine.workflowColumnMigration])
+            + AuditLog.migrations + WebhookStore.migrations + SandboxStore.migrations + [RunEngine.workflowColumnMigration, WorkloadUsage.rollUpMigration])
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
     /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own

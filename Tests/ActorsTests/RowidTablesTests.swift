@@ -87,7 +87,7 @@ struct RowidTablesTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/troupe.db"
         let clock = ManualClock()
-        let steps = TroupeRuntime.migrations.migrations.filter { $0.name != RunEngine.workflowColumnMigration.name }
+        let steps = Array(TroupeRuntime.migrations.migrations.prefix { $0.name != RunEngine.workflowColumnMigration.name })
         let old = try await openBefore(path, clock: clock, migrator: Migrator(steps))
         let workflow = try await WorkflowStore(store: old.store).create(
             id: RandomID.make(prefix: "wf"), workspaceID: "ws_a", slug: "ship", name: "Ship",

@@ -223,7 +223,7 @@ enum OpenAPIDocument {
                       authenticated: true, request: object([("from_step_id", string)]), success: ("202", ref("Run")), errors: auth + ["404", "409", "415", "422"]),
             Operation(method: "get", path: "/v1/plans", summary: "The plans in force; null is unlimited", authenticated: false,
                       success: ("200", list("PlanLimits")), errors: []),
-            Operation(method: "get", path: "/v1/usage", summary: "Usage for a period of UTC days (from, to: dates; default today)",
+            Operation(method: "get", path: "/v1/usage", summary: "Usage for a period of UTC days (usage:read; from, to: dates or RFC 3339 times, default today; at most 366 days, else 422; from after to is 400): requests, runs_created, jobs_completed, input_tokens, output_tokens, cost_usd and by_workflow {slug: {runs, cost_usd}}. Read from daily roll-ups that a run's creation and a job's completion update in their own transactions (exact, kept when retention removes the runs), never by scanning runs; a job's tokens and cost count on the UTC day it completed, toward its run's workflow. Sums saturate.",
                       authenticated: true, success: ("200", ["type": "object"]), errors: auth),
         ]
     }()

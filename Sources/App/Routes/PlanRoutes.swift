@@ -38,8 +38,7 @@ struct PlanRoutes: RouteGroup {
             throw APIError.validation([.init(field: "to", message: "A usage period covers at most \(Self.maxUsageDays) days: to must be within 365 days of from.")])
         }
         let requests = try await usage.requests(workspaceID: caller.workspaceID, from: from, to: to)
-        let totals = try await WorkloadUsage(store: runtime.store).totals(workspaceID: caller.workspaceID, from: start,
-                                                                         to: end + .seconds(86_400))
+        let totals = try await WorkloadUsage(store: runtime.store).totals(workspaceID: caller.workspaceID, from: from, to: to)
         let byWorkflow = totals.byWorkflow.sorted { $0.key < $1.key }.map { slug, value in
             (slug, JSON.object(JSONObject([("runs", .int(value.runs)), ("cost_usd", .double(value.costUSD))])))
         }
