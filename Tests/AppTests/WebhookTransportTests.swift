@@ -39,7 +39,7 @@ import TroupeTransport
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
             server.name = name
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+            ca.issue_cert("localhost", "127.0.0.1", "rebind.invalid").configure_cert(context)
             server.socket = context.wrap_socket(server.socket, server_side=True)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             ports.append(str(server.server_address[1]))
@@ -118,6 +118,22 @@ import TroupeTransport
         let expected = Hex.encode(HMACSHA256(key: Array("a shared secret of ours".utf8)).authenticationCode(for: Array((stamp + ".").utf8) + body))
         #expect(signature == "t=\(stamp),v1=\(expected)")
         await server.stop()
+
+        // A name that resolves nowhere (.invalid): TLS reaches the receiver only because the
+        // sender connects to the address the attempt pinned, never resolving the name itself
+        // (a rebinding name's second answer is never asked for). A strict pin to loopback reaches nothing.
+        let sender = HTTPSWebhookSender()
+        defer { sender.close() }
+        let port = try #require(Int(ports[0]))
+        let pinned = await sender.post("https://rebind.invalid:\(port)/rebind", host: "rebind.invalid", port: port, pinned: .v4(127, 0, 0, 1),
+                                       strict: false, headers: [], body: Array("{}".utf8))
+        #expect(pinned.statusCode == 204 && pinned.error == nil, "\(pinned)")
+        let strict = await sender.post("https://rebind.invalid:\(port)/strict", host: "rebind.invalid", port: port, pinned: .v4(127, 0, 0, 1),
+                                       strict: true, headers: [], body: Array("{}".utf8))
+        #expect(strict.statusCode == nil && strict.error == "connect_failed", "\(strict)")
+        let paths = try String(contentsOfFile: "\(folder)/received.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSON.parse(Array($0.utf8))["path"]?.stringValue }
+        #expect(paths.contains("/rebind") && !paths.contains("/strict"))
     }
 
     /// Whether this machine has an IPv6 loopback to listen on.

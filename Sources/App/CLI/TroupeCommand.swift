@@ -3,6 +3,7 @@ import TroupeActors
 import TroupeCore
 import TroupePersistence
 import TroupeSystem
+import TroupeTransport
 
 /// `troupe serve | bootstrap | backup | verify-audit`: API.md's command line. Returns the exit status.
 public enum TroupeCommand {
@@ -92,6 +93,9 @@ public enum TroupeCommand {
             throw CommandFlags.Error(message: "could not make the server undumpable (prctl: \(String(cString: strerror(error))))")
         }
         let options = try options(flags)
+        // https webhooks go through the process's egress proxy, which sets `https_proxy`: done
+        // now, before the server's threads, which may read the environment, are started.
+        _ = EgressProxy.shared
         // Before anything can be told the server listens: a SIGTERM right after that line stops
         // it gracefully, not by the signal's default action.
         let stop = SignalWaiter(signals: [SIGTERM, SIGINT])

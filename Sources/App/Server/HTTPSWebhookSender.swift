@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import TroupeCore
+import TroupeTransport
 
 /// Sends `https` webhook deliveries through Foundation's `URLSession`, which on Linux is
 /// libcurl over OpenSSL: the peer's certificate is checked against the system trust store
@@ -13,10 +14,10 @@ import TroupeCore
 /// body is not needed: the first 64 KiB are read and the rest cancelled, so that a receiver
 /// cannot make the server hold an unbounded body. The whole exchange has 10 s.
 ///
-/// libcurl resolves the name again when it connects, after the dispatcher checked the
-/// addresses it resolved to: a name whose answer changes between the two (DNS rebinding with a
-/// zero TTL) could reach an address the check refused. `http` deliveries have no such window:
-/// they connect to the very address that was checked.
+/// libcurl never resolves the name: `https_proxy` sends it through ``EgressProxy``, which
+/// tunnels only to the address the dispatcher checked and pinned for the attempt, so a name
+/// whose answer changes after the check (DNS rebinding with a zero TTL) reaches nothing else.
+/// TLS still verifies the certificate against the name in the URL.
 final class HTTPSWebhookSender: NSObject, URLSessionDataDelegate, Sendable {
     /// What an attempt came to: the answer's status, or the error that prevented one.
     struct Answer: Sendable {
@@ -67,9 +68,15 @@ final class HTTPSWebhookSender: NSObject, URLSessionDataDelegate, Sendable {
         }
     }
 
-    /// POSTs `body` to `url` with `headers`; never throws: a failure is the answer's error.
-    func post(_ url: String, headers: [(String, String)], body: [UInt8]) async -> Answer {
-        guard let target = URL(string: url) else { return Answer(error: "invalid_url") }
+    /// POSTs `body` to `url` (whose host and port are `host` and `port`) with `headers`,
+    /// connecting only to `address` (checked strictly unless private networks are allowed);
+    /// never throws: a failure is the answer's error.
+    func post(_ url: String, host: String, port: Int, pinned address: AddressGuard.Address, strict: Bool,
+              headers: [(String, String)], body: [UInt8]) async -> Answer {
+        let connectFailed = WebhookDispatcher.DeliveryError.connectFailed.rawValue
+        guard let target = URL(string: url), case .success(let proxy) = EgressProxy.shared else { return Answer(error: connectFailed) }
+        let pin = proxy.pin(host: host, port: port, address: address, strict: strict)
+        defer { pin.release() }
         var request = URLRequest(url: target)
         request.httpMethod = "POST"
         request.httpBody = Data(body)

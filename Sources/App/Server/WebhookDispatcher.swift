@@ -16,7 +16,7 @@ import TroupeTransport
 /// when due; the 24 h count from the event's commit.
 /// `http` goes through ``HTTPClient`` to the checked address itself (IPv4 or IPv6, the first
 /// the resolver gives); `https` through ``HTTPSWebhookSender`` (`URLSession`, the system trust
-/// store).
+/// store) and ``EgressProxy``, which tunnels to that same address.
 struct WebhookDispatcher: Service {
     let name = "webhook_dispatch"
     let webhooks: WebhookStore
@@ -53,6 +53,7 @@ struct WebhookDispatcher: Service {
     /// attempt, or a commit with events for a workspace with webhooks) or ``idlePoll``.
     func run() async throws {
         defer { tls.close() }
+        if case .failure(let error) = EgressProxy.shared { failures.record("webhook_egress_proxy", error) }
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
         let bell = webhooks.committedEvents
         await withDiscardingTaskGroup { group in
@@ -186,7 +187,8 @@ struct WebhookDispatcher: Service {
         let signature = Hex.encode(HMACSHA256(key: secret).authenticationCode(for: Array((stamp + ".").utf8) + body))
         let headers = [("Content-Type", "application/json"), ("User-Agent", "troupe-webhooks"), ("Troupe-Signature", "t=\(stamp),v1=\(signature)")]
         if target.secure {
-            let answer = await tls.post(target.url, headers: headers, body: body)
+            let answer = await tls.post(target.url, host: target.host, port: target.port, pinned: addresses[0], strict: !allowPrivateNetworks,
+                                        headers: headers, body: body)
             return Outcome(statusCode: answer.statusCode,
                            error: answer.error ?? answer.statusCode.flatMap { (200..<300).contains($0) ? nil : DeliveryError.badStatus.rawValue })
         }
