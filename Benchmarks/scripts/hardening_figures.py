@@ -11,7 +11,12 @@
       `GET /v1/runs` (`--requests` sequential requests) alone and while two loops of A's
       `GET /v1/audit/verify` run. Prints p50 and p99 of both and their ratio.
 
-Both start the server on a fresh database in a temporary directory and stop it after; plans are
+  usage    --server BIN [--runs 100000] [--requests 200]
+      Gives a workspace `--runs` runs, each with a completed job that reported tokens and cost,
+      then times its `GET /v1/usage` over the widest period (366 days; `--requests` sequential
+      requests). Prints p50 and p99.
+
+Each starts the server on a fresh database in a temporary directory and stop it after; plans are
 unlimited and the per-address login limits off, so only the figure under test is measured.
 """
 import argparse
@@ -177,6 +182,56 @@ def verify(args):
             server.wait()
 
 
+def usage(args):
+    with tempfile.TemporaryDirectory() as directory:
+        server, port = start(args.server, directory, login_limits_key=not args.base)
+        try:
+            token = signup(port, "busy")
+            status, _ = request(port, "POST", "/v1/workflows", token,
+                                {"slug": "one", "name": "One", "steps": [{"id": "a", "kind": "task", "queue": "q"}]})
+            assert status == 201, status
+            made = [0]
+            lock = threading.Lock()
+
+            def fill():
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                while True:
+                    with lock:
+                        if made[0] >= args.runs:
+                            return
+                        made[0] += 1
+                    status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
+                    assert status == 201, status
+                    status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["q"], "worker_id": "w"}, conn)
+                    if status == 200 and job:
+                        claimed = job.get("job", job)
+                        request(port, "POST", "/v1/jobs/%s/complete" % claimed["id"], token,
+                                {"lease_token": claimed.get("lease_token"), "output": {},
+                                 "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.001}}, conn)
+            threads = [threading.Thread(target=fill) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            today = time.gmtime()
+            since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            times = []
+            body = None
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                status, body = request(port, "GET", "/v1/usage?from=%s&to=%s" % (since, time.strftime("%Y-%m-%d", today)), token, None, conn)
+                times.append((time.perf_counter() - started) * 1000)
+                assert status == 200, status
+            times.sort()
+            print(json.dumps({"figure": "usage_over_366_days", "runs": args.runs, "requests": args.requests,
+                              "runs_created": body["runs_created"], "jobs_completed": body["jobs_completed"],
+                              "p50_ms": round(times[len(times) // 2], 2), "p99_ms": round(times[int(len(times) * 0.99) - 1], 2)}))
+        finally:
+            server.terminate()
+            server.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,8 +247,13 @@ def main():
     v.add_argument("--entries", type=int, default=100_000)
     v.add_argument("--requests", type=int, default=2000)
     v.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
+    u = sub.add_parser("usage")
+    u.add_argument("--server", required=True)
+    u.add_argument("--runs", type=int, default=100_000)
+    u.add_argument("--requests", type=int, default=200)
+    u.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
     args = parser.parse_args()
-    {"streams": streams, "verify": verify}[args.command](args)
+    {"streams": streams, "verify": verify, "usage": usage}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ struct SandboxCgroupTests {
         #expect(failed >= 2, "only \(failed) of 4 holders were stopped: \(String(decoding: outcome.stderr, as: UTF8.self))")
         #expect(group.outOfMemoryKills >= 1)
         #expect(group.peakMemoryBytes.map { $0 <= 96 << 20 } ?? true)
-        let alone = try await run(hold, in: group, memoryMB: 96)
+        let fresh = cgroups.group(named: "memory-\(UUID().uuidString)")
+        defer { try? fresh.remove() }
+        let alone = try await run(hold, in: fresh, memoryMB: 96)
         #expect(alone.exitCode == 0, "one holder alone fits: \(String(decoding: alone.stderr, as: UTF8.self))")
     }
 

@@ -56,9 +56,13 @@ public final class EgressProxy: Sendable {
         for index in secret.indices { secret[index] = UInt8.random(in: 0...255) }
         let password = secret.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         expectedAuthorization = "Basic " + Self.standardBase64(Array("troupe:\(password)".utf8))
-        // libcurl reads these at each transfer: the https ones lead here, and no name is exempt.
+        // libcurl reads these at each transfer: https leads here, and only loopback is exempt
+        // (an address literal or `localhost`, which libcurl never resolves through DNS, so it
+        // cannot change between check and connection). Children started with this process's
+        // environment inherit both: a client there (a test's Python) reaches loopback directly.
         setenv("https_proxy", "http://troupe:\(password)@127.0.0.1:\(port)", 1)
-        for name in ["HTTPS_PROXY", "no_proxy", "NO_PROXY"] { unsetenv(name) }
+        setenv("no_proxy", "localhost,127.0.0.1,::1", 1)
+        for name in ["HTTPS_PROXY", "NO_PROXY"] { unsetenv(name) }
         Task { await acceptLoop() }
     }
 
