@@ -49,14 +49,18 @@ public final class TroupeServer: Sendable {
     /// keep apart); where there are none, says why once: `memory_mb` is then divided among a
     /// sandbox's processes.
     static func sandboxCgroups(root: String, logger: Logger) -> SandboxCgroups? {
-        let tag = SHA256.hash(Array(root.utf8)).prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        switch SandboxCgroups.probe(tag: tag) {
+        switch SandboxCgroups.probe(tag: sandboxCgroupTag(root: root)) {
         case .success(let cgroups):
             return cgroups
         case .failure(let reason):
             logger.log(.warning, "sandbox.cgroups_unavailable", [("reason", .string(reason.description))])
             return nil
         }
+    }
+
+    /// The name of the server's group for sandboxes: `troupe-` and this, from the sandbox root.
+    static func sandboxCgroupTag(root: String) -> String {
+        SHA256.hash(Array(root.utf8)).prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// Opens the database (creating and migrating it), builds the API and starts listening.

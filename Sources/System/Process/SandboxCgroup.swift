@@ -5,7 +5,7 @@ import Glibc
 public struct SandboxCgroup: Sendable, Equatable {
     let version: SandboxCgroups.Version
     /// v2: the group; v1: the memory group, then the pids group.
-    let directories: [String]
+    public let directories: [String]
 
     /// Makes the group (or finds it, after a restart) and sets its bounds: `memoryBytes` of
     /// memory with no swap beyond it, and at most `processes` processes.
