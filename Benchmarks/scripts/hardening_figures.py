@@ -71,6 +71,26 @@ def signup(port, name):
     return body["token"]
 
 
+def in_threads(port, total, work, threads=8):
+    """Calls `work(conn)` `total` times in all, from `threads` threads with a connection each."""
+    made = [0]
+    lock = threading.Lock()
+
+    def loop():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if made[0] >= total:
+                    return
+                made[0] += 1
+            work(conn)
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -125,23 +145,10 @@ def verify(args):
             b = signup(port, "quiet")
             for _ in range(20):
                 request(port, "POST", "/v1/jobs", b, {"queue": "q"})
-            made = [0]
-            lock = threading.Lock()
-
-            def fill():
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                while True:
-                    with lock:
-                        if made[0] >= args.entries:
-                            return
-                        made[0] += 1
-                    status, _ = request(port, "POST", "/v1/jobs", a, {"queue": "q"}, conn)
-                    assert status == 201
-            threads = [threading.Thread(target=fill) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            def job(conn):
+                status, _ = request(port, "POST", "/v1/jobs", a, {"queue": "q"}, conn)
+                assert status == 201
+            in_threads(port, args.entries, job)
             stop = threading.Event()
             verified = [0, 0]
 
@@ -190,29 +197,15 @@ def usage(args):
             status, _ = request(port, "POST", "/v1/workflows", token,
                                 {"slug": "one", "name": "One", "steps": [{"id": "a", "kind": "task", "queue": "q"}]})
             assert status == 201, status
-            made = [0]
-            lock = threading.Lock()
-
-            def fill():
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                while True:
-                    with lock:
-                        if made[0] >= args.runs:
-                            return
-                        made[0] += 1
-                    status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
-                    assert status == 201, status
-                    status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["q"], "worker_id": "w"}, conn)
-                    if status == 200 and job:
-                        claimed = job.get("job", job)
-                        request(port, "POST", "/v1/jobs/%s/complete" % claimed["id"], token,
-                                {"lease_token": claimed.get("lease_token"), "output": {},
-                                 "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.001}}, conn)
-            threads = [threading.Thread(target=fill) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            def run_and_complete(conn):
+                status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
+                assert status == 201, status
+                status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["q"], "worker_id": "w"}, conn)
+                if status == 200 and job:
+                    request(port, "POST", "/v1/jobs/%s/complete" % job["id"], token,
+                            {"lease_token": job["lease_token"], "output": {},
+                             "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.001}}, conn)
+            in_threads(port, args.runs, run_and_complete)
             today = time.gmtime()
             since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)

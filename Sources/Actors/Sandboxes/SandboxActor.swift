@@ -73,7 +73,7 @@ public actor SandboxActor {
         terminateWhenStarted = false  // a stop asked of an earlier command is not this one's
         record.status = .busy
         let cgroup = context.cgroup(of: record)
-        let disk = SandboxDiskBound(startingIn: directory)
+        let disk = await SandboxDiskBound.measured(startingIn: directory)
         var limits = record.limits.processLimits(inCgroup: cgroup != nil)
         limits.fileSizeBytes = min(limits.fileSizeBytes ?? disk.bytesLeft, disk.bytesLeft)
         let request = CommandRequest(argv: exec.argv, environment: exec.environment, directory: directory, limits: limits,
@@ -100,7 +100,8 @@ public actor SandboxActor {
         await write(launcherID: command.launcherID, event: nil, origin: origin)
         var finished = await outcome
         watch.cancel()
-        if await watch.value || disk.isPassed(in: directory) {
+        let passed = await watch.value ? true : await disk.isPassed(in: directory)
+        if passed {
             finished.passedBound = SandboxDiskBound.passedNote
             finished.stderr += Array("\n\(SandboxDiskBound.passedNote)\n".utf8)
         }
@@ -167,7 +168,7 @@ public actor SandboxActor {
         record.reason = reason
         record.terminatedAt = context.clock.now
         context.removeDirectory(of: record)
-        context.removeCgroup(of: record)
+        await context.removeCgroup(of: record)
         await write(launcherID: nil, event: (.sandboxTerminated, .object(JSONObject([("reason", reason.map(JSON.string) ?? .null)]))))
         context.released(record)
         for waiter in terminationWaiters { waiter.resume() }

@@ -65,14 +65,20 @@ final class SandboxContext: Sendable {
     /// The sandbox's control group, where sandboxes get one.
     func cgroup(of record: SandboxRecord) -> SandboxCgroup? { cgroups?.group(named: record.id) }
 
-    /// Removes the sandbox's control group once its processes are gone; a failure is logged
-    /// and counted (the next start's sweep tries again).
-    func removeCgroup(of record: SandboxRecord) {
-        do {
-            try cgroup(of: record)?.remove()
-        } catch {
-            failures.record("sandbox_cgroup_removal", error)
+    /// Removes the sandbox's control group once its processes are gone (off the cooperative
+    /// pool: the kernel may take a moment to let them go); a failure is logged and counted
+    /// (the next start's sweep tries again).
+    func removeCgroup(of record: SandboxRecord) async {
+        guard let group = cgroup(of: record) else { return }
+        let failure = await BlockingWork.run { () -> SystemCallError? in
+            do throws(SystemCallError) {
+                try group.remove()
+                return nil
+            } catch {
+                return error
+            }
         }
+        if let failure { failures.record("sandbox_cgroup_removal", failure) }
     }
 
     /// Removes the groups of sandboxes that are no longer live (a previous server's).

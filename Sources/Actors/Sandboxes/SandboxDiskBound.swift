@@ -18,18 +18,22 @@ struct SandboxDiskBound: Sendable, Equatable {
     /// How far any one file may grow in this exec: what is left of ``bytes``.
     let bytesLeft: Int
 
-    /// The allowance of an exec starting now in `directory`.
-    init(startingIn directory: String) {
-        let usage = DirectoryUsage.measure(directory, entryLimit: Self.entries + 1)
-        let used = usage?.bytes ?? 0
+    /// The allowance of an exec starting now in `directory` (measured off the cooperative pool).
+    static func measured(startingIn directory: String) async -> SandboxDiskBound {
+        let usage = await BlockingWork.run { DirectoryUsage.measure(directory, entryLimit: entries + 1) }
+        return SandboxDiskBound(used: usage?.bytes ?? 0, entries: usage?.entries ?? 0)
+    }
+
+    private init(used: Int, entries: Int) {
         allowedBytes = max(Self.bytes, used)
-        allowedEntries = max(Self.entries, usage?.entries ?? 0)
+        allowedEntries = max(Self.entries, entries)
         bytesLeft = max(0, Self.bytes - used)
     }
 
-    /// Whether `directory` now holds more than the allowance.
-    func isPassed(in directory: String) -> Bool {
-        guard let usage = DirectoryUsage.measure(directory, entryLimit: allowedEntries + 1) else { return false }
+    /// Whether `directory` now holds more than the allowance (measured off the cooperative pool).
+    func isPassed(in directory: String) async -> Bool {
+        let limit = allowedEntries + 1
+        guard let usage = await BlockingWork.run({ DirectoryUsage.measure(directory, entryLimit: limit) }) else { return false }
         return usage.bytes > allowedBytes || usage.entries > allowedEntries
     }
 
@@ -38,7 +42,7 @@ struct SandboxDiskBound: Sendable, Equatable {
     func watch(_ directory: String, stopping command: RunningCommand) async -> Bool {
         while true {
             do { try await Task.sleep(for: Self.interval) } catch { return false }
-            if isPassed(in: directory) {
+            if await isPassed(in: directory) {
                 command.terminate()
                 return true
             }

@@ -44,14 +44,7 @@ public final class EgressProxy: Sendable {
 
     private init(loop: EventLoop) throws(SystemCallError) {
         self.loop = loop
-        listener = try Socket.listen(host: "127.0.0.1", port: 0, backlog: 128)
-        do {
-            port = try SocketAddress.boundPort(of: listener)
-            try loop.register(listener)
-        } catch {
-            close(listener)
-            throw error
-        }
+        (listener, port) = try Socket.listen(host: "127.0.0.1", port: 0, backlog: 128, registeringWith: loop)
         var secret = [UInt8](repeating: 0, count: 24)
         for index in secret.indices { secret[index] = UInt8.random(in: 0...255) }
         let password = secret.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

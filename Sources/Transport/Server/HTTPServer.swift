@@ -87,14 +87,8 @@ public final class HTTPServer: Sendable {
         bodyBuffers = BodyBufferBudget(capacity: configuration.maxBufferedBodyBytes)
         self.loops = loops.isEmpty ? [EventLoop.shared] : loops
         loop = self.loops[0]
-        listener = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
-        do {
-            port = try SocketAddress.boundPort(of: listener)
-            try loop.register(listener)
-        } catch {
-            close(listener)
-            throw error
-        }
+        (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog,
+                                             registeringWith: loop)
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }

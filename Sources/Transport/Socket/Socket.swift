@@ -23,6 +23,19 @@ enum Socket {
         return fd
     }
 
+    /// ``listen(host:port:backlog:)``, registered with `loop`; the socket and the port it got.
+    static func listen(host: String, port: Int, backlog: Int32, registeringWith loop: EventLoop) throws(SystemCallError) -> (fd: Int32, port: Int) {
+        let fd = try listen(host: host, port: port, backlog: backlog)
+        do {
+            let bound = try SocketAddress.boundPort(of: fd)
+            try loop.register(fd)
+            return (fd, bound)
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
     /// A non-blocking TCP socket whose connect to `host:port` is under way (or done).
     static func connect(host: String, port: Int) throws(SystemCallError) -> (fd: Int32, inProgress: Bool) {
         let address = try SocketAddress(host: host, port: port)
