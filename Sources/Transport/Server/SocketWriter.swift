@@ -24,6 +24,14 @@ struct SocketWriter: Sendable {
         bytes.removeAll(keepingCapacity: true)
     }
 
+    /// Whether the peer has closed its side or reset the connection (a zero-byte or failed
+    /// peek; bytes waiting to be read, or none yet, mean it is still there).
+    func peerHasClosed() -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+    }
+
     /// Half-closes, then reads and discards for a moment before the fd is closed, so that a
     /// final response is not lost to a reset caused by unread request bytes (RFC 9112 §9.6).
     func lingeringClose() async {
@@ -59,6 +67,10 @@ struct ChunkedBodyWriter: HTTPBodyWriter {
 
     func write(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
+        // A client that hung up is known at once, not a write or two later: the first write to
+        // a peer that sent its FIN usually succeeds (its RST comes back after), which left an
+        // idle stream's slot held for one or two more 15 s keep-alives.
+        if socket.peerHasClosed() { throw CancellationError() }
         var chunk = Array(String(bytes.count, radix: 16).utf8) + [0x0D, 0x0A]
         chunk.append(contentsOf: bytes)
         chunk.append(contentsOf: [0x0D, 0x0A])
