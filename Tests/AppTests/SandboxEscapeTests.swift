@@ -35,6 +35,7 @@ import TroupeTransport
         let uidBase = SandboxUIDRange.freshBase()
         try Data(#"""
             {"signup": true, "sandbox_exec": true, "sandbox_uid_base": \#(uidBase), "sandbox_root": "\#(directory)/sandboxes", "password_iterations": 1000,
+             "sandbox_disk_mb": 16, "sandbox_disk_entries": 2000,
              "plans": {"starter": {"requests_per_minute": null, "requests_per_day": null, "sandboxes": 4}}}
             """#.utf8).write(to: URL(fileURLWithPath: config))
         let (process, port) = try await TroupeProcess.serve(db: directory + "/troupe.db", config: config)
@@ -157,37 +158,42 @@ import TroupeTransport
         await stop(server)
     }
 
-    /// Files of 60 MiB (under the 64 MiB file-size limit) one after another: stopped soon after
-    /// the directory passes its 256 MiB, and what it holds can be removed but not added to.
+    /// Files of 2 MiB, 40 MiB a second (this server's bound is 16 MiB and 2,000 entries, so that
+    /// the test writes little): stopped soon after the directory passes its bound, and what it
+    /// holds can be removed but not added to.
     @Test func aCommandFillingTheDisk() async throws {
         let server = try await start()
         let box = try await sandbox(server)
-        let fill = "i=0; while head -c 62914560 /dev/zero > f$i; do i=$((i+1)); done; echo unreachable"
+        let fill = "i=0; while head -c 2097152 /dev/zero > f$i; do i=$((i+1)); sleep 0.05; done; echo unreachable # 2097152"
         let (filled, slowest) = try await exec(server, box.id, fill, timeoutMS: 60_000)
         #expect(filled["signal"] == "SIGKILL", "\(filled)")
         #expect(filled["stdout"] == "")
-        #expect(filled["stderr"]?.stringValue?.contains("passed its bound of 256 MiB") == true)
+        #expect(filled["stderr"]?.stringValue?.contains("passed its bound of 16 MiB and 2000 entries") == true)
         #expect(filled["duration_ms"]?.intValue ?? .max < 30_000)
         let (held, _) = try await exec(server, box.id, "du -sk . | cut -f1")
         let kilobytes = Int(held["stdout"]?.stringValue?.filter(\.isNumber) ?? "") ?? 0
-        #expect(kilobytes > 256 << 10 && kilobytes < 768 << 10, "\(kilobytes) KiB left: one interval's writes past the bound at most")
+        #expect(kilobytes > 16 << 10 && kilobytes < 48 << 10, "\(kilobytes) KiB left: one interval's writes past the bound at most")
 
         let (again, _) = try await exec(server, box.id, "head -c 1024 /dev/zero > more && echo wrote; du -k more | cut -f1", timeoutMS: 30_000)
         #expect(again["stdout"] == "0\n", "a directory past its bound takes nothing more: \(again)")
         let (removed, _) = try await exec(server, box.id, "rm -f f* more; du -sk . | cut -f1")
         #expect((Int(removed["stdout"]?.stringValue?.filter(\.isNumber) ?? "") ?? .max) < 1024, "\(removed)")
         #expect(removed["stderr"]?.stringValue?.contains("passed its bound") == false)
-        try await contained(server, slowest, marker: "62914560")
+        try await contained(server, slowest, marker: "2097152")
         await stop(server)
     }
 
     @Test func aFloodOfEmptyFiles() async throws {
         let server = try await start()
         let box = try await sandbox(server)
-        let (flood, slowest) = try await exec(server, box.id, "mkdir d && cd d && seq 1 200000 | xargs touch; echo unreachable", timeoutMS: 60_000)
-        #expect(flood["stdout"] == "", "\(flood)")
-        #expect(flood["stderr"]?.stringValue?.contains("50000 entries") == true)
-        try await contained(server, slowest, marker: "200000")
+        let (flood, slowest) = try await exec(server, box.id, "mkdir d && cd d && i=0; while touch a$i b$i c$i d$i; do i=$((i+1)); done # flood",
+                                               timeoutMS: 60_000)
+        #expect(flood["signal"] == "SIGKILL", "\(flood)")
+        #expect(flood["stderr"]?.stringValue?.contains("2000 entries") == true)
+        let (counted, _) = try await exec(server, box.id, "ls d | wc -l")
+        let entries = Int(counted["stdout"]?.stringValue?.filter(\.isNumber) ?? "") ?? 0
+        #expect(entries >= 2_000 && entries < 20_000, "\(entries) entries")
+        try await contained(server, slowest, marker: "flood")
         await stop(server)
     }
 

@@ -26,6 +26,12 @@ struct ServerConfigTests {
         #expect(config.plans[.starter]?.requestsPerMinute == 60)
     }
 
+    @Test func theSandboxDiskBoundIsTheOperatorsToSet() throws {
+        #expect(try ServerConfig.parse(Array("{}".utf8)).sandboxDisk == SandboxDiskBound.Limits())
+        let config = try ServerConfig.parse(Array(#"{"sandbox_disk_mb": 1024, "sandbox_disk_entries": 1000000}"#.utf8))
+        #expect(config.sandboxDisk.bytes == 1 << 30 && config.sandboxDisk.entries == 1_000_000)
+    }
+
     @Test func aPlanOverrideChangesOnlyWhatItNames() throws {
         let config = try ServerConfig.parse(Array(#"{"plans": {"growth": {"requests_per_day": null}}}"#.utf8))
         #expect(config.plans[.growth]?.requestsPerDay == nil)
@@ -48,6 +54,9 @@ struct ServerConfigTests {
         (#"{"plans": {"starter": {"requests_per_hour": 5}}}"#, "plans.starter.requests_per_hour"),
         (#"{"plans": {"starter": {"requests_per_minute": -1}}}"#, "plans.starter.requests_per_minute"),
         (#"{"sandbox_root": "relative"}"#, "sandbox_root"),
+        (#"{"sandbox_disk_mb": 0}"#, "sandbox_disk_mb"),
+        (#"{"sandbox_disk_mb": 1048577}"#, "sandbox_disk_mb"),
+        (#"{"sandbox_disk_entries": 99}"#, "sandbox_disk_entries"),
     ])
     func badSettingsNameTheirKey(text: String, key: String) {
         #expect(throws: ServerConfig.Error.self) { try ServerConfig.parse(Array(text.utf8)) }

@@ -73,7 +73,7 @@ public actor SandboxActor {
         terminateWhenStarted = false  // a stop asked of an earlier command is not this one's
         record.status = .busy
         let cgroup = context.cgroup(of: record)
-        let disk = await SandboxDiskBound.measured(startingIn: directory)
+        let disk = await SandboxDiskBound.measured(startingIn: directory, limits: context.diskLimits)
         var limits = record.limits.processLimits(inCgroup: cgroup != nil)
         limits.fileSizeBytes = min(limits.fileSizeBytes ?? disk.bytesLeft, disk.bytesLeft)
         let request = CommandRequest(argv: exec.argv, environment: exec.environment, directory: directory, limits: limits,
@@ -102,8 +102,8 @@ public actor SandboxActor {
         watch.cancel()
         let passed = await watch.value ? true : await disk.isPassed(in: directory)
         if passed {
-            finished.passedBound = SandboxDiskBound.passedNote
-            finished.stderr += Array("\n\(SandboxDiskBound.passedNote)\n".utf8)
+            finished.passedBound = disk.passedNote
+            finished.stderr += Array("\n\(disk.passedNote)\n".utf8)
         }
         await settleAfterExec(finished: finished)
         return finished

@@ -13,6 +13,7 @@ final class SandboxContext: Sendable {
     let uidBase: UInt32
     let isolation: Isolation
     let cgroups: SandboxCgroups?
+    let diskLimits: SandboxDiskBound.Limits
     let loop: EventLoop
     let clock: any WallClock
     let failures: BackgroundFailures
@@ -33,9 +34,10 @@ final class SandboxContext: Sendable {
         var perWorkspace: [String: Int] = [:]
     }
 
-    init(store: SandboxStore, root: String, uidBase: UInt32, isolation: Isolation, cgroups: SandboxCgroups?, loop: EventLoop,
-         clock: any WallClock, failures: BackgroundFailures, outputBudget: Int) {
+    init(store: SandboxStore, root: String, uidBase: UInt32, isolation: Isolation, cgroups: SandboxCgroups?,
+         diskLimits: SandboxDiskBound.Limits, loop: EventLoop, clock: any WallClock, failures: BackgroundFailures, outputBudget: Int) {
         self.cgroups = cgroups
+        self.diskLimits = diskLimits
         self.outputBudget = outputBudget
         outputLeft = Mutex(outputBudget)
         self.store = store

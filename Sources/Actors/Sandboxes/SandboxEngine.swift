@@ -20,11 +20,14 @@ public final class SandboxEngine: Sendable {
         /// Where each sandbox gets a control group bounding all its processes together (nil:
         /// nowhere, and `memory_mb` is divided among its processes instead).
         public var cgroups: SandboxCgroups?
+        /// What a sandbox's directory may hold.
+        public var diskLimits = SandboxDiskBound.Limits()
 
         public init(root: String, uidBase: UInt32 = 200_000, isolation: Isolation, execEnabled: Bool,
-                    requiresFullIsolation: Bool = true, cgroups: SandboxCgroups? = nil) {
+                    requiresFullIsolation: Bool = true, cgroups: SandboxCgroups? = nil, diskLimits: SandboxDiskBound.Limits = .init()) {
             self.root = root
             self.cgroups = cgroups
+            self.diskLimits = diskLimits
             self.uidBase = uidBase
             self.isolation = isolation
             self.execEnabled = execEnabled
@@ -54,7 +57,8 @@ public final class SandboxEngine: Sendable {
         self.store = SandboxStore(store: store)
         self.configuration = configuration
         context = SandboxContext(store: self.store, root: configuration.root, uidBase: configuration.uidBase,
-                                 isolation: configuration.isolation, cgroups: configuration.cgroups, loop: loop, clock: clock, failures: failures,
+                                 isolation: configuration.isolation, cgroups: configuration.cgroups,
+                                 diskLimits: configuration.diskLimits, loop: loop, clock: clock, failures: failures,
                                  outputBudget: configuration.outputBudgetBytes)
     }
 

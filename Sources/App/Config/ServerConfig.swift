@@ -23,6 +23,8 @@ public struct ServerConfig: Sendable, Equatable {
     /// The first uid (and gid) of the range sandboxes get when the server runs as root: each
     /// live sandbox runs as `sandbox_uid_base + slot` (65,536 slots). Keep the range unused.
     public var sandboxUIDBase: UInt32 = 200_000
+    /// What a sandbox's directory may hold (`sandbox_disk_mb`, `sandbox_disk_entries`).
+    public var sandboxDisk = SandboxDiskBound.Limits()
     public var plans = PlanLimits.defaults
     /// Reverse proxies whose `X-Forwarded-For` names the client (API.md `trusted_proxies`).
     var trustedProxies = TrustedProxies.none
@@ -85,6 +87,10 @@ public struct ServerConfig: Sendable, Equatable {
                 case "minimal": config.sandboxIsolationMinimal = true
                 default: throw Error(key: key, message: "must be \"full\" or \"minimal\"")
                 }
+            case "sandbox_disk_mb":
+                config.sandboxDisk.bytes = try int(value, key, in: 1...1_048_576) << 20
+            case "sandbox_disk_entries":
+                config.sandboxDisk.entries = try int(value, key, in: 100...10_000_000)
             case "sandbox_uid_base":
                 config.sandboxUIDBase = UInt32(try int(value, key, in: 1_000...Int(UInt32.max) - 65_536))
             case "plans": config.plans = try plans(value, over: config.plans)

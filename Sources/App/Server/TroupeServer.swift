@@ -94,7 +94,8 @@ public final class TroupeServer: Sendable {
             sandboxes: SandboxEngine.Configuration(root: options.sandboxRoot, uidBase: options.config.sandboxUIDBase,
                                                    isolation: .probe(), execEnabled: options.config.sandboxExec,
                                                    requiresFullIsolation: !options.config.sandboxIsolationMinimal,
-                                                   cgroups: options.config.sandboxExec ? sandboxCgroups(root: options.sandboxRoot, logger: logger) : nil))
+                                                   cgroups: options.config.sandboxExec ? sandboxCgroups(root: options.sandboxRoot, logger: logger) : nil,
+                                                   diskLimits: options.config.sandboxDisk))
         do {
             let secret: [UInt8]
             if let given = options.secret {
