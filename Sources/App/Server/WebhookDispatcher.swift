@@ -174,7 +174,7 @@ struct WebhookDispatcher: Service {
             failures.record(name, error)
             return Outcome(error: connectFailed)
         }
-        let addresses = await BlockingWork.run(qos: .default) { AddressGuard.resolve(target.host) }
+        let addresses = await Self.offPool { AddressGuard.resolve(target.host) }
         guard let addresses, !addresses.isEmpty else { return Outcome(error: connectFailed) }
         if !allowPrivateNetworks, addresses.contains(where: AddressGuard.isBlocked) {
             return Outcome(error: DeliveryError.blockedAddress.rawValue, final: true)
@@ -210,4 +210,10 @@ struct WebhookDispatcher: Service {
         case secretUnreadable(String)
     }
 
+    /// The resolver's answer, from a global dispatch queue: `getaddrinfo` may block for seconds.
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
+        }
+    }
 }
