@@ -25,6 +25,9 @@ public final class TroupeRuntime: Sendable {
     public let sandboxes: SandboxEngine
     /// Where background work reports what failed (logged, counted, retried).
     public let failures: BackgroundFailures
+    /// The durable clock: fires the `due_work` rows (the ends of `wait` steps) as they fall
+    /// due. A service: the server runs it; a test calls ``Scheduler/fireDue()``.
+    public let scheduler: Scheduler
     public let path: String
     private let temporaryDirectory: String?
 
@@ -34,7 +37,8 @@ public final class TroupeRuntime: Sendable {
     public static let migrations = Migrator(
         SnapshotStore.migrations + AccountSchema.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations
             + RowidTables.migrations + [JobStore.requeueFailedMigration, IdempotencyStore.migration] + EventLog.migrations
-            + AuditLog.migrations + WebhookStore.migrations + SandboxStore.migrations + [RunEngine.workflowColumnMigration, WorkloadUsage.rollUpMigration])
+            + AuditLog.migrations + WebhookStore.migrations + SandboxStore.migrations
+            + [RunEngine.workflowColumnMigration, WorkloadUsage.rollUpMigration, DueWork.migration, RunEngine.waitTimersMigration])
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
     /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own
@@ -106,8 +110,11 @@ public final class TroupeRuntime: Sendable {
         let sandboxes = SandboxEngine(store: store, configuration: sandboxConfiguration, loop: EventLoop.shared, clock: clock, failures: failures)
         self.sandboxes = sandboxes
         let tenants = tenants
-        runs = RunEngine(context: context, failures: failures, sandboxes: sandboxes,
-                         sandboxCap: { workspaceID in try await tenants.call(workspaceID) { $0.limits.sandboxes } }, configuration: runRegistry)
+        let runs = RunEngine(context: context, failures: failures, sandboxes: sandboxes,
+                             sandboxCap: { workspaceID in try await tenants.call(workspaceID) { $0.limits.sandboxes } }, configuration: runRegistry)
+        self.runs = runs
+        scheduler = Scheduler(store: store, clock: clock, failures: failures)
+        scheduler.register(RunEngine.waitKind) { work in try await runs.fireWait(work) }
     }
 
     /// Creates a workspace and returns its id (`ws_…`) once it is durable.

@@ -18,16 +18,6 @@ struct RunEngineTests {
         return (id, stored, outcome)
     }
 
-    /// The run's state once it succeeded (a timer fires on its own task), or after a second.
-    private func succeeded(_ runtime: TroupeRuntime, _ id: String) async throws -> RunState? {
-        var state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        for _ in 0..<100 where state?.machine.status != .succeeded {
-            try await Task.sleep(for: .milliseconds(10))
-            state = try await runtime.runs.state(of: id, workspaceID: "ws_a")
-        }
-        return state
-    }
-
     /// Claims and completes `job` as a worker would.
     private func work(_ runtime: TroupeRuntime, _ job: JobRecord, succeed: Bool = true) async throws -> RunActor.Outcome? {
         let jobs = JobStore(store: runtime.store)
@@ -99,14 +89,28 @@ struct RunEngineTests {
         await runtime.close()
     }
 
-    @Test func waitStepsAreDurableTimers() async throws {
+    /// The `due_work` rows of `wait` steps: key and due time.
+    private func dueWaits(_ runtime: TroupeRuntime) async throws -> [String: Timestamp] {
+        let rows = try await runtime.store.reader.read { db in
+            try db.query("SELECT key, due_at FROM due_work WHERE kind = 'run.wait'") { ($0.string(at: 0) ?? "", $0.int64(at: 1)) }
+        }
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.0, Timestamp(microsecondsSinceEpoch: $0.1)) })
+    }
+
+    @Test func waitStepsAreDueWorkThatTheSchedulerFiresOnce() async throws {
         let clock = ManualClock()
         let runtime = try await TroupeRuntime.temporary(clock: clock)
         let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"[{"id":"nap","kind":"wait","duration_ms":60000}]"#.utf8))).get()
+        let started = clock.now
         let (id, _, _) = try await newRun(runtime, try await workflow(runtime, steps))
-        clock.advance(by: .seconds(61))
-        let state = try await succeeded(runtime, id)
-        #expect(state?.machine.status == .succeeded)
+        #expect(try await dueWaits(runtime) == [id + "/nap": started + .seconds(60)], "written with the run's start")
+        clock.advance(by: .seconds(59))
+        #expect(try await runtime.scheduler.fireDue() == 0, "not yet")
+        clock.advance(by: .seconds(2))
+        #expect(try await runtime.scheduler.fireDue() == 1)
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.status == .succeeded)
+        #expect(try await dueWaits(runtime).isEmpty, "removed by the transition it fired")
+        #expect(try await runtime.scheduler.fireDue() == 0)
         await runtime.close()
     }
 
@@ -120,17 +124,19 @@ struct RunEngineTests {
         #expect(try await runtime.runs.apply(.cancel, to: id, in: "ws_other") == nil)
         clock.advance(by: .seconds(10))
         _ = try await runtime.runs.apply(.cancel, to: id, in: "ws_a")
+        #expect(try await dueWaits(runtime).isEmpty, "the cancel removed it")
         _ = try await runtime.runs.apply(.retry(fromStepID: nil), to: id)
+        #expect(try await dueWaits(runtime) == [id + "/nap": clock.now + .seconds(60)])
         clock.advance(by: .seconds(55))  // past the first deadline, before the second
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await runtime.scheduler.fireDue() == 0)
         #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.status == .running)
         clock.advance(by: .seconds(10))
-        let state = try await succeeded(runtime, id)
-        #expect(state?.machine.status == .succeeded)
+        #expect(try await runtime.scheduler.fireDue() == 1)
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.status == .succeeded)
         await runtime.close()
     }
 
-    @Test func recoveryArmsTimersAndHandsOverFinishedJobs() async throws {
+    @Test func recoveryHandsOverFinishedJobsAndTheirWaitsAreDue() async throws {
         let clock = ManualClock()
         let runtime = try await TroupeRuntime.temporary(clock: clock)
         let steps = try WorkflowParser.parse(steps: JSON.parse(Array(#"""
@@ -151,11 +157,10 @@ struct RunEngineTests {
         #expect(recovered.jobs == 1)
         #expect(try await jobs.unnotifiedRunJobs(limit: 10).isEmpty)
         #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.steps.last?.status == .running, "the wait started")
-        runtime.runs.stop()
-        #expect(try await runtime.runs.recover(jobs: jobs).timers == 1, "re-armed from the snapshot")
+        #expect(try await dueWaits(runtime).keys.sorted() == [id + "/nap"])
         clock.advance(by: .seconds(5))
-        let state = try await succeeded(runtime, id)
-        #expect(state?.machine.status == .succeeded, "the overdue timer fired once")
+        #expect(try await runtime.scheduler.fireDue() == 1, "the overdue wait fired once")
+        #expect(try await runtime.runs.state(of: id, workspaceID: "ws_a")?.machine.status == .succeeded)
         await runtime.close()
     }
 

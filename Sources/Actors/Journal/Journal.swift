@@ -15,6 +15,8 @@ public final class Journal: Sendable {
     public let bus: EventBus
     /// Where a change's events meet the webhooks that want them.
     public let outbox: WebhookOutbox
+    /// Rung after a commit that made work due, so that the ``Scheduler`` looks again at once.
+    public let dueWork = Doorbell()
     private let writer: GroupCommitWriter
     private let clock: any WallClock
 
@@ -35,6 +37,7 @@ public final class Journal: Sendable {
         let clock = clock
         let bus = bus
         let outbox = outbox
+        let dueWork = dueWork
         do {
             let committed = try await writer.submit({ db -> Committed<T> in
                 let transaction = JournalTransaction(db: db)
@@ -50,7 +53,7 @@ public final class Journal: Sendable {
                 }
                 let entries = (own.map { [$0] } ?? []) + transaction.auditDrafts.map(PreparedAudit.init)
                 if !entries.isEmpty { try AuditLog.append(entries, on: db, at: now) }
-                return Committed(value: value, events: events, queuedJobs: transaction.queuedJobs)
+                return Committed(value: value, events: events, queuedJobs: transaction.queuedJobs, scheduledWork: transaction.scheduledWork)
             }, afterCommit: { committed in
                 answer?.markCommitted()
                 if audit != nil { intent?.markCommitted() }
@@ -59,6 +62,7 @@ public final class Journal: Sendable {
                     outbox.committed(committed.events)
                 }
                 if !committed.queuedJobs.isEmpty { bus.claimers.jobsQueued(committed.queuedJobs) }
+                if committed.scheduledWork { dueWork.ring() }
             })
             return committed.value
         } catch {
@@ -73,6 +77,7 @@ public final class Journal: Sendable {
         let value: T
         let events: [Event]
         let queuedJobs: [(workspaceID: String, queue: String)]
+        let scheduledWork: Bool
     }
 
     /// Commits the origin's audit entry on its own: for a request that changed nothing (it was

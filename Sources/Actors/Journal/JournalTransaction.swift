@@ -44,6 +44,21 @@ public final class JournalTransaction {
         auditEvent = event
     }
 
+    /// Makes `work` due at its time (moving a row of the same kind and key), in this change.
+    public func schedule(_ work: DueWork) throws {
+        try work.insert(on: db)
+        scheduledWork = true
+    }
+
+    /// Removes the due work of `kind` and `key`, if any, in this change: the change that fires
+    /// it, or one that makes it moot (a cancelled wait).
+    public func unschedule(kind: String, key: String) throws {
+        try DueWork.delete(kind: kind, key: key, on: db)
+    }
+
+    /// Whether the change made work due (the ``Scheduler`` is woken once it commits).
+    private(set) var scheduledWork = false
+
     /// Records that the change makes a job claimable now: once committed, a worker waiting on
     /// its queue is woken (``JobClaimers``).
     public func jobQueued(workspaceID: String, queue: String) {

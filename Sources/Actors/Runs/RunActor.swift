@@ -51,6 +51,7 @@ public actor RunActor: ManagedActor {
         let events = RunEvents.created(runID: id, state)
         let workspace = state.workspace
         let cap = state.dryRun ? nil : activeRunCap  // a dry run never becomes active
+        let timers = waitTimers(for: actions, after: nil, runID: id, workspaceID: workspace)
         try await context.store.journal.commit(Change(origin) { transaction in
             let db = transaction.db
             if let activeRunCap = cap, try RunListing.activeCount(db, workspaceID: workspace) >= activeRunCap {
@@ -58,6 +59,7 @@ public actor RunActor: ManagedActor {
             }
             try save(db)
             for change in changes { try change(db) }
+            try timers(transaction)
             transaction.emit(events)
             for job in queued { JobStore.signalIfClaimable(job, at: job.createdAt, on: transaction) }
         })
@@ -181,10 +183,12 @@ public actor RunActor: ManagedActor {
         // Decided and mutated before the await; a failed commit puts the state back (no later
         // transition has been decided meanwhile), and unless the failure was expected (a job
         // that changed meanwhile) the registry also brings the run back from its snapshot.
+        let timers = Self.waitTimers(for: actions, after: event, runID: id, workspaceID: next.workspace)
         let previous = state
         state = next
         do {
-            try await commit(save: save, changes: changes, written: written, events: events, queued: queued, at: now, origin: origin)
+            try await commit(save: save, changes: changes, written: written, timers: timers, events: events, queued: queued, at: now,
+                             origin: origin)
         } catch {
             state = previous
             throw error
@@ -194,12 +198,14 @@ public actor RunActor: ManagedActor {
 
     private func commit(
         save: @escaping @Sendable (Database) throws -> Void, changes: [@Sendable (Database) throws -> Void],
-        written: (@Sendable (JournalTransaction) throws -> Void)?, events: [EventDraft], queued: [JobRecord], at now: Timestamp, origin: ChangeOrigin
+        written: (@Sendable (JournalTransaction) throws -> Void)?, timers: @escaping @Sendable (JournalTransaction) throws -> Void,
+        events: [EventDraft], queued: [JobRecord], at now: Timestamp, origin: ChangeOrigin
     ) async throws {
         try await context.store.journal.commit(Change(origin) { transaction in
             try written?(transaction)
             try save(transaction.db)
             for change in changes { try change(transaction.db) }
+            try timers(transaction)
             transaction.emit(events)
             for job in queued { JobStore.signalIfClaimable(job, at: now, on: transaction) }
         })
@@ -212,6 +218,31 @@ public actor RunActor: ManagedActor {
             return actions
         } catch {
             throw RunRefusal(refusal: error)
+        }
+    }
+
+    /// The due work of `wait` steps that a transition changes, written in its transaction: a
+    /// started wait becomes a row due at its end (replacing one a cancelled attempt left), a
+    /// stopped one's row goes, and so does the row of the wait whose firing this is.
+    private static func waitTimers(
+        for actions: [RunMachine.Action], after event: RunMachine.Event?, runID: String, workspaceID: String
+    ) -> @Sendable (JournalTransaction) throws -> Void {
+        var due: [DueWork] = []
+        var gone: [String] = []
+        if case .timerFired(let stepID)? = event { gone.append(runID + "/" + stepID) }
+        for action in actions {
+            switch action {
+            case .startTimer(let stepID, let fireAt):
+                due.append(DueWork(kind: RunEngine.waitKind, key: runID + "/" + stepID, workspaceID: workspaceID, dueAt: fireAt))
+            case .stopWork(let stepID):
+                gone.append(runID + "/" + stepID)
+            case .enqueueJob, .startSandbox, .finished:
+                break
+            }
+        }
+        return { [due, gone] transaction in
+            for key in gone { try transaction.unschedule(kind: RunEngine.waitKind, key: key) }
+            for work in due { try transaction.schedule(work) }
         }
     }
 

@@ -36,10 +36,8 @@ public final class RunEngine: Sendable {
 
     public let registry: ActorRegistry<RunActor>
     private let context: ActorContext
-    /// The armed timer of each `run/step`, with a generation so that a timer replaced or
-    /// disarmed never removes its successor.
+    /// Hand-overs being retried, each under a generation of its own.
     private struct Timers {
-        var armed: [String: (generation: Int, task: Task<Void, Never>)] = [:]
         var nextGeneration = 0
         /// Hand-overs being retried, by generation.
         var retrying: [Int: Task<Void, Never>] = [:]
@@ -235,24 +233,24 @@ public final class RunEngine: Sendable {
         (error as? ActorRuntimeError)?.code != .corruptSnapshot
     }
 
-    /// At start: arms the timers of every active run, goes on with the sandbox steps a stopped
-    /// server left running (their old sandboxes ended, each starting its next attempt, or failing
-    /// when that was its last), and gives finished jobs not yet taken in to their runs. Returns
-    /// how many timers, sandbox steps and jobs. A run snapshot that does not decode, or a job
-    /// its run cannot take in, is set aside (``SetAsideRecords``) and the rest goes on: one
-    /// poisoned row never stops a start.
+    /// At start: goes on with the sandbox steps a stopped server left running (their old
+    /// sandboxes ended, each starting its next attempt, or failing when that was its last), and
+    /// gives finished jobs not yet taken in to their runs. Returns how many sandbox steps and
+    /// jobs. (`wait` steps need nothing here: their ends are `due_work` rows, which the
+    /// ``Scheduler`` fires when due, overdue ones at once.) A run snapshot that does not decode,
+    /// or a job its run cannot take in, is set aside (``SetAsideRecords``) and the rest goes on:
+    /// one poisoned row never stops a start.
     @discardableResult
-    public func recover(jobs: JobStore) async throws -> (timers: Int, sandboxSteps: Int, jobs: Int) {
+    public func recover(jobs: JobStore) async throws -> (sandboxSteps: Int, jobs: Int) {
         // Read from the snapshots, not by activating every active run: only runs whose
-        // definition has a wait or sandbox step can need one, and none need be resident for it.
+        // definition has a sandbox step can need one, and none need be resident for it.
         let active = try await context.store.reader.read { db in
             try db.query("""
                 SELECT id, state, schema_version FROM snapshots WHERE kind = 'run' AND status IN ('running', 'awaiting_approval')
-                AND (instr(CAST(state AS TEXT), '"kind":"wait"') > 0 OR instr(CAST(state AS TEXT), '"kind":"sandbox"') > 0)
+                AND instr(CAST(state AS TEXT), '"kind":"sandbox"') > 0
                 """) { ($0.string(at: 0) ?? "", $0.blob(at: 1) ?? [], Int($0.int64(at: 2))) }
         }
         await sandboxSteps.sandboxes.endRunSandboxes()
-        var armed = 0
         var restarted = 0
         for (runID, blob, version) in active {
             let state: RunState
@@ -262,8 +260,6 @@ public final class RunEngine: Sendable {
                 context.store.setAside.record(kind: RunActor.kind, id: runID, reason: "its snapshot does not decode: \(error)")
                 continue
             }
-            for timer in state.machine.armedTimers { arm(runID: runID, stepID: timer.stepID, at: timer.fireAt) }
-            armed += state.machine.armedTimers.count
             for (step, progress) in zip(state.machine.definition, state.machine.steps) where step.kind == .sandbox && progress.status == .running {
                 startSandboxStep(step.id, of: runID, state)
                 restarted += 1
@@ -277,20 +273,19 @@ public final class RunEngine: Sendable {
             case nil: retryInBackground(job, origin: .system)
             }
         }
-        return (armed, restarted, handed)
+        return (restarted, handed)
     }
 
-    /// Cancels every armed timer (the runs keep them in their snapshots), every hand-over being
-    /// retried (the next start hands those jobs over again), and the sandbox steps' drivers.
+    /// Cancels every hand-over being retried (the next start hands those jobs over again) and
+    /// the sandbox steps' drivers.
     public func stop() {
         stopSandboxSteps()
         let tasks = timers.withLock { timers in
             defer {
-                timers.armed = [:]
                 timers.retrying = [:]
                 timers.stopped = true
             }
-            return timers.armed.values.map(\.task) + timers.retrying.values
+            return Array(timers.retrying.values)
         }
         for task in tasks { task.cancel() }
     }
@@ -301,18 +296,15 @@ public final class RunEngine: Sendable {
         sandboxSteps.stopAll()
     }
 
-    /// Arms the timers and starts the sandbox steps `actions` start, stops the work of the steps
-    /// they stop; a run that finished leaves memory at once.
+    /// Starts the sandbox steps `actions` start, stops those they stop; a run that finished
+    /// leaves memory at once. (A wait's end is a `due_work` row its transition wrote.)
     private func follow(runID: String, _ state: RunState, _ actions: [RunMachine.Action]) {
         for action in actions {
             switch action {
-            case .startTimer(let stepID, let fireAt): arm(runID: runID, stepID: stepID, at: fireAt)
             case .startSandbox(let stepID): startSandboxStep(stepID, of: runID, state)
-            case .stopWork(let stepID):
-                disarm(runID + "/" + stepID, generation: nil)
-                sandboxSteps.stop(runID: runID, stepID: stepID)
+            case .stopWork(let stepID): sandboxSteps.stop(runID: runID, stepID: stepID)
             case .finished: registry.passivate(runID)
-            case .enqueueJob: break
+            case .enqueueJob, .startTimer: break
             }
         }
     }
@@ -326,55 +318,39 @@ public final class RunEngine: Sendable {
             limits: .forStep(limits, timeoutMilliseconds: step.timeoutMilliseconds), attempts: state.machine.steps[index].attempts), engine: self)
     }
 
-    /// Arms the timer of `stepID`, replacing (and cancelling) one armed before: a cancelled then
-    /// retried wait must not end at its first deadline.
-    private func arm(runID: String, stepID: String, at fireAt: Timestamp) {
-        let key = runID + "/" + stepID
-        timers.withLock { timers in
-            let generation = timers.nextGeneration
-            timers.nextGeneration += 1
-            let task = Task { [context] in
-                do { try await context.clock.sleep(until: fireAt) } catch { return }  // disarmed or stopped
-                await self.fire(key, generation: generation, runID: runID, stepID: stepID)
+    /// The kind of the `due_work` rows that end `wait` steps (key `<run>/<step>`).
+    static let waitKind = "run.wait"
+
+    /// Ends the `wait` step a due row names: its transition removes the row. A step no longer
+    /// waiting (or a run that cannot be read, set aside) has its row removed alone.
+    func fireWait(_ work: DueWork) async throws {
+        let parts = work.key.split(separator: "/", maxSplits: 1).map(String.init)
+        do {
+            if parts.count == 2 {
+                _ = try await apply(.timerFired(stepID: parts[1]), to: parts[0])
+                return
             }
-            timers.armed.updateValue((generation, task), forKey: key)?.task.cancel()
+            context.store.setAside.record(kind: "timer", id: work.key, reason: "its key names no run and step")
+        } catch is RunRefusal {
+            // The step is no longer waiting (its run was cancelled or moved on): nothing to do.
+        } catch let error as ActorRuntimeError where error.code == .notFound || error.code == .corruptSnapshot {
+            context.store.setAside.record(kind: "timer", id: work.key, reason: "its run cannot take it: \(error)")
         }
+        try await context.store.journal.commit(.system) { db in try DueWork.delete(kind: work.kind, key: work.key, on: db) }
     }
 
-    /// Fires the timer while it is still the armed one of its step (not replaced, disarmed or
-    /// stopped), retrying with back-off while the database refuses; then forgets it.
-    private func fire(_ key: String, generation: Int, runID: String, stepID: String) async {
-        var backoff = Backoff()
-        while isArmed(key, generation: generation) {
-            do {
-                _ = try await apply(.timerFired(stepID: stepID), to: runID)
-            } catch is RunRefusal {
-                // The step is no longer waiting (cancelled, retried): nothing to do.
-            } catch let error as ActorRuntimeError where error.code == .notFound || error.code == .corruptSnapshot {
-                context.store.setAside.record(kind: "timer", id: key, reason: "its run cannot take it: \(error)")
-            } catch {
-                failures.record("timers", error)
-                do { try await Task.sleep(for: backoff.failed()) } catch { return }  // disarmed or stopped
-                continue
+    /// The ends of the `wait` steps running in a database from before the durable clock, as
+    /// `due_work` rows (a run that does not decode is left to be set aside when it is read).
+    static let waitTimersMigration = Migration("due-2 wait timers") { db in
+        let rows = try db.query("""
+            SELECT id, state, schema_version, workspace_id FROM snapshots WHERE kind = 'run' AND status = 'running'
+            AND instr(CAST(state AS TEXT), '"kind":"wait"') > 0
+            """) { ($0.string(at: 0) ?? "", $0.blob(at: 1) ?? [], Int($0.int64(at: 2)), $0.string(at: 3) ?? "") }
+        for (runID, blob, version, workspaceID) in rows {
+            guard let state = try? RunState(decoding: try JSON.parse(blob), schemaVersion: version) else { continue }
+            for timer in state.machine.armedTimers {
+                try DueWork(kind: waitKind, key: runID + "/" + timer.stepID, workspaceID: workspaceID, dueAt: timer.fireAt).insert(on: db)
             }
-            disarm(key, generation: generation)
-            return
         }
-    }
-
-    private func isArmed(_ key: String, generation: Int) -> Bool {
-        timers.withLock { $0.armed[key]?.generation == generation }
-    }
-
-    /// Forgets the timer of `key` if it is still `generation` (nil: whichever, cancelling it);
-    /// whether it did.
-    @discardableResult
-    private func disarm(_ key: String, generation: Int?) -> Bool {
-        let removed = timers.withLock { timers -> Task<Void, Never>? in
-            guard let armed = timers.armed[key], generation == nil || armed.generation == generation else { return nil }
-            return timers.armed.removeValue(forKey: key)?.task
-        }
-        if generation == nil { removed?.cancel() }
-        return removed != nil
     }
 }

@@ -9,6 +9,9 @@ enum BackgroundServices {
         let runtime = app.runtime
         let failures = runtime.failures
         return [
+            // The durable clock: the ends of wait steps, as they fall due (and what fell due
+            // while the server was down).
+            runtime.scheduler,
             PeriodicService("tenant_passivation", every: .seconds(10), failures: failures) { runtime.tenants.passivateIdle() },
             PeriodicService("run_passivation", every: .seconds(10), failures: failures) { runtime.runs.registry.passivateIdle() },
             // A lease that expired counts as a failed attempt; its job goes back to its queue or

@@ -1,0 +1,159 @@
+import Synchronization
+import TroupeCore
+import TroupePersistence
+
+/// The one durable clock (DESIGN.md): fires the `due_work` rows whose time has come, each
+/// workspace's earliest first, each through the handler registered for its kind.
+///
+/// A handler's change must remove its row in the transaction that carries out the work (a
+/// wait's step succeeding deletes the wait's row), so a row fires at most once: a row
+/// whose handler failed stays and is tried again after a back-off; a row already being fired
+/// is not handed out again. After a restart, what fell due meanwhile fires at once. The clock
+/// is the runtime's: tests drive it by hand and call ``fireDue()``.
+public final class Scheduler: Service {
+    public let name = "scheduler"
+    /// Fires one row; throws to have it tried again later.
+    public typealias Handler = @Sendable (DueWork) async throws -> Void
+
+    private let store: SnapshotStore
+    private let clock: any WallClock
+    private let failures: BackgroundFailures
+    private let state = Mutex(State())
+
+    private struct State {
+        var handlers: [String: Handler] = [:]
+        /// Rows whose handler failed, not to be tried before their time.
+        var retryAt: [String: (at: Timestamp, backoff: Backoff)] = [:]
+        /// A pass is under way; the next ones wait here, so that no pass reads a row another
+        /// is firing (and has perhaps already removed).
+        var passing = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Rows read at once, at most.
+    static let batch = 256
+    /// Workspaces whose rows are fired at the same time, at most (each workspace's in order).
+    static let concurrency = 16
+    /// The longest wait between two looks at the table (a row scheduled by another process, or
+    /// a clock that jumped).
+    static let longestSleep: Duration = .seconds(1)
+
+    init(store: SnapshotStore, clock: any WallClock, failures: BackgroundFailures) {
+        self.store = store
+        self.clock = clock
+        self.failures = failures
+    }
+
+    /// Who fires rows of `kind` (registered before the scheduler runs).
+    public func register(_ kind: String, _ handler: @escaping Handler) {
+        state.withLock { $0.handlers[kind] = handler }
+    }
+
+    /// Fires every row due now, each workspace's earliest first (``concurrency`` workspaces at
+    /// once); how many it fired. One pass at a time: a second call waits for the first to end.
+    @discardableResult
+    public func fireDue() async throws -> Int {
+        await beginPass()
+        defer { endPass() }
+        var fired = 0
+        while true {
+            let now = clock.now
+            let due = try await store.reader.read { db in try DueWork.due(on: db, at: now, limit: Self.batch) }
+            let taken = state.withLock { state in
+                due.filter { work in state.retryAt[work.kind + "/" + work.key].map { $0.at <= now } ?? true }
+            }
+            // Each workspace's rows in their order; up to `concurrency` workspaces at once.
+            var byWorkspace: [String: [DueWork]] = [:]
+            var workspaces: [String] = []
+            for work in taken {
+                if byWorkspace[work.workspaceID] == nil { workspaces.append(work.workspaceID) }
+                byWorkspace[work.workspaceID, default: []].append(work)
+            }
+            await withTaskGroup(of: Void.self) { group in
+                for (index, workspace) in workspaces.enumerated() {
+                    if index >= Self.concurrency { await group.next() }
+                    let rows = byWorkspace[workspace] ?? []
+                    group.addTask { for work in rows { await self.fire(work) } }
+                }
+            }
+            fired += taken.count
+            if due.count < Self.batch || taken.isEmpty { return fired }
+        }
+    }
+
+    /// Waits until no other pass is under way, and makes this one the pass.
+    private func beginPass() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let mine = state.withLock { state -> Bool in
+                guard state.passing else {
+                    state.passing = true
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if mine { continuation.resume() }
+        }
+    }
+
+    /// Hands the pass to the next waiting one (still `passing`), or ends it.
+    private func endPass() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiting.isEmpty else {
+                state.passing = false
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
+    }
+
+    private func fire(_ work: DueWork) async {
+        let id = work.kind + "/" + work.key
+        guard let handler = state.withLock({ $0.handlers[work.kind] }) else {
+            store.setAside.record(kind: "due_work", id: id, reason: "no handler for its kind")
+            state.withLock { $0.retryAt[id] = (clock.now + .seconds(3600), Backoff()) }
+            return
+        }
+        do {
+            try await handler(work)
+            _ = state.withLock { $0.retryAt.removeValue(forKey: id) }
+        } catch {
+            failures.record(name, error)
+            state.withLock { state in
+                var backoff = state.retryAt[id]?.backoff ?? Backoff()
+                state.retryAt[id] = (clock.now + backoff.failed(), backoff)
+            }
+        }
+    }
+
+    /// Fires what is due, then sleeps until the next row's time, a commit that scheduled work
+    /// (``Journal/dueWork``), or ``longestSleep``.
+    public func run() async throws {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
+        let bell = store.journal.dueWork
+        while !Task.isCancelled {
+            let next: Timestamp?
+            do {
+                try await fireDue()
+                next = try await store.reader.read { db in try DueWork.earliest(on: db) }
+                backoff.succeeded()
+            } catch {
+                failures.record(name, error)
+                do { try await Task.sleep(for: backoff.failed()) } catch { return }
+                continue
+            }
+            let clock = clock
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await bell.wait(atMost: Self.longestSleep) }
+                if let next {
+                    group.addTask {
+                        do { try await clock.sleep(until: next) } catch {}  // cancelled: the bell came first
+                    }
+                }
+                await group.next()
+                group.cancelAll()  // the other wait ends at its cancellation
+            }
+        }
+    }
+}
