@@ -16,6 +16,13 @@
       then times its `GET /v1/usage` over the widest period (366 days; `--requests` sequential
       requests). Prints p50 and p99.
 
+  waits    --server BIN [--runs 100000] [--wait-s 600]
+      Starts `--runs` runs of a one-step workflow that waits `--wait-s` seconds, then prints the
+      server's RSS growth per 1,000 pending waits. With `--overdue`, stops the server once they
+      are started, moves nothing, and times a restart with the clock past them: how long until
+      every run has succeeded (the waits fired after the restart, per second). Needs a server
+      whose waits survive a restart (rows of `due_work`) for `--overdue`.
+
 Each starts the server on a fresh database in a temporary directory and stop it after; plans are
 unlimited and the per-address login limits off, so only the figure under test is measured.
 """
@@ -225,6 +232,49 @@ def usage(args):
             server.wait()
 
 
+def waits(args):
+    with tempfile.TemporaryDirectory() as directory:
+        server, port = start(args.server, directory, login_limits_key=not args.base)
+        try:
+            token = signup(port, "sleepy")
+            status, _ = request(port, "POST", "/v1/workflows", token,
+                                {"slug": "nap", "name": "Nap", "steps": [{"id": "nap", "kind": "wait", "duration_ms": args.wait_s * 1000}]})
+            assert status == 201, status
+            time.sleep(1)
+            before = rss_kib(server.pid)
+
+            def run(conn):
+                status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "nap"}, conn)
+                assert status == 201, status
+            started = time.perf_counter()
+            in_threads(port, args.runs, run)
+            created_s = time.perf_counter() - started
+            time.sleep(3)
+            after = rss_kib(server.pid)
+            figure = {"figure": "pending_waits", "runs": args.runs, "created_per_s": round(args.runs / created_s),
+                      "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
+                      "rss_kib_per_1000_waits": round((after - before) / (args.runs / 1000), 1)}
+            if args.overdue:
+                server.terminate()
+                server.wait()
+                time.sleep(args.wait_s + 1)
+                restarted = time.perf_counter()
+                server, port = start(args.server, directory, login_limits_key=not args.base)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                while True:
+                    status, body = request(port, "GET", "/v1/runs?status=running&limit=1", token, None, conn)
+                    assert status == 200, status
+                    if not body["data"]:
+                        break
+                    time.sleep(0.2)
+                fired_s = time.perf_counter() - restarted
+                figure.update({"overdue_fired_s": round(fired_s, 2), "overdue_fired_per_s": round(args.runs / fired_s)})
+            print(json.dumps(figure))
+        finally:
+            server.terminate()
+            server.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -245,8 +295,14 @@ def main():
     u.add_argument("--runs", type=int, default=100_000)
     u.add_argument("--requests", type=int, default=200)
     u.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
+    w = sub.add_parser("waits")
+    w.add_argument("--server", required=True)
+    w.add_argument("--runs", type=int, default=100_000)
+    w.add_argument("--wait-s", type=int, default=600)
+    w.add_argument("--overdue", action="store_true")
+    w.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
     args = parser.parse_args()
-    {"streams": streams, "verify": verify, "usage": usage}[args.command](args)
+    {"streams": streams, "verify": verify, "usage": usage, "waits": waits}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -35,21 +35,22 @@ struct SchedulerTests {
         try await runtime.store.journal.commit(Change(.system) { transaction in try transaction.schedule(work) })
     }
 
-    @Test func rowsFireEarliestFirstAndAtMostOnceEvenWhenTwoPassesRace() async throws {
+    @Test func aSubjectsRowsFireEarliestFirstAndAtMostOnceEvenWhenTwoPassesRace() async throws {
         let clock = ManualClock()
         let runtime = try await TroupeRuntime.temporary(clock: clock)
         let recorder = Recorder()
         runtime.scheduler.register("test.record", recorder.handler(runtime))
-        try await schedule(runtime, "third", in: .seconds(3))
-        try await schedule(runtime, "first", in: .seconds(1))
-        try await schedule(runtime, "second", in: .seconds(2))
-        try await schedule(runtime, "later", in: .seconds(60))
+        // One subject (`s`, as a run is for its steps): its rows fire in their order.
+        try await schedule(runtime, "s/third", in: .seconds(3))
+        try await schedule(runtime, "s/first", in: .seconds(1))
+        try await schedule(runtime, "s/second", in: .seconds(2))
+        try await schedule(runtime, "s/later", in: .seconds(60))
         clock.advance(by: .seconds(5))
         async let one = runtime.scheduler.fireDue()
         async let two = runtime.scheduler.fireDue()
         let total = try await one + two
         #expect(total == 3)
-        #expect(recorder.fired.withLock { $0 } == ["first", "second", "third"])
+        #expect(recorder.fired.withLock { $0 } == ["s/first", "s/second", "s/third"])
         #expect(try await runtime.scheduler.fireDue() == 0)
         await runtime.close()
     }

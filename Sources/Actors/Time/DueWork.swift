@@ -23,6 +23,18 @@ public struct DueWork: Sendable, Equatable {
         self.payload = payload
     }
 
+    /// What the row is about: its workspace and its key up to the first `/` (a run, for
+    /// `<run>/<step>`). A subject's rows fire in order, one at a time; different subjects' fire
+    /// side by side.
+    struct Subject: Hashable, Sendable {
+        let workspaceID: String
+        let name: Substring
+    }
+
+    var subject: Subject {
+        Subject(workspaceID: workspaceID, name: key.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+    }
+
     static let migration = Migration("due-1 due work", sql: """
         CREATE TABLE due_work (
             kind TEXT NOT NULL,

@@ -3,7 +3,8 @@ import TroupeCore
 import TroupePersistence
 
 /// The one durable clock (DESIGN.md): fires the `due_work` rows whose time has come, each
-/// workspace's earliest first, each through the handler registered for its kind.
+/// subject's earliest first (``DueWork/subject``: a run's rows in order, different runs side by
+/// side), each through the handler registered for its kind.
 ///
 /// A handler's change must remove its row in the transaction that carries out the work (a
 /// wait's step succeeding deletes the wait's row), so a row fires at most once: a row
@@ -32,8 +33,8 @@ public final class Scheduler: Service {
 
     /// Rows read at once, at most.
     static let batch = 256
-    /// Workspaces whose rows are fired at the same time, at most (each workspace's in order).
-    static let concurrency = 16
+    /// Subjects whose rows are fired at the same time, at most (each subject's in order).
+    static let concurrency = 64
     /// The longest wait between two looks at the table (a row scheduled by another process, or
     /// a clock that jumped).
     static let longestSleep: Duration = .seconds(1)
@@ -49,7 +50,7 @@ public final class Scheduler: Service {
         state.withLock { $0.handlers[kind] = handler }
     }
 
-    /// Fires every row due now, each workspace's earliest first (``concurrency`` workspaces at
+    /// Fires every row due now, each subject's earliest first (``concurrency`` subjects at
     /// once); how many it fired. One pass at a time: a second call waits for the first to end.
     @discardableResult
     public func fireDue() async throws -> Int {
@@ -62,17 +63,17 @@ public final class Scheduler: Service {
             let taken = state.withLock { state in
                 due.filter { work in state.retryAt[work.kind + "/" + work.key].map { $0.at <= now } ?? true }
             }
-            // Each workspace's rows in their order; up to `concurrency` workspaces at once.
-            var byWorkspace: [String: [DueWork]] = [:]
-            var workspaces: [String] = []
+            // Each subject's rows in their order; up to `concurrency` subjects at once.
+            var bySubject: [DueWork.Subject: [DueWork]] = [:]
+            var subjects: [DueWork.Subject] = []
             for work in taken {
-                if byWorkspace[work.workspaceID] == nil { workspaces.append(work.workspaceID) }
-                byWorkspace[work.workspaceID, default: []].append(work)
+                if bySubject[work.subject] == nil { subjects.append(work.subject) }
+                bySubject[work.subject, default: []].append(work)
             }
             await withTaskGroup(of: Void.self) { group in
-                for (index, workspace) in workspaces.enumerated() {
+                for (index, subject) in subjects.enumerated() {
                     if index >= Self.concurrency { await group.next() }
-                    let rows = byWorkspace[workspace] ?? []
+                    let rows = bySubject[subject] ?? []
                     group.addTask { for work in rows { await self.fire(work) } }
                 }
             }
