@@ -57,6 +57,32 @@ def start(binary, directory, login_limits_key=True):
     raise SystemExit("the server did not start")
 
 
+class Served:
+    """A server on a fresh database in a temporary directory for the length of a `with`, which
+    may be restarted on that database; stopped at the end."""
+
+    def __init__(self, args):
+        self.args = args
+
+    def __enter__(self):
+        self.folder = tempfile.TemporaryDirectory()
+        self.directory = self.folder.__enter__()
+        self.process, self.port = start(self.args.server, self.directory, login_limits_key=not self.args.base)
+        return self
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+    def restart(self):
+        self.stop()
+        self.process, self.port = start(self.args.server, self.directory, login_limits_key=not self.args.base)
+
+    def __exit__(self, *failure):
+        self.stop()
+        return self.folder.__exit__(*failure)
+
+
 def request(port, method, path, token=None, body=None, conn=None):
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -107,172 +133,156 @@ def rss_kib(pid):
 
 
 def streams(args):
-    with tempfile.TemporaryDirectory() as directory:
-        server, port = start(args.server, directory, login_limits_key=not args.base)
-        try:
-            token = signup(port, "streams")
-            status, _ = request(port, "POST", "/v1/workflows", token, {"slug": "one", "name": "One", "steps": [{"id": "t", "kind": "task"}]})
-            assert status == 201
-            blob = "x" * (args.output_kib * 1024 - 64)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            for _ in range(args.events):
-                status, run = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
-                assert status == 201, run
-                status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["default"], "worker_id": "w"}, conn)
-                assert status == 200, job
-                status, done = request(port, "POST", f"/v1/jobs/{job['id']}/complete", token,
-                                       {"lease_token": job["lease_token"], "output": {"blob": blob}}, conn)
-                assert status == 200, (status, str(done)[:300])
-            time.sleep(1)
-            before = rss_kib(server.pid)
-            sockets = []
-            for _ in range(args.streams):
-                s = socket.socket()
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                s.connect(("127.0.0.1", port))
-                s.sendall(f"GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
-                sockets.append(s)
-            time.sleep(args.settle)
-            after = rss_kib(server.pid)
-            print(json.dumps({"figure": "rss_per_non_reading_stream", "streams": args.streams, "events": args.events,
-                              "event_kib": args.output_kib, "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
-                              "per_stream_mib": round((after - before) / 1024 / args.streams, 2)}))
-            for s in sockets:
-                s.close()
-        finally:
-            server.terminate()
-            server.wait()
+    with Served(args) as served:
+        port = served.port
+        token = signup(port, "streams")
+        status, _ = request(port, "POST", "/v1/workflows", token, {"slug": "one", "name": "One", "steps": [{"id": "t", "kind": "task"}]})
+        assert status == 201
+        blob = "x" * (args.output_kib * 1024 - 64)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(args.events):
+            status, run = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
+            assert status == 201, run
+            status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["default"], "worker_id": "w"}, conn)
+            assert status == 200, job
+            status, done = request(port, "POST", f"/v1/jobs/{job['id']}/complete", token,
+                                   {"lease_token": job["lease_token"], "output": {"blob": blob}}, conn)
+            assert status == 200, (status, str(done)[:300])
+        time.sleep(1)
+        before = rss_kib(served.process.pid)
+        sockets = []
+        for _ in range(args.streams):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", port))
+            s.sendall(f"GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+            sockets.append(s)
+        time.sleep(args.settle)
+        after = rss_kib(served.process.pid)
+        print(json.dumps({"figure": "rss_per_non_reading_stream", "streams": args.streams, "events": args.events,
+                          "event_kib": args.output_kib, "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
+                          "per_stream_mib": round((after - before) / 1024 / args.streams, 2)}))
+        for s in sockets:
+            s.close()
 
 
 def verify(args):
-    with tempfile.TemporaryDirectory() as directory:
-        server, port = start(args.server, directory, login_limits_key=not args.base)
-        try:
-            a = signup(port, "chain")
-            b = signup(port, "quiet")
-            for _ in range(20):
-                request(port, "POST", "/v1/jobs", b, {"queue": "q"})
-            def job(conn):
-                status, _ = request(port, "POST", "/v1/jobs", a, {"queue": "q"}, conn)
-                assert status == 201
-            in_threads(port, args.entries, job)
-            stop = threading.Event()
-            verified = [0, 0]
+    with Served(args) as served:
+        port = served.port
+        a = signup(port, "chain")
+        b = signup(port, "quiet")
+        for _ in range(20):
+            request(port, "POST", "/v1/jobs", b, {"queue": "q"})
+        def job(conn):
+            status, _ = request(port, "POST", "/v1/jobs", a, {"queue": "q"}, conn)
+            assert status == 201
+        in_threads(port, args.entries, job)
+        stop = threading.Event()
+        verified = [0, 0]
 
-            def verify_loop():
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-                while not stop.is_set():
-                    status, body = request(port, "GET", "/v1/audit/verify", a, None, conn)
-                    verified[0 if status == 200 else 1] += 1
-                    if status == 429:
-                        time.sleep(1)  # as Retry-After says: a client that honours it
+        def verify_loop():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            while not stop.is_set():
+                status, body = request(port, "GET", "/v1/audit/verify", a, None, conn)
+                verified[0 if status == 200 else 1] += 1
+                if status == 429:
+                    time.sleep(1)  # as Retry-After says: a client that honours it
 
-            def timed():
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                times = []
-                for _ in range(args.requests):
-                    started = time.perf_counter()
-                    status, _ = request(port, "GET", "/v1/runs?limit=20", b, None, conn)
-                    times.append((time.perf_counter() - started) * 1000)
-                    assert status == 200
-                times.sort()
-                return times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+        def timed():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            times = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                status, _ = request(port, "GET", "/v1/runs?limit=20", b, None, conn)
+                times.append((time.perf_counter() - started) * 1000)
+                assert status == 200
+            times.sort()
+            return times[len(times) // 2], times[int(len(times) * 0.99) - 1]
 
-            alone = timed()
-            loops = [threading.Thread(target=verify_loop) for _ in range(2)]
-            for t in loops:
-                t.start()
-            time.sleep(0.5)
-            loaded = timed()
-            stop.set()
-            for t in loops:
-                t.join()
-            print(json.dumps({"figure": "quiet_get_runs_beside_two_verify_loops", "entries": args.entries, "requests": args.requests,
-                              "alone_p50_ms": round(alone[0], 2), "alone_p99_ms": round(alone[1], 2),
-                              "loaded_p50_ms": round(loaded[0], 2), "loaded_p99_ms": round(loaded[1], 2),
-                              "p99_ratio": round(loaded[1] / alone[1], 2), "verifies_answered": verified[0], "verifies_refused": verified[1]}))
-        finally:
-            server.terminate()
-            server.wait()
+        alone = timed()
+        loops = [threading.Thread(target=verify_loop) for _ in range(2)]
+        for t in loops:
+            t.start()
+        time.sleep(0.5)
+        loaded = timed()
+        stop.set()
+        for t in loops:
+            t.join()
+        print(json.dumps({"figure": "quiet_get_runs_beside_two_verify_loops", "entries": args.entries, "requests": args.requests,
+                          "alone_p50_ms": round(alone[0], 2), "alone_p99_ms": round(alone[1], 2),
+                          "loaded_p50_ms": round(loaded[0], 2), "loaded_p99_ms": round(loaded[1], 2),
+                          "p99_ratio": round(loaded[1] / alone[1], 2), "verifies_answered": verified[0], "verifies_refused": verified[1]}))
 
 
 def usage(args):
-    with tempfile.TemporaryDirectory() as directory:
-        server, port = start(args.server, directory, login_limits_key=not args.base)
-        try:
-            token = signup(port, "busy")
-            status, _ = request(port, "POST", "/v1/workflows", token,
-                                {"slug": "one", "name": "One", "steps": [{"id": "a", "kind": "task", "queue": "q"}]})
+    with Served(args) as served:
+        port = served.port
+        token = signup(port, "busy")
+        status, _ = request(port, "POST", "/v1/workflows", token,
+                            {"slug": "one", "name": "One", "steps": [{"id": "a", "kind": "task", "queue": "q"}]})
+        assert status == 201, status
+        def run_and_complete(conn):
+            status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
             assert status == 201, status
-            def run_and_complete(conn):
-                status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "one"}, conn)
-                assert status == 201, status
-                status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["q"], "worker_id": "w"}, conn)
-                if status == 200 and job:
-                    request(port, "POST", "/v1/jobs/%s/complete" % job["id"], token,
-                            {"lease_token": job["lease_token"], "output": {},
-                             "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.001}}, conn)
-            in_threads(port, args.runs, run_and_complete)
-            today = time.gmtime()
-            since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-            times = []
-            body = None
-            for _ in range(args.requests):
-                started = time.perf_counter()
-                status, body = request(port, "GET", "/v1/usage?from=%s&to=%s" % (since, time.strftime("%Y-%m-%d", today)), token, None, conn)
-                times.append((time.perf_counter() - started) * 1000)
-                assert status == 200, status
-            times.sort()
-            print(json.dumps({"figure": "usage_over_366_days", "runs": args.runs, "requests": args.requests,
-                              "runs_created": body["runs_created"], "jobs_completed": body["jobs_completed"],
-                              "p50_ms": round(times[len(times) // 2], 2), "p99_ms": round(times[int(len(times) * 0.99) - 1], 2)}))
-        finally:
-            server.terminate()
-            server.wait()
+            status, job = request(port, "POST", "/v1/jobs/claim", token, {"queues": ["q"], "worker_id": "w"}, conn)
+            if status == 200 and job:
+                request(port, "POST", "/v1/jobs/%s/complete" % job["id"], token,
+                        {"lease_token": job["lease_token"], "output": {},
+                         "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.001}}, conn)
+        in_threads(port, args.runs, run_and_complete)
+        today = time.gmtime()
+        since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        times = []
+        body = None
+        for _ in range(args.requests):
+            started = time.perf_counter()
+            status, body = request(port, "GET", "/v1/usage?from=%s&to=%s" % (since, time.strftime("%Y-%m-%d", today)), token, None, conn)
+            times.append((time.perf_counter() - started) * 1000)
+            assert status == 200, status
+        times.sort()
+        print(json.dumps({"figure": "usage_over_366_days", "runs": args.runs, "requests": args.requests,
+                          "runs_created": body["runs_created"], "jobs_completed": body["jobs_completed"],
+                          "p50_ms": round(times[len(times) // 2], 2), "p99_ms": round(times[int(len(times) * 0.99) - 1], 2)}))
 
 
 def waits(args):
-    with tempfile.TemporaryDirectory() as directory:
-        server, port = start(args.server, directory, login_limits_key=not args.base)
-        try:
-            token = signup(port, "sleepy")
-            status, _ = request(port, "POST", "/v1/workflows", token,
-                                {"slug": "nap", "name": "Nap", "steps": [{"id": "nap", "kind": "wait", "duration_ms": args.wait_s * 1000}]})
-            assert status == 201, status
-            time.sleep(1)
-            before = rss_kib(server.pid)
+    with Served(args) as served:
+        port = served.port
+        token = signup(port, "sleepy")
+        status, _ = request(port, "POST", "/v1/workflows", token,
+                            {"slug": "nap", "name": "Nap", "steps": [{"id": "nap", "kind": "wait", "duration_ms": args.wait_s * 1000}]})
+        assert status == 201, status
+        time.sleep(1)
+        before = rss_kib(served.process.pid)
 
-            def run(conn):
-                status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "nap"}, conn)
-                assert status == 201, status
-            started = time.perf_counter()
-            in_threads(port, args.runs, run)
-            created_s = time.perf_counter() - started
-            time.sleep(3)
-            after = rss_kib(server.pid)
-            figure = {"figure": "pending_waits", "runs": args.runs, "created_per_s": round(args.runs / created_s),
-                      "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
-                      "rss_kib_per_1000_waits": round((after - before) / (args.runs / 1000), 1)}
-            if args.overdue:
-                server.terminate()
-                server.wait()
-                time.sleep(args.wait_s + 1)
-                restarted = time.perf_counter()
-                server, port = start(args.server, directory, login_limits_key=not args.base)
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                while True:
-                    status, body = request(port, "GET", "/v1/runs?status=running&limit=1", token, None, conn)
-                    assert status == 200, status
-                    if not body["data"]:
-                        break
-                    time.sleep(0.2)
-                fired_s = time.perf_counter() - restarted
-                figure.update({"overdue_fired_s": round(fired_s, 2), "overdue_fired_per_s": round(args.runs / fired_s)})
-            print(json.dumps(figure))
-        finally:
-            server.terminate()
-            server.wait()
+        def run(conn):
+            status, _ = request(port, "POST", "/v1/runs", token, {"workflow": "nap"}, conn)
+            assert status == 201, status
+        started = time.perf_counter()
+        in_threads(port, args.runs, run)
+        created_s = time.perf_counter() - started
+        time.sleep(3)
+        after = rss_kib(served.process.pid)
+        figure = {"figure": "pending_waits", "runs": args.runs, "created_per_s": round(args.runs / created_s),
+                  "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
+                  "rss_kib_per_1000_waits": round((after - before) / (args.runs / 1000), 1)}
+        if args.overdue:
+            served.stop()
+            time.sleep(args.wait_s + 1)
+            restarted = time.perf_counter()
+            served.restart()
+            port = served.port
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            while True:
+                status, body = request(port, "GET", "/v1/runs?status=running&limit=1", token, None, conn)
+                assert status == 200, status
+                if not body["data"]:
+                    break
+                time.sleep(0.2)
+            fired_s = time.perf_counter() - restarted
+            figure.update({"overdue_fired_s": round(fired_s, 2), "overdue_fired_per_s": round(args.runs / fired_s)})
+        print(json.dumps(figure))
 
 
 def main():

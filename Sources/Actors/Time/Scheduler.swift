@@ -61,7 +61,12 @@ public final class Scheduler: Service {
             let now = clock.now
             let due = try await store.reader.read { db in try DueWork.due(on: db, at: now, limit: Self.batch) }
             let taken = state.withLock { state in
-                due.filter { work in state.retryAt[work.kind + "/" + work.key].map { $0.at <= now } ?? true }
+                if due.count < Self.batch {
+                    // A failed row that is gone (its subject moved on) needs no back-off kept.
+                    let present = Set(due.map { $0.kind + "/" + $0.key })
+                    state.retryAt = state.retryAt.filter { $0.value.at > now || present.contains($0.key) }
+                }
+                return due.filter { work in state.retryAt[work.kind + "/" + work.key].map { $0.at <= now } ?? true }
             }
             // Each subject's rows in their order; up to `concurrency` subjects at once.
             var bySubject: [DueWork.Subject: [DueWork]] = [:]
