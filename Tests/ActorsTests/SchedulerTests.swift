@@ -45,6 +45,8 @@ struct SchedulerTests {
         try await schedule(runtime, "s/first", in: .seconds(1))
         try await schedule(runtime, "s/second", in: .seconds(2))
         try await schedule(runtime, "s/later", in: .seconds(60))
+        let pending = try await runtime.scheduler.pending()
+        #expect(pending.byKind == ["test.record": 4] && pending.earliest == clock.now + .seconds(1))
         clock.advance(by: .seconds(5))
         async let one = runtime.scheduler.fireDue()
         async let two = runtime.scheduler.fireDue()

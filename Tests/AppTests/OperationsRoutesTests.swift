@@ -21,6 +21,7 @@ import TroupeCore
         #expect(metrics.text.contains(#"troupe_runs{status="running"} 0"#))
         #expect(metrics.text.contains(#"troupe_jobs{status="queued"} 0"#))
         #expect(metrics.text.contains(#"troupe_resident_actors{kind="run"} 0"#))
+        #expect(metrics.text.contains("troupe_due_work_overdue_seconds 0"), "no due work, none late")
         let echoed = try await server.send("GET", "/healthz", headers: ["X-Request-Id": "my-trace-1"])
         #expect(echoed.headers["X-Request-Id"] == "my-trace-1")
         let unknown = try await server.send("GET", "/v1/nothing-here")

@@ -87,6 +87,17 @@ public final class Scheduler: Service {
         }
     }
 
+    /// The rows waiting, by kind, and the earliest one's time (for `/metrics`).
+    public func pending() async throws -> (byKind: [String: Int64], earliest: Timestamp?) {
+        let rows = try await store.reader.read { db in
+            try db.query("SELECT kind, count(*), min(due_at) FROM due_work GROUP BY kind") {
+                ($0.string(at: 0) ?? "", $0.int64(at: 1), $0.int64(at: 2))
+            }
+        }
+        let earliest = rows.map(\.2).min().map { Timestamp(microsecondsSinceEpoch: $0) }
+        return (Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: +), earliest)
+    }
+
     /// Waits until no other pass is under way, and makes this one the pass.
     private func beginPass() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -40,9 +40,12 @@ enum BackgroundServices {
 }
 
 extension TroupeApp {
-    /// Counts runs and jobs by status for `/metrics`.
+    /// Counts runs and jobs by status, and the durable clock's rows, for `/metrics`.
     func refreshWorkloadGauges() async throws {
         let counts = try await WorkloadUsage(store: runtime.store).statusCounts()
         metrics.refreshWorkload(runs: counts.runs, jobs: counts.jobs)
+        let pending = try await runtime.scheduler.pending()
+        let late = pending.earliest.map { clock.now - $0 } ?? .zero
+        metrics.refreshDueWork(byKind: pending.byKind, overdueSeconds: max(0, Double(late.nanoseconds) / 1e9))
     }
 }

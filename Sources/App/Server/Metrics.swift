@@ -28,6 +28,10 @@ final class Metrics: Sendable {
     /// background: a scrape reads them, it never scans a table.
     private let workload = LockedBox<(runs: [String: Int64], jobs: [String: Int64])>(([:], [:]))
 
+    /// Due work by kind, and how late the earliest row is (0 when none is overdue), as last
+    /// counted by ``refreshDueWork(byKind:overdueSeconds:)``.
+    private let dueWork = LockedBox<(byKind: [String: Int64], overdueSeconds: Double)>(([:], 0))
+
     private let state = LockedBox(State())
 
     /// The methods of RFC 9110 §9 and PATCH (RFC 5789), the API's; any other is `other`, so
@@ -52,6 +56,11 @@ final class Metrics: Sendable {
     /// Keeps the latest counts of runs and jobs by status.
     func refreshWorkload(runs: [String: Int64], jobs: [String: Int64]) {
         workload.withLock { $0 = (runs, jobs) }
+    }
+
+    /// Keeps the latest count of due work by kind and the earliest row's lateness.
+    func refreshDueWork(byKind: [String: Int64], overdueSeconds: Double) {
+        dueWork.withLock { $0 = (byKind, overdueSeconds) }
     }
 
     /// The Prometheus text exposition (version 0.0.4).
@@ -136,6 +145,11 @@ final class Metrics: Sendable {
         for status in RunStatus.allCases { out += "troupe_runs{status=\"\(status.rawValue)\"} \(runs[status.rawValue] ?? 0)\n" }
         out += "# HELP troupe_jobs Jobs by status (counted every 15 s).\n# TYPE troupe_jobs gauge\n"
         for status in JobMachine.Status.allCases { out += "troupe_jobs{status=\"\(status.rawValue)\"} \(jobs[status.rawValue] ?? 0)\n" }
+        let (due, overdue) = dueWork.value
+        out += "# HELP troupe_due_work Rows of the durable clock waiting for their time, by kind (counted every 15 s).\n# TYPE troupe_due_work gauge\n"
+        for (kind, count) in due.sorted(by: { $0.key < $1.key }) { out += "troupe_due_work{kind=\"\(kind)\"} \(count)\n" }
+        gauge("troupe_due_work_overdue_seconds", "How late the earliest due row is (0 when none is overdue; counted every 15 s).", "gauge",
+              "\(overdue)")
         return out
     }
 }
