@@ -5,8 +5,8 @@ import TroupeTestSupport
 /// A Server-Sent Events client for tests over a blocking socket: sends the GET, then decodes
 /// the chunked body into events and comments as they arrive. Reads give up after `timeout`.
 ///
-/// Blocking reads run on a dispatch queue, never on Swift's cooperative pool (two threads
-/// here), which the server under test needs.
+/// Blocking reads run on threads of their own (``BlockingCall``), never on Swift's cooperative
+/// pool (two threads here), which the server under test needs.
 ///
 /// `@unchecked Sendable`: each instance belongs to one test, which awaits every call before
 /// making the next, so its buffers are never touched by two threads at once.
@@ -18,7 +18,6 @@ final class EventStreamClient: @unchecked Sendable {
         let data: String
     }
 
-    private static let blockingQueue = DispatchQueue(label: "event-stream-client", attributes: .concurrent)
 
     let fd: Int32
     private(set) var status = 0
@@ -78,9 +77,7 @@ final class EventStreamClient: @unchecked Sendable {
     func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Self.blockingQueue.async { continuation.resume(returning: body()) }
-        }
+        await BlockingCall.run(body)
     }
 
     private func fill() -> Bool {

@@ -3,6 +3,7 @@ import Testing
 import TroupeActors
 import TroupeCore
 import TroupePersistence
+import TroupeTestSupport
 import TroupeTransport
 
 @testable import TroupeApp
@@ -245,12 +246,10 @@ import TroupeTransport
         try process.run()
         try await Task.sleep(for: .milliseconds(200))
         try await work(server, ada.token)
-        let output = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }
+        let output = await BlockingCall.run {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
         }
         #expect(process.terminationStatus == 0, "curl saw the body end")
         let types = output.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }

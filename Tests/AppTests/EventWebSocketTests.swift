@@ -159,9 +159,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: body()) }
-        }
+        await BlockingCall.run(body)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import TroupeCore
+import TroupeTestSupport
 import TroupeTransport
 
 /// The real `troupe` binary, built by `swift test` next to the test bundle (the test target
@@ -47,17 +48,13 @@ enum TroupeProcess {
 
     /// Reads stdout lines until one has `prefix`; nil when the output ends first.
     static func line(from pipe: Pipe, prefix: String) async -> String? {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var buffer = ""
-                while true {
-                    let data = pipe.fileHandleForReading.availableData
-                    if data.isEmpty { return continuation.resume(returning: nil) }
-                    buffer += String(decoding: data, as: UTF8.self)
-                    if let found = buffer.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
-                        return continuation.resume(returning: String(found))
-                    }
-                }
+        await BlockingCall.run { () -> String? in
+            var buffer = ""
+            while true {
+                let data = pipe.fileHandleForReading.availableData
+                if data.isEmpty { return nil }
+                buffer += String(decoding: data, as: UTF8.self)
+                if let found = buffer.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(found) }
             }
         }
     }
@@ -81,11 +78,9 @@ enum TroupeProcess {
     }
 
     static func waitForExit(_ process: Process) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
+        await BlockingCall.run {
+            process.waitUntilExit()
+            return process.terminationStatus
         }
     }
 

@@ -32,6 +32,19 @@ struct SandboxCgroupTests {
         #expect(CgroupFiles.ownPath("3:memory:/a\n", controller: "pids") == nil)
     }
 
+    /// Removes `group` off the cooperative pool (the kernel may take a moment to let its
+    /// processes go, and the pool's two threads are every test's); whether it went.
+    private func removed(_ group: SandboxCgroup) async -> Bool {
+        await BlockingCall.run { () -> Bool in
+            do {
+                try group.remove()
+                return true
+            } catch {
+                return false
+            }
+        }
+    }
+
     private func run(_ script: String, in group: SandboxCgroup, memoryMB: Int, processes: Int = 66) async throws -> CommandOutcome {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
@@ -47,7 +60,6 @@ struct SandboxCgroupTests {
     @Test(.enabled(if: Self.cgroups != nil)) func processesThatEachFitButTogetherDoNotAreKilledTogether() async throws {
         let cgroups = try #require(Self.cgroups)
         let group = cgroups.group(named: "memory-\(UUID().uuidString)")
-        defer { try? group.remove() }
         let hold = "python3 -c 'import time; held = b\"x\" * (60 << 20); time.sleep(4)'"
         // The shell may be taken too once the holders are gone (everything here is first in
         // line for the OOM killer): the group's own count says what the kernel did.
@@ -56,15 +68,15 @@ struct SandboxCgroupTests {
         #expect(group.outOfMemoryKills >= 2, "the kernel killed within the group: \(String(decoding: outcome.stderr, as: UTF8.self))")
         #expect(group.peakMemoryBytes.map { $0 <= 96 << 20 } ?? true)
         let fresh = cgroups.group(named: "memory-\(UUID().uuidString)")
-        defer { try? fresh.remove() }
         let alone = try await run(hold, in: fresh, memoryMB: 96)
         #expect(alone.exitCode == 0, "one holder alone fits: \(String(decoding: alone.stderr, as: UTF8.self))")
+        #expect(await removed(group))
+        #expect(await removed(fresh))
     }
 
     @Test(.enabled(if: Self.cgroups != nil)) func aForkBombStopsAtTheGroupsProcessBound() async throws {
         let cgroups = try #require(Self.cgroups)
         let group = cgroups.group(named: "pids-\(UUID().uuidString)")
-        defer { try? group.remove() }
         let outcome = try await run("n=0; while [ $n -lt 40 ]; do sleep 3 & n=$((n+1)); done 2>/dev/null; true", in: group,
                                     memoryMB: 256, processes: 12)
         #expect(outcome.duration < .seconds(10), "the shell met the bound at once (it cannot fork past it)")
@@ -73,6 +85,7 @@ struct SandboxCgroupTests {
         #expect(pidsMax.trimmingCharacters(in: .whitespacesAndNewlines) == "12")
         let events = (try? String(contentsOfFile: "\(group.directories.last ?? "")/pids.events", encoding: .utf8)) ?? ""
         #expect(events.contains("max") && !events.contains("max 0"), "pids.events: \(events)")
+        #expect(await removed(group))
     }
 
     @Test(.enabled(if: Self.cgroups != nil)) func removingAGroupKillsWhatIsLeftInIt() async throws {
@@ -87,8 +100,8 @@ struct SandboxCgroupTests {
         while group.members.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(group.members == [sleeper.processIdentifier])
         #expect(cgroups.groupNames().contains(group.directories[0].split(separator: "/").last.map(String.init) ?? ""))
-        try group.remove()
-        sleeper.waitUntilExit()
+        #expect(await removed(group))
+        await BlockingCall.run { sleeper.waitUntilExit() }
         #expect(sleeper.terminationReason == .uncaughtSignal)
         for directory in group.directories { #expect(!FileManager.default.fileExists(atPath: directory)) }
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
 import Testing
-
 import TroupeSystem
+import TroupeTestSupport
+
 @testable import TroupeTransport
 
 /// Our client against our server, and our server against curl.
@@ -110,12 +111,10 @@ struct HTTPClientTests {
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let output = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: data)
-            }
+        let output = await BlockingCall.run {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
         }
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }

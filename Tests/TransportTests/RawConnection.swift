@@ -5,13 +5,12 @@ import TroupeTestSupport
 /// A blocking TCP connection for tests that speak raw bytes, with a receive timeout so that a
 /// test never hangs: reads give up after `timeout`.
 ///
-/// Blocking reads run on a dispatch queue, never on Swift's cooperative pool (two threads
-/// here), which the servers under test and other tests need.
+/// Blocking reads run on threads of their own (``BlockingCall``), never on Swift's cooperative
+/// pool (two threads here), which the servers under test and other tests need.
 ///
 /// `@unchecked Sendable`: each instance belongs to one test, which awaits every call before
 /// making the next, so its buffer is never touched by two threads at once.
 final class RawConnection: @unchecked Sendable {
-    private static let blockingQueue = DispatchQueue(label: "raw-connection", attributes: .concurrent)
 
     let fd: Int32
     private var buffered: [UInt8] = []
@@ -74,9 +73,7 @@ final class RawConnection: @unchecked Sendable {
     }
 
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Self.blockingQueue.async { continuation.resume(returning: body()) }
-        }
+        await BlockingCall.run(body)
     }
 
     private func readResponseBlocking(bodiless: Bool) -> TestResponse? {

@@ -83,16 +83,22 @@ final class SandboxContext: Sendable {
         if let failure { failures.record("sandbox_cgroup_removal", failure) }
     }
 
-    /// Removes the groups of sandboxes that are no longer live (a previous server's).
-    func sweepCgroups(keeping live: Set<String>) {
+    /// Removes the groups of sandboxes that are no longer live (a previous server's), off the
+    /// cooperative pool.
+    func sweepCgroups(keeping live: Set<String>) async {
         guard let cgroups else { return }
-        for name in cgroups.groupNames() where !live.contains(name) {
-            do {
-                try cgroups.group(named: name).remove()
-            } catch {
-                failures.record("sandbox_cgroup_removal", error)
+        let failed = await BlockingWork.run { () -> [SystemCallError] in
+            var failed: [SystemCallError] = []
+            for name in cgroups.groupNames() where !live.contains(name) {
+                do throws(SystemCallError) {
+                    try cgroups.group(named: name).remove()
+                } catch {
+                    failed.append(error)
+                }
             }
+            return failed
         }
+        for error in failed { failures.record("sandbox_cgroup_removal", error) }
     }
 
     // MARK: The directory of live sandboxes

@@ -149,7 +149,7 @@ public final class SandboxEngine: Sendable {
         let rows = try await store.live()
         try ProcessSweep.kill(users: Set(rows.compactMap { context.hostUser(forSlot: $0.sandbox.slot) }),
                               groups: Set(rows.compactMap(\.launcherID)))
-        context.sweepCgroups(keeping: Set(rows.map(\.sandbox.id)))
+        await context.sweepCgroups(keeping: Set(rows.map(\.sandbox.id)))
         for (record, _) in rows {
             let actor = SandboxActor(record, context: context)
             context.admit(actor, record)
