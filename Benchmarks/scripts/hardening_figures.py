@@ -287,30 +287,22 @@ def waits(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--server", required=True)
+    common.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
     sub = parser.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("streams")
-    s.add_argument("--server", required=True)
-    s.add_argument("--streams", type=int, default=30)
-    s.add_argument("--events", type=int, default=40)
-    s.add_argument("--output-kib", type=int, default=60)
-    s.add_argument("--settle", type=float, default=3.0)
-    s.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
-    v = sub.add_parser("verify")
-    v.add_argument("--server", required=True)
-    v.add_argument("--entries", type=int, default=100_000)
-    v.add_argument("--requests", type=int, default=2000)
-    v.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
-    u = sub.add_parser("usage")
-    u.add_argument("--server", required=True)
-    u.add_argument("--runs", type=int, default=100_000)
-    u.add_argument("--requests", type=int, default=200)
-    u.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
-    w = sub.add_parser("waits")
-    w.add_argument("--server", required=True)
-    w.add_argument("--runs", type=int, default=100_000)
-    w.add_argument("--wait-s", type=int, default=600)
-    w.add_argument("--overdue", action="store_true")
-    w.add_argument("--base", action="store_true", help="a server from before login_address_limits existed")
+    options = {
+        "streams": [("--streams", int, 30), ("--events", int, 40), ("--output-kib", int, 60), ("--settle", float, 3.0)],
+        "verify": [("--entries", int, 100_000), ("--requests", int, 2000)],
+        "usage": [("--runs", int, 100_000), ("--requests", int, 200)],
+        "waits": [("--runs", int, 100_000), ("--wait-s", int, 600)],
+    }
+    for command, arguments in options.items():
+        command_parser = sub.add_parser(command, parents=[common])
+        for name, kind, default in arguments:
+            command_parser.add_argument(name, type=kind, default=default)
+        if command == "waits":
+            command_parser.add_argument("--overdue", action="store_true")
     args = parser.parse_args()
     {"streams": streams, "verify": verify, "usage": usage, "waits": waits}[args.command](args)
 
