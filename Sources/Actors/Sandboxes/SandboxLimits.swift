@@ -88,17 +88,16 @@ public struct SandboxLimits: Sendable, Equatable {
         .object(JSONObject(Self.fields.map { ($0.name, .int(Int64(self[keyPath: $0.keyPath]))) }))
     }
 
-    /// The rlimits of a command in the sandbox. In a control group of its own (`inCgroup`),
-    /// which bounds all its processes together, each process may use the whole of `memory_mb`
-    /// and it may run ``processes``; else `memory_mb` is divided among ``processCount``
-    /// processes, so that all of them together stay within it.
+    /// The rlimits of a command in the sandbox: at most ``processCount`` processes either way.
+    /// In a control group of its own (`inCgroup`), which bounds all its processes' memory
+    /// together, each process may use the whole of `memory_mb`; else `memory_mb` is divided
+    /// among them, so that all of them together stay within it.
     public func processLimits(inCgroup: Bool) -> ProcessLimits {
-        let processes = inCgroup ? Self.processes : processCount
-        return ProcessLimits(cpuSeconds: cpuSeconds, addressSpaceBytes: (memoryMB << 20) / (inCgroup ? 1 : processes),
-                             fileSizeBytes: Self.fileSizeBytes, processes: processes, openFiles: Self.openFiles)
+        ProcessLimits(cpuSeconds: cpuSeconds, addressSpaceBytes: (memoryMB << 20) / (inCgroup ? 1 : processCount),
+                      fileSizeBytes: Self.fileSizeBytes, processes: processCount, openFiles: Self.openFiles)
     }
 
-    /// The bounds of the sandbox's control group: `memory_mb`, and ``processes`` plus the
+    /// The bounds of the sandbox's control group: `memory_mb`, and ``processCount`` plus the
     /// launcher and its helper, which are in it too.
-    public var cgroupBounds: (memoryBytes: Int, processes: Int) { (memoryMB << 20, Self.processes + 2) }
+    public var cgroupBounds: (memoryBytes: Int, processes: Int) { (memoryMB << 20, processCount + 2) }
 }
