@@ -1,4 +1,5 @@
 import Glibc
+import TroupeSystem
 
 /// The CPU time and resident memory of a process on this machine, from /proc.
 public struct ProcessUsage: Sendable, Equatable {
@@ -8,7 +9,7 @@ public struct ProcessUsage: Sendable, Equatable {
 
     /// `pid`'s usage now; nil when it is not readable (gone, or another machine's).
     public static func of(pid: Int32) -> ProcessUsage? {
-        guard let stat = read("/proc/\(pid)/stat"), let status = read("/proc/\(pid)/status") else { return nil }
+        guard let stat = KernelFile.read("/proc/\(pid)/stat"), let status = KernelFile.read("/proc/\(pid)/status") else { return nil }
         // "pid (comm) state …": fields after the command's closing parenthesis; utime and stime
         // are the 12th and 13th of them.
         guard let close = stat.lastIndex(of: ")") else { return nil }
@@ -18,19 +19,5 @@ public struct ProcessUsage: Sendable, Equatable {
         let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?
             .split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return ProcessUsage(cpuSeconds: (user + system) / max(ticks, 1), residentBytes: rss * 1024)
-    }
-
-    private static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -51,7 +51,7 @@ public final class Scheduler: Service {
     }
 
     /// Fires every row due now, each subject's earliest first (``concurrency`` subjects at
-    /// once); how many it fired. One pass at a time: a second call waits for the first to end.
+    /// once); how many rows it tried. One pass at a time: a second call waits for the first to end.
     @discardableResult
     public func fireDue() async throws -> Int {
         await beginPass()

@@ -1,27 +1,8 @@
 import Glibc
 
-/// The few file operations cgroupfs needs: whole small reads, single writes whose error is the
-/// kernel's answer (EBUSY, EINVAL), and directories.
+/// The few file operations cgroupfs needs besides ``KernelFile/read(_:)``: single writes whose
+/// error is the kernel's answer (EBUSY, EINVAL), and directories.
 enum CgroupFiles {
-    /// The file's text, or nil when it cannot be read.
-    static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                bytes += buffer[0..<count]
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                return count == 0 ? String(decoding: bytes, as: UTF8.self) : nil
-            }
-        }
-    }
-
     /// Writes `text` in one call.
     static func write(_ path: String, _ text: String) throws(SystemCallError) {
         if case .failure(let error) = attempt(path, text) { throw error }

@@ -21,7 +21,7 @@ struct CgroupMount: Sendable, Equatable {
 
     /// Every cgroup mount of this process's mount namespace.
     static func all() -> [CgroupMount] {
-        (CgroupFiles.read("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap { parse(String($0)) }
+        (KernelFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap { parse(String($0)) }
     }
 
     /// One mountinfo line: `id parent dev root mountpoint options [tags…] - fstype source superoptions`.

@@ -45,19 +45,19 @@ public struct SandboxCgroup: Sendable, Equatable {
 
     /// The processes in the group now.
     public var members: [Int32] {
-        (CgroupFiles.read("\(directories[0])/cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
+        (KernelFile.read("\(directories[0])/cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
     }
 
     /// The most memory the group has held, in bytes (nil where the kernel does not say).
     public var peakMemoryBytes: Int? {
         let file = version == .v2 ? "memory.peak" : "memory.max_usage_in_bytes"
-        return CgroupFiles.read("\(directories[0])/\(file)").flatMap { Int($0.filter { !$0.isWhitespace }) }
+        return KernelFile.read("\(directories[0])/\(file)").flatMap { Int($0.filter { !$0.isWhitespace }) }
     }
 
     /// How many times the group ran out of memory and had a process killed for it.
     public var outOfMemoryKills: Int {
         let file = version == .v2 ? "memory.events" : "memory.oom_control"
-        let text = CgroupFiles.read("\(directories[0])/\(file)") ?? ""
+        let text = KernelFile.read("\(directories[0])/\(file)") ?? ""
         for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
             return Int(line.dropFirst("oom_kill ".count)) ?? 0
         }

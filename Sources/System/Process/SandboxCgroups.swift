@@ -47,7 +47,7 @@ public struct SandboxCgroups: Sendable, Equatable {
     /// The sandboxes' groups of this server (named by `tag`, which the sandbox root decides, so
     /// that two servers on one host never sweep each other's), or why there can be none.
     public static func probe(tag: String) -> Result<SandboxCgroups, CgroupUnavailable> {
-        let membership = CgroupFiles.read("/proc/self/cgroup") ?? ""
+        let membership = KernelFile.read("/proc/self/cgroup") ?? ""
         let mounts = CgroupMount.all()
         var reasons: [String] = []
         if let unified = mounts.first(where: { $0.isUnified }), let own = CgroupFiles.ownPath(membership, controller: nil) {
@@ -64,7 +64,7 @@ public struct SandboxCgroups: Sendable, Equatable {
     }
 
     private static func probeV2(directory: String, tag: String) -> Result<SandboxCgroups, CgroupUnavailable> {
-        let offered = Set((CgroupFiles.read("\(directory)/cgroup.controllers") ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+        let offered = Set((KernelFile.read("\(directory)/cgroup.controllers") ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
         guard offered.isSuperset(of: ["memory", "pids"]) else {
             return .failure(CgroupUnavailable(description: "the server's group \(directory) does not offer memory and pids"))
         }

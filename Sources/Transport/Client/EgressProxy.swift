@@ -117,7 +117,9 @@ public final class EgressProxy: Sendable {
             case .wouldBlock:
                 do { try await loop.wait(listener, for: .read) } catch { return }
             case .value(let fd):
-                guard tunnels.add(1, ordering: .relaxed).newValue <= Self.maxTunnels, (try? loop.register(fd)) != nil else {
+                // Past the bound, or unwatchable by the loop: closed at once (the delivery
+                // behind it records `connect_failed`).
+                guard tunnels.add(1, ordering: .relaxed).newValue <= Self.maxTunnels, watch(fd) else {
                     tunnels.subtract(1, ordering: .relaxed)
                     close(fd)
                     continue
@@ -129,6 +131,16 @@ public final class EgressProxy: Sendable {
                     tunnels.subtract(1, ordering: .relaxed)
                 }
             }
+        }
+    }
+
+    /// Registers an accepted socket with the loop; whether it could be.
+    private func watch(_ fd: Int32) -> Bool {
+        do {
+            try loop.register(fd)
+            return true
+        } catch {
+            return false
         }
     }
 
