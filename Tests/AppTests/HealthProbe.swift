@@ -15,8 +15,10 @@ final class HealthProbe: Sendable {
     private let state = Mutex(State())
     private let done = DispatchSemaphore(value: 0)
 
-    init(port: Int, interval: Duration = .milliseconds(20)) {
+    /// Probes `port`; at `niceness` when given and the process may take it (per thread on Linux).
+    init(port: Int, interval: Duration = .milliseconds(20), niceness: Int32? = nil) {
         let thread = Thread { [self] in
+            if let niceness { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
             while !state.withLock(\.stopped) {
                 let started = ContinuousClock.now
                 let answered = Self.probe(port: port)

@@ -12,10 +12,12 @@ enum TroupeProcess {
     }
 
     /// How to start the binary: as uid and gid `user` and without the capabilities named in
-    /// `droppedCapabilities` (through `setpriv`), with `environment` added to the test's own.
+    /// `droppedCapabilities` (through `setpriv`), at `niceness` (through `nice`, when the test may
+    /// raise priority: root), with `environment` added to the test's own.
     struct Launch {
         var user: UInt32?
         var droppedCapabilities: [String] = []
+        var niceness: Int32?
         var environment: [String: String] = [:]
     }
 
@@ -29,13 +31,12 @@ enum TroupeProcess {
             let dropped = launch.droppedCapabilities.map { "-" + $0 }.joined(separator: ",")
             wrapper += ["--bounding-set=\(dropped)", "--inh-caps=\(dropped)"]
         }
-        if wrapper.isEmpty {
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = wrapper + ["--", binary] + arguments
+        var command = wrapper.isEmpty ? [binary] + arguments : ["/usr/bin/setpriv"] + wrapper + ["--", binary] + arguments
+        if let niceness = launch.niceness, niceness >= 0 || geteuid() == 0 {
+            command = ["/usr/bin/nice", "-n", String(niceness)] + command
         }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         if !launch.environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(launch.environment) { $1 }
         }
