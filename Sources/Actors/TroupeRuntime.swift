@@ -28,6 +28,12 @@ public final class TroupeRuntime: Sendable {
     /// The durable clock: fires the `due_work` rows (the ends of `wait` steps) as they fall
     /// due. A service: the server runs it; a test calls ``Scheduler/fireDue()``.
     public let scheduler: Scheduler
+    /// Workflows, looked up through one cache per process.
+    public let workflows: WorkflowStore
+    /// Starting runs and acting on them, whoever asks (``RunService``).
+    public let runService: RunService
+    /// Schedules and their fires.
+    public let schedules: ScheduleService
     public let path: String
     private let temporaryDirectory: String?
 
@@ -38,7 +44,8 @@ public final class TroupeRuntime: Sendable {
         SnapshotStore.migrations + AccountSchema.migrations + WorkflowStore.migrations + JobStore.migrations + RunEngine.migrations
             + RowidTables.migrations + [JobStore.requeueFailedMigration, IdempotencyStore.migration] + EventLog.migrations
             + AuditLog.migrations + WebhookStore.migrations + SandboxStore.migrations
-            + [RunEngine.workflowColumnMigration, WorkloadUsage.rollUpMigration, DueWork.migration, RunEngine.waitTimersMigration])
+            + [RunEngine.workflowColumnMigration, WorkloadUsage.rollUpMigration, DueWork.migration, RunEngine.waitTimersMigration,
+               ScheduleService.migration])
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
     /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own
@@ -115,6 +122,11 @@ public final class TroupeRuntime: Sendable {
         self.runs = runs
         scheduler = Scheduler(store: store, clock: clock, failures: failures)
         scheduler.register(RunEngine.waitKind) { work in try await runs.fireWait(work) }
+        workflows = WorkflowStore(store: store)
+        runService = RunService(runs: runs, tenants: tenants, clock: clock)
+        var scheduleRegistry = ActorRegistry<ScheduleActor>.Configuration()
+        scheduleRegistry.idleTTL = registry.idleTTL
+        schedules = ScheduleService(context: context, runs: runService, workflows: workflows, scheduler: scheduler, configuration: scheduleRegistry)
     }
 
     /// Creates a workspace and returns its id (`ws_…`) once it is durable.

@@ -26,9 +26,9 @@ public actor RunActor: ManagedActor {
     }
     /// The API's rendering of ``state``, kept until the state changes (``rendered(by:)``).
     private var rendering: [UInt8]?
-    /// A transition is being decided or committed: the next waits (``acquireTransition()``).
-    private var transitioning = false
-    private var transitionWaiters: [CheckedContinuation<Void, Never>] = []
+    /// One transition at a time, decided and committed: one that follows never builds on a state
+    /// that may yet fail to commit, so a failed commit can put the state back as it was.
+    private let transitions = SerialGate()
 
     public init(id: String, state: RunState, context: ActorContext) {
         self.id = id
@@ -39,9 +39,11 @@ public actor RunActor: ManagedActor {
     /// Stores a new run and, unless it is a dry run, starts it, in one transaction with its first
     /// jobs. With `activeRunCap`, refuses (``RunCapReached``) when the workspace already has that
     /// many queued, running or awaiting runs — counted inside the transaction, so exactly. A dry
-    /// run is never refused: it never runs.
+    /// run is never refused: it never runs. `alongside` writes in the same transaction (a
+    /// schedule's progress, so that a fire and its run commit together).
     public static func create(
-        id: String, state initial: RunState, context: ActorContext, activeRunCap: Int?, origin: ChangeOrigin = .system
+        id: String, state initial: RunState, context: ActorContext, activeRunCap: Int?, origin: ChangeOrigin = .system,
+        alongside: (@Sendable (JournalTransaction) throws -> Void)? = nil
     ) async throws -> (RunState, Outcome) {
         var state = initial
         var actions: [RunMachine.Action] = []
@@ -51,7 +53,7 @@ public actor RunActor: ManagedActor {
         let events = RunEvents.created(runID: id, state)
         let workspace = state.workspace
         let cap = state.dryRun ? nil : activeRunCap  // a dry run never becomes active
-        let timers = waitTimers(for: actions, after: nil, runID: id, workspaceID: workspace)
+        let timers = dueWork(for: actions, after: nil, runID: id, workspaceID: workspace, scheduleID: state.scheduleID, at: initial.createdAt)
         try await context.store.journal.commit(Change(origin) { transaction in
             let db = transaction.db
             if let activeRunCap = cap, try RunListing.activeCount(db, workspaceID: workspace) >= activeRunCap {
@@ -60,6 +62,7 @@ public actor RunActor: ManagedActor {
             try save(db)
             for change in changes { try change(db) }
             try timers(transaction)
+            try alongside?(transaction)
             transaction.emit(events)
             for job in queued { JobStore.signalIfClaimable(job, at: job.createdAt, on: transaction) }
         })
@@ -136,28 +139,14 @@ public actor RunActor: ManagedActor {
         try await transition(nil, finishing: nil, budget: fields, origin: origin)
     }
 
-    /// One transition at a time, decided and committed: one that follows never builds on a state
-    /// that may yet fail to commit, so a failed commit can put the state back as it was.
-    private func acquireTransition() async {
-        guard transitioning else {
-            transitioning = true
-            return
-        }
-        await withCheckedContinuation { transitionWaiters.append($0) }  // handed over by release
-    }
-
-    private func releaseTransition() {
-        if transitionWaiters.isEmpty { transitioning = false } else { transitionWaiters.removeFirst().resume() }
-    }
-
     /// `written`: the finished job's guarded write, first in the transaction (else a finished
     /// job is only marked taken in).
     private func transition(
         _ event: RunMachine.Event?, finishing job: JobRecord?, written: (@Sendable (JournalTransaction) throws -> Void)? = nil,
         budget: JSONObject? = nil, origin: ChangeOrigin
     ) async throws -> Outcome {
-        await acquireTransition()
-        defer { releaseTransition() }
+        await transitions.enter()
+        defer { transitions.leave() }
         let now = context.clock.now
         var next = state
         var actions = try event.map { event throws(RunRefusal) in try Self.apply(event, to: &next, at: now) } ?? []
@@ -183,7 +172,7 @@ public actor RunActor: ManagedActor {
         // Decided and mutated before the await; a failed commit puts the state back (no later
         // transition has been decided meanwhile), and unless the failure was expected (a job
         // that changed meanwhile) the registry also brings the run back from its snapshot.
-        let timers = Self.waitTimers(for: actions, after: event, runID: id, workspaceID: next.workspace)
+        let timers = Self.dueWork(for: actions, after: event, runID: id, workspaceID: next.workspace, scheduleID: next.scheduleID, at: now)
         let previous = state
         state = next
         do {
@@ -221,14 +210,16 @@ public actor RunActor: ManagedActor {
         }
     }
 
-    /// The due work of `wait` steps that a transition changes, written in its transaction: a
-    /// started wait becomes a row due at its end (replacing one a cancelled attempt left), a
-    /// stopped one's row goes, and so does the row of the wait whose firing this is.
-    private static func waitTimers(
-        for actions: [RunMachine.Action], after event: RunMachine.Event?, runID: String, workspaceID: String
+    /// The due work a transition changes, written in its transaction: a started wait becomes a
+    /// row due at its end (replacing one a cancelled attempt left), a stopped one's row goes,
+    /// and so does the row of the wait whose firing this is. A scheduled run that finishes makes
+    /// its schedule's release due now (a fire `buffer_one` holds starts then).
+    private static func dueWork(
+        for actions: [RunMachine.Action], after event: RunMachine.Event?, runID: String, workspaceID: String, scheduleID: String?, at now: Timestamp
     ) -> @Sendable (JournalTransaction) throws -> Void {
         var due: [DueWork] = []
         var gone: [String] = []
+        var release: DueWork?
         if case .timerFired(let stepID)? = event { gone.append(runID + "/" + stepID) }
         for action in actions {
             switch action {
@@ -236,13 +227,16 @@ public actor RunActor: ManagedActor {
                 due.append(DueWork(kind: RunEngine.waitKind, key: runID + "/" + stepID, workspaceID: workspaceID, dueAt: fireAt))
             case .stopWork(let stepID):
                 gone.append(runID + "/" + stepID)
-            case .enqueueJob, .startSandbox, .finished:
+            case .finished:
+                if let scheduleID { release = ScheduleService.releaseWork(scheduleID: scheduleID, workspaceID: workspaceID, at: now) }
+            case .enqueueJob, .startSandbox:
                 break
             }
         }
-        return { [due, gone] transaction in
+        return { [due, gone, release] transaction in
             for key in gone { try transaction.unschedule(kind: RunEngine.waitKind, key: key) }
             for work in due { try transaction.schedule(work) }
+            if let release { try transaction.schedule(release) }
         }
     }
 

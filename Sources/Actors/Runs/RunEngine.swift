@@ -57,9 +57,13 @@ public final class RunEngine: Sendable {
         registry = ActorRegistry(context: context, configuration: configuration)
     }
 
-    /// Stores and (unless a dry run) starts a new run; see ``RunActor/create(id:state:context:activeRunCap:)``.
-    public func create(id: String, state: RunState, activeRunCap: Int?, origin: ChangeOrigin = .system) async throws -> (RunState, RunActor.Outcome) {
-        let (stored, outcome) = try await RunActor.create(id: id, state: state, context: context, activeRunCap: activeRunCap, origin: origin)
+    /// Stores and (unless a dry run) starts a new run; see ``RunActor/create(id:state:context:activeRunCap:origin:alongside:)``.
+    public func create(
+        id: String, state: RunState, activeRunCap: Int?, origin: ChangeOrigin = .system,
+        alongside: (@Sendable (JournalTransaction) throws -> Void)? = nil
+    ) async throws -> (RunState, RunActor.Outcome) {
+        let (stored, outcome) = try await RunActor.create(id: id, state: state, context: context, activeRunCap: activeRunCap, origin: origin,
+                                                          alongside: alongside)
         follow(runID: id, stored, outcome.actions)
         return (stored, outcome)
     }

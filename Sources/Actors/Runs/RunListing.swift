@@ -7,10 +7,12 @@ public struct RunListing: Sendable {
     /// A page's position: the last run of the page before, by creation time then id.
     public typealias Position = (createdAt: Int64, id: String)
 
-    /// What a list keeps: a status, a workflow (id or slug), a creation window; nil keeps all.
+    /// What a list keeps: a status, a workflow (id or slug), a schedule, a creation window; nil
+    /// keeps all.
     public struct Filter: Sendable {
         public var status: RunStatus?
         public var workflow: String?
+        public var scheduleID: String?
         public var createdAfter: Timestamp?
         public var createdBefore: Timestamp?
 
@@ -61,6 +63,10 @@ public struct RunListing: Sendable {
             if let status = filter.status {
                 sql += " AND status = ?"
                 arguments.append(.text(status.rawValue))
+            }
+            if let scheduleID = filter.scheduleID {
+                sql += " AND schedule_id = ?"
+                arguments.append(.text(scheduleID))
             }
             if let after = filter.createdAfter {
                 sql += " AND created_at > ?"

@@ -17,15 +17,21 @@ public struct RunState: Snapshot, Equatable {
     public let dryRun: Bool
     /// `{max_cost_usd, token_budget}` (each a number or null).
     public internal(set) var budget: JSON
-    /// `{type: "user" | "api_key", id}`.
+    /// `{type: "user" | "api_key" | "schedule", id}`.
     public let createdBy: JSON
+    /// The schedule that started the run, and the fire time it started for (without jitter).
+    public let scheduleID: String?
+    public let scheduledAt: Timestamp?
+    /// −600 to 600 seconds (API.md, Flow control); the schedule's for a scheduled run.
+    public let priority: Int
     public let createdAt: Timestamp
     public internal(set) var updatedAt: Timestamp
     /// The current job of each task step that has one.
     public internal(set) var jobs: [String: String]
 
     public init(workspace: String, workflow: WorkflowRecord, ticket: String?, env: String?, input: JSON, metadata: JSON, dryRun: Bool,
-                budget: JSON? = nil, createdBy: JSON, at now: Timestamp) {
+                budget: JSON? = nil, createdBy: JSON, schedule: (id: String, scheduledAt: Timestamp)? = nil, priority: Int = 0,
+                at now: Timestamp) {
         self.workspace = workspace
         workflowID = workflow.id
         workflowSlug = workflow.slug
@@ -38,6 +44,9 @@ public struct RunState: Snapshot, Equatable {
         self.dryRun = dryRun
         self.budget = budget ?? ["max_cost_usd": workflow.costCapUSD.map(JSON.double) ?? .null, "token_budget": .null]
         self.createdBy = createdBy
+        scheduleID = schedule?.id
+        scheduledAt = schedule?.scheduledAt
+        self.priority = priority
         createdAt = now
         updatedAt = now
         jobs = [:]
@@ -65,6 +74,7 @@ public struct RunState: Snapshot, Equatable {
     public var workspaceID: String? { workspace }
     public var status: String? { machine.status.rawValue }
     public var listedWorkflowID: String? { workflowID }
+    public var listedScheduleID: String? { scheduleID }
 
     public func encoded() -> JSON {
         func time(_ stamp: Timestamp?) -> JSON { stamp.map { .int($0.microsecondsSinceEpoch) } ?? .null }
@@ -90,7 +100,8 @@ public struct RunState: Snapshot, Equatable {
             ("workflow_version", .int(Int64(workflowVersion))), ("definition", .array(machine.definition.map(\.json))),
             ("status", .string(machine.status.rawValue)), ("steps", .array(steps)), ("failure", failure),
             ("ticket", ticket.map(JSON.string) ?? .null), ("env", env.map(JSON.string) ?? .null), ("input", input), ("metadata", metadata),
-            ("dry_run", .bool(dryRun)), ("budget", budget), ("created_by", createdBy), ("created_at", time(createdAt)), ("updated_at", time(updatedAt)),
+            ("dry_run", .bool(dryRun)), ("budget", budget), ("created_by", createdBy), ("schedule_id", scheduleID.map(JSON.string) ?? .null),
+            ("scheduled_at", time(scheduledAt)), ("priority", .int(Int64(priority))), ("created_at", time(createdAt)), ("updated_at", time(updatedAt)),
             ("jobs", .object(JSONObject(jobs.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))),
         ]))
     }
@@ -140,6 +151,9 @@ public struct RunState: Snapshot, Equatable {
         dryRun = json["dry_run"] == true
         budget = json["budget"] ?? ["max_cost_usd": .null, "token_budget": .null]
         createdBy = json["created_by"] ?? .null
+        scheduleID = json["schedule_id"]?.stringValue
+        scheduledAt = time(json["scheduled_at"])
+        priority = Int(clamping: json["priority"]?.intValue ?? 0)
         createdAt = time(json["created_at"]) ?? Timestamp(microsecondsSinceEpoch: 0)
         updatedAt = time(json["updated_at"]) ?? createdAt
         jobs = (json["jobs"]?.objectValue ?? JSONObject()).reduce(into: [:]) { $0[$1.key] = $1.value.stringValue }

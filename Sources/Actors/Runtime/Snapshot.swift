@@ -20,12 +20,15 @@ public protocol Snapshot: Sendable {
     /// The workflow to filter lists by, if the kind has one (set when the row is made: it never
     /// changes afterwards).
     var listedWorkflowID: String? { get }
+    /// The schedule to filter lists by, if the kind has one (set when the row is made).
+    var listedScheduleID: String? { get }
 }
 
 extension Snapshot {
     public var workspaceID: String? { nil }
     public var status: String? { nil }
     public var listedWorkflowID: String? { nil }
+    public var listedScheduleID: String? { nil }
 }
 
 /// A stored snapshot that does not decode: reported with the actor's id, never reset silently.

@@ -92,13 +92,14 @@ public final class SnapshotStore: Sendable {
             .text(kind), .text(id), .integer(Int64(S.schemaVersion)), .blob(blob),
             state.workspaceID.map(SQLValue.text) ?? .null, state.status.map(SQLValue.text) ?? .null,
             .integer(now.microsecondsSinceEpoch), state.listedWorkflowID.map(SQLValue.text) ?? .null,
+            state.listedScheduleID.map(SQLValue.text) ?? .null,
         ]
         return { db in
-            // workflow_id is written with the row only: it never changes, and leaving it out of
-            // the update spares its index a write at every transition.
+            // workflow_id and schedule_id are written with the row only: they never change, and
+            // leaving them out of the update spares their indexes a write at every transition.
             try db.execute("""
-                INSERT INTO snapshots (kind, id, schema_version, state, workspace_id, status, created_at, updated_at, workflow_id)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+                INSERT INTO snapshots (kind, id, schema_version, state, workspace_id, status, created_at, updated_at, workflow_id, schedule_id)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
                 ON CONFLICT (kind, id) DO UPDATE SET schema_version = ?3, state = ?4, workspace_id = ?5,
                     status = ?6, updated_at = ?7
                 """, values)

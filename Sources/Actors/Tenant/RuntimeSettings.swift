@@ -28,18 +28,20 @@ public struct PlanLimits: Sendable, Equatable {
     public var requestsPerDay: Int?
     public var activeRuns: Int?
     public var sandboxes: Int?
+    public var schedules: Int?
 
-    public init(requestsPerMinute: Int? = nil, requestsPerDay: Int? = nil, activeRuns: Int? = nil, sandboxes: Int? = nil) {
+    public init(requestsPerMinute: Int? = nil, requestsPerDay: Int? = nil, activeRuns: Int? = nil, sandboxes: Int? = nil, schedules: Int? = nil) {
         self.requestsPerMinute = requestsPerMinute
         self.requestsPerDay = requestsPerDay
         self.activeRuns = activeRuns
         self.sandboxes = sandboxes
+        self.schedules = schedules
     }
 
     /// API.md's plan table.
     public static let defaults: [Plan: PlanLimits] = [
-        .starter: PlanLimits(requestsPerMinute: 60, requestsPerDay: 5_000, activeRuns: 10, sandboxes: 2),
-        .growth: PlanLimits(requestsPerMinute: 300, requestsPerDay: 100_000, activeRuns: 100, sandboxes: 20),
-        .enterprise: PlanLimits(requestsPerMinute: nil, requestsPerDay: nil, activeRuns: 10_000, sandboxes: 200),
+        .starter: PlanLimits(requestsPerMinute: 60, requestsPerDay: 5_000, activeRuns: 10, sandboxes: 2, schedules: 5),
+        .growth: PlanLimits(requestsPerMinute: 300, requestsPerDay: 100_000, activeRuns: 100, sandboxes: 20, schedules: 100),
+        .enterprise: PlanLimits(requestsPerMinute: nil, requestsPerDay: nil, activeRuns: 10_000, sandboxes: 200, schedules: 1_000),
     ]
 }

@@ -13,4 +13,6 @@ public enum Scope: String, Sendable, CaseIterable {
     case webhooksManage = "webhooks:manage"
     case usageRead = "usage:read"
     case membersRead = "members:read"
+    case schedulesRead = "schedules:read"
+    case schedulesWrite = "schedules:write"
 }

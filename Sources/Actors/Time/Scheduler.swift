@@ -20,15 +20,13 @@ public final class Scheduler: Service {
     private let clock: any WallClock
     private let failures: BackgroundFailures
     private let state = Mutex(State())
+    /// One pass at a time: no pass reads a row another is firing (and has perhaps already removed).
+    private let passes = SerialGate()
 
     private struct State {
         var handlers: [String: Handler] = [:]
         /// Rows whose handler failed, not to be tried before their time.
         var retryAt: [String: (at: Timestamp, backoff: Backoff)] = [:]
-        /// A pass is under way; the next ones wait here, so that no pass reads a row another
-        /// is firing (and has perhaps already removed).
-        var passing = false
-        var waiting: [CheckedContinuation<Void, Never>] = []
     }
 
     /// Rows read at once, at most.
@@ -54,8 +52,8 @@ public final class Scheduler: Service {
     /// once); how many rows it tried. One pass at a time: a second call waits for the first to end.
     @discardableResult
     public func fireDue() async throws -> Int {
-        await beginPass()
-        defer { endPass() }
+        await passes.enter()
+        defer { passes.leave() }
         var fired = 0
         while true {
             let now = clock.now
@@ -96,33 +94,6 @@ public final class Scheduler: Service {
         }
         let earliest = rows.map(\.2).min().map { Timestamp(microsecondsSinceEpoch: $0) }
         return (Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: +), earliest)
-    }
-
-    /// Waits until no other pass is under way, and makes this one the pass.
-    private func beginPass() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let mine = state.withLock { state -> Bool in
-                guard state.passing else {
-                    state.passing = true
-                    return true
-                }
-                state.waiting.append(continuation)
-                return false
-            }
-            if mine { continuation.resume() }
-        }
-    }
-
-    /// Hands the pass to the next waiting one (still `passing`), or ends it.
-    private func endPass() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.waiting.isEmpty else {
-                state.passing = false
-                return nil
-            }
-            return state.waiting.removeFirst()
-        }
-        next?.resume()
     }
 
     private func fire(_ work: DueWork) async {

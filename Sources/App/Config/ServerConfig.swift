@@ -138,6 +138,7 @@ public struct ServerConfig: Sendable, Equatable {
                 case "requests_per_day": limits.requestsPerDay = try limit(field.value, key)
                 case "active_runs": limits.activeRuns = try limit(field.value, key)
                 case "sandboxes": limits.sandboxes = try limit(field.value, key)
+                case "schedules": limits.schedules = try limit(field.value, key)
                 default: throw Error(key: key, message: "is not a known plan setting")
                 }
             }

@@ -52,6 +52,16 @@ extension SQLiteError: APIErrorConvertible {
     }
 }
 
+extension ScheduleCapReached: APIErrorConvertible {
+    var apiError: APIError? {
+        APIError(.rateLimited, "This workspace has \(cap) schedules, its plan's cap; delete one or change the plan.")
+    }
+}
+
+extension ScheduleRefusal: APIErrorConvertible {
+    var apiError: APIError? { APIError(.conflict, message) }
+}
+
 extension JobStoreError: APIErrorConvertible {
     var apiError: APIError? { APIError(code == .notFound ? .notFound : .conflict, message) }
 }

@@ -197,7 +197,7 @@ enum OpenAPIDocument {
                                        ("budget", budget)],
                                       required: ["workflow"]),
                       success: ("201", ref("Run")), errors: auth + ["415", "422"]),
-            Operation(method: "get", path: "/v1/runs", summary: "Runs, newest first (?status=, ?workflow= slug or id, ?created_after=, ?created_before=)",
+            Operation(method: "get", path: "/v1/runs", summary: "Runs, newest first (?status=, ?workflow= slug or id, ?schedule_id=, ?created_after=, ?created_before=)",
                       authenticated: true, success: ("200", list("Run")), errors: auth),
             Operation(method: "get", path: "/v1/runs/{id}", summary: "One run", authenticated: true, success: ("200", ref("Run")), errors: auth + ["404"]),
             Operation(method: "get", path: "/v1/runs/{id}/lifecycle", summary: "The phases queued, running, awaiting_approval, finished",
@@ -241,11 +241,12 @@ enum OpenAPIDocument {
             "Webhook": webhookSchema(withSecret: false),
             "WebhookDelivery": deliverySchema,
             "Sandbox": sandboxSchema,
+            "Schedule": scheduleSchema,
             "Scope": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
             "Role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
-            "Limits": object([("requests_per_minute", limit), ("requests_per_day", limit), ("active_runs", limit), ("sandboxes", limit)]),
+            "Limits": object([("requests_per_minute", limit), ("requests_per_day", limit), ("active_runs", limit), ("sandboxes", limit), ("schedules", limit)]),
             "PlanLimits": object([("name", ref("Plan")), ("requests_per_minute", limit), ("requests_per_day", limit),
-                                  ("active_runs", limit), ("sandboxes", limit)]),
+                                  ("active_runs", limit), ("sandboxes", limit), ("schedules", limit)]),
             "User": object([("id", string), ("email", string), ("name", nullableString), ("created_at", time)]),
             "Workspace": object([("id", string), ("name", string), ("plan", ref("Plan")), ("created_at", time), ("limits", ref("Limits")),
                                  ("role", ref("Role"))], required: ["id", "name", "plan"]),
@@ -281,7 +282,8 @@ enum OpenAPIDocument {
                                ("id", string), ("kind", string), ("status", ["type": "string", "enum": .array(StepStatus.allCases.map { .string($0.rawValue) })]),
                                ("attempts", ["type": "integer"]), ("started_at", [:]), ("finished_at", [:]), ("duration_ms", [:]),
                                ("output", [:]), ("error", [:]), ("cost_usd", ["type": "number"])])]),
-                           ("created_by", ["type": "object"]), ("created_at", time), ("updated_at", time)]),
+                           ("created_by", ["type": "object"]), ("priority", ["type": "integer"]), ("schedule_id", nullableString),
+                           ("scheduled_at", ["type": ["string", "null"], "format": "date-time"]), ("created_at", time), ("updated_at", time)]),
             "Job": object([("id", string), ("queue", string),
                            ("status", ["type": "string", "enum": ["queued", "leased", "succeeded", "dead", "cancelled"]]),
                            ("run_id", nullableString), ("step_id", nullableString), ("input", ["type": "object"]), ("output", [:]),
@@ -310,7 +312,7 @@ enum OpenAPIDocument {
     /// The routes that create something, where `Idempotency-Key` applies.
     private static let createPaths: Set = [
         "/v1/workspaces", "/v1/api-keys", "/v1/workspaces/{id}/members", "/v1/workflows", "/v1/workflows/from-template/{slug}",
-        "/v1/jobs", "/v1/runs", "/v1/webhooks",
+        "/v1/jobs", "/v1/runs", "/v1/webhooks", "/v1/schedules", "/v1/schedules/{id}/trigger",
     ]
 
     private static let idempotencyKey: JSON = [
@@ -321,7 +323,7 @@ enum OpenAPIDocument {
     /// The document, serialized once.
     static let bytes: [UInt8] = {
         var paths = JSONObject()
-        for operation in operations + eventOperations + auditOperations + webhookOperations + sandboxOperations {
+        for operation in operations + eventOperations + auditOperations + webhookOperations + sandboxOperations + scheduleOperations {
             var entry = JSONObject([("summary", .string(operation.summary)),
                                     ("operationId", .string(operation.method + operation.path.replacingSlashes))])
             var parameters: [JSON] = ["id", "user_id", "slug", "file"].filter { operation.path.contains("{\($0)}") }.map {

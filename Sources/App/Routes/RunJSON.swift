@@ -25,7 +25,8 @@ enum RunJSON {
             ("metadata", state.metadata), ("dry_run", .bool(state.dryRun)), ("cost_usd", .double(machine.totalCostUSD)),
             ("usage", ["input_tokens": .int(tokens.input), "output_tokens": .int(tokens.output)]),
             ("budget", state.budget), ("failure", failure), ("steps", .array(steps)),
-            ("created_by", state.createdBy), ("created_at", time(state.createdAt)), ("updated_at", time(state.updatedAt)),
+            ("created_by", state.createdBy), ("priority", .int(Int64(state.priority))), ("schedule_id", state.scheduleID.map(JSON.string) ?? .null),
+            ("scheduled_at", time(state.scheduledAt)), ("created_at", time(state.createdAt)), ("updated_at", time(state.updatedAt)),
         ]))
     }
 

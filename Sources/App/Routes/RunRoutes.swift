@@ -71,18 +71,16 @@ struct RunRoutes: RouteGroup {
         try body.finish()
         guard let workflow else { throw APIError(.internalError, "validated fields missing") }
         try request.caller.requireSandboxAccess(for: workflow.steps)
-        var state = RunState(workspace: workspaceID, workflow: workflow, ticket: ticket, env: env?.rawValue, input: input, metadata: metadata,
-                             dryRun: dryRun, createdBy: Self.creator(try request.caller), at: clock.now)
-        if let budget { state.setBudget(budget, default: workflow.costCapUSD) }
-        let cap = try await runtime.tenants.call(workspaceID) { $0.limits.activeRuns }
-        let id = RandomID.make(prefix: "run")
-        request.audit?.setTarget(id)
         // The answer is the run as created, `queued` (or `planned`): it starts right after, in
         // the same transaction, so a GET shows it running. Under an Idempotency-Key that answer
         // commits with the run.
-        let created = Self.json(201, RunJSON.run(id: id, state))
-        _ = try await runtime.runs.create(id: id, state: state, activeRunCap: cap, origin: request.origin(answering: created))
-        return created
+        let start = StartRun(workflow: workflow, ticket: ticket, env: env?.rawValue, input: input, metadata: metadata, dryRun: dryRun,
+                             budget: budget, createdBy: Self.creator(try request.caller))
+        let (id, state) = try await runtime.runService.start(start, in: workspaceID) { id, state in
+            request.audit?.setTarget(id)
+            return request.origin(answering: Self.json(201, RunJSON.run(id: id, state)))
+        }
+        return Self.json(201, RunJSON.run(id: id, state))
     }
 
     /// The run of the path, readable by the caller; another workspace's is 404.
@@ -104,12 +102,13 @@ struct RunRoutes: RouteGroup {
             filter.status = parsed
         }
         filter.workflow = request.query["workflow"]
+        filter.scheduleID = request.query["schedule_id"]
         for (name, assign) in [("created_after", \RunListing.Filter.createdAfter), ("created_before", \RunListing.Filter.createdBefore)] {
             guard let text = request.query[name] else { continue }
             guard let time = Timestamp(rfc3339: text) else { throw APIError(.invalidRequest, "\(name) must be an RFC 3339 time.") }
             filter[keyPath: assign] = time
         }
-        let scope = "runs:\(workspaceID):\(filter.status?.rawValue ?? ""):\(filter.workflow ?? ""):\(request.query["created_after"] ?? ""):\(request.query["created_before"] ?? "")"
+        let scope = "runs:\(workspaceID):\(filter.status?.rawValue ?? ""):\(filter.workflow ?? ""):\(filter.scheduleID ?? ""):\(request.query["created_after"] ?? ""):\(request.query["created_before"] ?? "")"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
         let items = try await RunListing(store: runtime.store).runs(workspaceID: workspaceID, filter: filter, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
         return Self.json(200, ListPage.json(
@@ -161,14 +160,14 @@ struct RunRoutes: RouteGroup {
         return Self.json(200, RunJSON.run(id: id, state))
     }
 
-    private static func creator(_ caller: Principal) -> JSON {
+    static func creator(_ caller: Principal) -> JSON {
         switch caller.kind {
         case .user(let id, _): ["type": "user", "id": .string(id)]
         case .apiKey(let id, _): ["type": "api_key", "id": .string(id)]
         }
     }
 
-    private static func object(_ json: JSON?, field: String) throws(APIError) -> JSON {
+    static func object(_ json: JSON?, field: String) throws(APIError) -> JSON {
         guard let json, !json.isNull else { return .object(JSONObject()) }
         guard json.objectValue != nil else { throw APIError(.invalidRequest, "\(field) must be an object.") }
         return json

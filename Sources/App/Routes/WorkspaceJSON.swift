@@ -17,6 +17,7 @@ struct WorkspaceJSON: Sendable {
     static func limits(_ limits: PlanLimits) -> JSON {
         func value(_ limit: Int?) -> JSON { limit.map { .int(Int64($0)) } ?? .null }
         return ["requests_per_minute": value(limits.requestsPerMinute), "requests_per_day": value(limits.requestsPerDay),
-                "active_runs": value(limits.activeRuns), "sandboxes": value(limits.sandboxes)]
+                "active_runs": value(limits.activeRuns), "sandboxes": value(limits.sandboxes),
+                "schedules": value(limits.schedules)]
     }
 }

@@ -53,6 +53,12 @@ struct AuditedRoute: Sendable, Equatable {
         add("POST", "/v1/sandboxes", "sandbox.created", "sandbox", nil)
         add("POST", "/v1/sandboxes/{id}/exec", "sandbox.exec", "sandbox")
         add("DELETE", "/v1/sandboxes/{id}", "sandbox.deleted", "sandbox")
+        add("POST", "/v1/schedules", "schedule.created", "schedule", nil)
+        add("PATCH", "/v1/schedules/{id}", "schedule.updated", "schedule")
+        add("POST", "/v1/schedules/{id}/pause", "schedule.paused", "schedule")
+        add("POST", "/v1/schedules/{id}/unpause", "schedule.unpaused", "schedule")
+        add("POST", "/v1/schedules/{id}/trigger", "schedule.triggered", "schedule")
+        add("DELETE", "/v1/schedules/{id}", "schedule.deleted", "schedule")
         add("POST", "/v1/workspaces", "workspace.created", "workspace", nil)
         add("PATCH", "/v1/workspaces/{id}", "workspace.updated", "workspace")
         return table

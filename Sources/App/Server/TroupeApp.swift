@@ -51,7 +51,7 @@ public final class TroupeApp: Sendable {
         self.runtime = runtime
         accounts = AccountStore(store: runtime.store)
         members = MemberStore(store: runtime.store)
-        workflows = WorkflowStore(store: runtime.store)
+        workflows = runtime.workflows
         locks = LockStore(store: runtime.store)
         jobs = JobStore(store: runtime.store)
         idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock, secret: secret)
@@ -91,6 +91,7 @@ public final class TroupeApp: Sendable {
             JobRoutes(gate: gate, jobs: jobs, runs: runtime.runs, claimers: runtime.store.journal.bus.claimers, usage: usage,
                       cursors: cursors, clock: clock, isDraining: draining),
             RunRoutes(gate: gate, runtime: runtime, workflows: workflows, jobs: jobs, usage: usage, cursors: cursors, clock: clock),
+            ScheduleRoutes(gate: gate, runtime: runtime, cursors: cursors, clock: clock),
             EventRoutes(gate: gate, events: runtime.store.events, bus: runtime.store.journal.bus, runs: runtime.runs),
             PlanRoutes(gate: gate, runtime: runtime, members: members, usage: usage, config: config, clock: clock),
             AuditRoutes(gate: gate, audit: runtime.store.audit, cursors: cursors),

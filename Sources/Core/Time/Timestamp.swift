@@ -115,7 +115,7 @@ extension Duration {
 
 extension Int64 {
     /// Division rounding toward negative infinity, for dates before the epoch.
-    func floorDivided(by divisor: Int64) -> Int64 {
+    public func floorDivided(by divisor: Int64) -> Int64 {
         let quotient = self / divisor
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }

@@ -1,0 +1,77 @@
+import TroupeCore
+import TroupePersistence
+
+/// A run to start, wherever the request comes from (a route, a schedule's fire, a test).
+public struct StartRun: Sendable {
+    public var workflow: WorkflowRecord
+    public var ticket: String?
+    public var env: String?
+    public var input: JSON
+    public var metadata: JSON
+    public var dryRun: Bool
+    /// `{max_cost_usd?, token_budget?}` given by the caller (else the workflow's cap).
+    public var budget: JSONObject?
+    public var priority: Int
+    /// `{type, id}` of who starts it.
+    public var createdBy: JSON
+    /// The schedule and fire time, for a run a schedule starts.
+    public var schedule: (id: String, scheduledAt: Timestamp)?
+
+    public init(workflow: WorkflowRecord, ticket: String? = nil, env: String? = nil, input: JSON = .object(JSONObject()),
+                metadata: JSON = .object(JSONObject()), dryRun: Bool = false, budget: JSONObject? = nil, priority: Int = 0, createdBy: JSON,
+                schedule: (id: String, scheduledAt: Timestamp)? = nil) {
+        self.workflow = workflow
+        self.ticket = ticket
+        self.env = env
+        self.input = input
+        self.metadata = metadata
+        self.dryRun = dryRun
+        self.budget = budget
+        self.priority = priority
+        self.createdBy = createdBy
+        self.schedule = schedule
+    }
+}
+
+/// The use case of starting runs (DESIGN.md, "Use cases, time and routes"): from a
+/// ``StartRun`` and an origin, under the workspace's active-run cap, with anything the caller
+/// must commit in the same transaction. Knows no HTTP: a route and a schedule call it alike.
+public final class RunService: Sendable {
+    private let runs: RunEngine
+    private let tenants: ActorRegistry<TenantActor>
+    private let clock: any WallClock
+
+    init(runs: RunEngine, tenants: ActorRegistry<TenantActor>, clock: any WallClock) {
+        self.runs = runs
+        self.tenants = tenants
+        self.clock = clock
+    }
+
+    /// Stores and starts the run `start` describes in `workspaceID`; its id and state as
+    /// created (`queued`, or `planned` for a dry run); `id` is the new run's (the caller may need
+    /// it in `alongside`). `origin` is given the id and state before
+    /// the commit (a route keeps its pre-rendered answer in it); `alongside` writes in the
+    /// run's transaction. Throws ``RunCapReached`` at the workspace's active-run cap.
+    public func start(
+        _ start: StartRun, in workspaceID: String, id: String = RandomID.make(prefix: "run"), origin: @escaping @Sendable (String, RunState) -> ChangeOrigin,
+        alongside: (@Sendable (JournalTransaction) throws -> Void)? = nil
+    ) async throws -> (id: String, state: RunState) {
+        var state = RunState(workspace: workspaceID, workflow: start.workflow, ticket: start.ticket, env: start.env, input: start.input,
+                             metadata: start.metadata, dryRun: start.dryRun, createdBy: start.createdBy, schedule: start.schedule,
+                             priority: start.priority, at: clock.now)
+        if let budget = start.budget { state.setBudget(budget, default: start.workflow.costCapUSD) }
+        let cap = try await tenants.call(workspaceID) { $0.limits.activeRuns }
+        _ = try await runs.create(id: id, state: state, activeRunCap: cap, origin: origin(id, state), alongside: alongside)
+        return (id, state)
+    }
+
+    /// Applies `event` to a run of `workspaceID` (nil when it is not there); see ``RunEngine/apply(_:to:in:origin:)``.
+    public func act(_ event: RunMachine.Event, on runID: String, in workspaceID: String, origin: ChangeOrigin) async throws -> RunState? {
+        try await runs.apply(event, to: runID, in: workspaceID, origin: origin)?.0
+    }
+
+    /// The run's state, when it is `workspaceID`'s.
+    public func state(of runID: String, in workspaceID: String) async throws -> RunState? {
+        try await runs.state(of: runID, workspaceID: workspaceID)
+    }
+}
