@@ -100,6 +100,7 @@ import TroupeTransport
             ("/v1/api-keys", #"{"name":"ci","scopes":["runs:read"]}"#),
             ("/v1/workspaces/\(ada.workspaceID)/members", #"{"email":"bob@example.com","role":"member"}"#),
             ("/v1/workspaces", #"{"name":"Second"}"#),
+            ("/v1/schedules", #"{"workflow":"ship-from-ticket","cron":"0 0 1 1 *","paused":true}"#),
         ]
         for (index, create) in creates.enumerated() {
             let first = try await server.send("POST", create.path, token: ada.token, json: create.body, headers: ["Idempotency-Key": "c-\(index)"])
