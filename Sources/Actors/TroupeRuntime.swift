@@ -45,7 +45,8 @@ public final class TroupeRuntime: Sendable {
             + RowidTables.migrations + [JobStore.requeueFailedMigration, IdempotencyStore.migration] + EventLog.migrations
             + AuditLog.migrations + WebhookStore.migrations + SandboxStore.migrations
             + [RunEngine.workflowColumnMigration, WorkloadUsage.rollUpMigration, DueWork.migration, RunEngine.waitTimersMigration,
-               ScheduleService.migration])
+               ScheduleService.migration, RunEngine.workflowTimeoutMigration,
+               RunEngine.approvalsWithoutDeadlineMigration])
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
     /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own
@@ -122,6 +123,8 @@ public final class TroupeRuntime: Sendable {
         self.runs = runs
         scheduler = Scheduler(store: store, clock: clock, failures: failures)
         scheduler.register(RunEngine.waitKind) { work in try await runs.fireWait(work) }
+        scheduler.register(RunEngine.stepDeadlineKind) { work in try await runs.fireStepDeadline(work) }
+        scheduler.register(RunEngine.runDeadlineKind) { work in try await runs.fireRunDeadline(work) }
         workflows = WorkflowStore(store: store)
         runService = RunService(runs: runs, tenants: tenants, clock: clock)
         var scheduleRegistry = ActorRegistry<ScheduleActor>.Configuration()

@@ -124,7 +124,7 @@ struct JournalTests {
         let events = try await runtime.store.events.events(workspaceID: "ws_a", run: EventLog.RunKey(id: id, createdAt: state.createdAt), after: 0, limit: 100)
         var expected: [EventType] = [.runCreated, .runStarted, .stepStarted]
         for _ in 0..<3 { expected += [.stepSucceeded, .stepStarted] }
-        expected += [.stepSucceeded, .stepStarted, .runAwaitingApproval, .runApproved, .stepSucceeded, .runSucceeded]
+        expected += [.stepSucceeded, .stepWaiting, .runAwaitingApproval, .runApproved, .stepSucceeded, .runSucceeded]
         #expect(events.map(\.type) == expected)
         #expect(events.map(\.seq) == Array(1...Int64(expected.count)))
         #expect(events.allSatisfy { $0.runID == id && $0.workspaceID == "ws_a" })

@@ -27,6 +27,7 @@ struct RowidTablesTests {
         let alter = try Database(path: path)
         defer { alter.close() }
         try alter.execute("ALTER TABLE snapshots ADD COLUMN workflow_id TEXT")
+        try TodaysColumns.add(toDatabaseAt: path)
         return runtime
     }
 

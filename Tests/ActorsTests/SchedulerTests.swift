@@ -133,6 +133,7 @@ struct SchedulerTests {
         let clock = ManualClock()
         let before = Migrator(Array(TroupeRuntime.migrations.migrations.prefix { $0.name != DueWork.migration.name }))
         let old = try await TroupeRuntime.open(path: directory + "/troupe.db", clock: clock, migrator: before)
+        try TodaysColumns.add(toDatabaseAt: directory + "/troupe.db")
         let started = clock.now
         // Runs written as the server before the clock wrote them: a snapshot, no due row.
         let workflow = try await waitWorkflow(old)

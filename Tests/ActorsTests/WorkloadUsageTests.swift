@@ -21,6 +21,7 @@ struct WorkloadUsageTests {
     private func open(_ directory: String, clock: ManualClock, migrator: Migrator = TroupeRuntime.migrations,
                       slug: String? = "ship") async throws -> Fixture {
         let runtime = try await TroupeRuntime.open(path: directory + "/troupe.db", clock: clock, migrator: migrator)
+        try TodaysColumns.add(toDatabaseAt: directory + "/troupe.db")
         let store = WorkflowStore(store: runtime.store)
         let workflow: WorkflowRecord
         if let slug {

@@ -53,7 +53,7 @@ public actor RunActor: ManagedActor {
         let events = RunEvents.created(runID: id, state)
         let workspace = state.workspace
         let cap = state.dryRun ? nil : activeRunCap  // a dry run never becomes active
-        let timers = dueWork(for: actions, after: nil, runID: id, workspaceID: workspace, scheduleID: state.scheduleID, at: initial.createdAt)
+        let timers = RunDueWork.changes(from: nil, to: state, actions: actions, after: nil, runID: id, at: initial.createdAt)
         try await context.store.journal.commit(Change(origin) { transaction in
             let db = transaction.db
             if let activeRunCap = cap, try RunListing.activeCount(db, workspaceID: workspace) >= activeRunCap {
@@ -172,7 +172,7 @@ public actor RunActor: ManagedActor {
         // Decided and mutated before the await; a failed commit puts the state back (no later
         // transition has been decided meanwhile), and unless the failure was expected (a job
         // that changed meanwhile) the registry also brings the run back from its snapshot.
-        let timers = Self.dueWork(for: actions, after: event, runID: id, workspaceID: next.workspace, scheduleID: next.scheduleID, at: now)
+        let timers = RunDueWork.changes(from: state, to: next, actions: actions, after: event, runID: id, at: now)
         let previous = state
         state = next
         do {
@@ -210,36 +210,6 @@ public actor RunActor: ManagedActor {
         }
     }
 
-    /// The due work a transition changes, written in its transaction: a started wait becomes a
-    /// row due at its end (replacing one a cancelled attempt left), a stopped one's row goes,
-    /// and so does the row of the wait whose firing this is. A scheduled run that finishes makes
-    /// its schedule's release due now (a fire `buffer_one` holds starts then).
-    private static func dueWork(
-        for actions: [RunMachine.Action], after event: RunMachine.Event?, runID: String, workspaceID: String, scheduleID: String?, at now: Timestamp
-    ) -> @Sendable (JournalTransaction) throws -> Void {
-        var due: [DueWork] = []
-        var gone: [String] = []
-        var release: DueWork?
-        if case .timerFired(let stepID)? = event { gone.append(runID + "/" + stepID) }
-        for action in actions {
-            switch action {
-            case .startTimer(let stepID, let fireAt):
-                due.append(DueWork(kind: RunEngine.waitKind, key: runID + "/" + stepID, workspaceID: workspaceID, dueAt: fireAt))
-            case .stopWork(let stepID):
-                gone.append(runID + "/" + stepID)
-            case .finished:
-                if let scheduleID { release = ScheduleService.releaseWork(scheduleID: scheduleID, workspaceID: workspaceID, at: now) }
-            case .enqueueJob, .startSandbox:
-                break
-            }
-        }
-        return { [due, gone, release] transaction in
-            for key in gone { try transaction.unschedule(kind: RunEngine.waitKind, key: key) }
-            for work in due { try transaction.schedule(work) }
-            if let release { try transaction.schedule(release) }
-        }
-    }
-
     /// The job writes `actions` call for: a new job per task step to run (recorded in `state`),
     /// a cancel per task step stopped.
     private static func jobChanges(
@@ -252,7 +222,7 @@ public actor RunActor: ManagedActor {
             case .enqueueJob(let stepID):
                 guard let step = state.machine.definition.first(where: { $0.id == stepID }), case .task(let queue, let input) = step.work else { continue }
                 let job = JobRecord(id: RandomID.make(prefix: "job"), workspaceID: state.workspace, queue: queue, runID: runID, stepID: stepID,
-                                    input: .object(input), maxAttempts: step.maxAttempts, timeoutMilliseconds: step.timeoutMilliseconds, at: now)
+                                    input: .object(input), maxAttempts: step.maxAttempts, timeoutMilliseconds: step.attemptTimeoutMilliseconds, at: now)
                 state.jobs[stepID] = job.id
                 changes.append(JobStore.insertChange(job))
                 queued.append(job)

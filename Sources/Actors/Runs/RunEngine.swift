@@ -35,7 +35,7 @@ public final class RunEngine: Sendable {
         """)
 
     public let registry: ActorRegistry<RunActor>
-    private let context: ActorContext
+    let context: ActorContext
     /// Hand-overs being retried, each under a generation of its own.
     private struct Timers {
         var nextGeneration = 0
@@ -319,7 +319,7 @@ public final class RunEngine: Sendable {
         let step = state.machine.definition[index]
         sandboxSteps.start(SandboxStepRunner.Step(
             runID: runID, workspaceID: state.workspace, definition: step, argv: argv,
-            limits: .forStep(limits, timeoutMilliseconds: step.timeoutMilliseconds), attempts: state.machine.steps[index].attempts), engine: self)
+            limits: .forStep(limits, timeoutMilliseconds: step.attemptTimeoutMilliseconds), attempts: state.machine.steps[index].attempts), engine: self)
     }
 
     /// The kind of the `due_work` rows that end `wait` steps (key `<run>/<step>`).

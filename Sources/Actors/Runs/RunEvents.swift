@@ -31,7 +31,11 @@ enum RunEvents {
             case (_, .running): leading.append(draft(.runStarted, runID: runID, new, change))
             case (_, .awaitingApproval): trailing.append(draft(.runAwaitingApproval, runID: runID, new, change))
             case (_, .succeeded): trailing.append(draft(.runSucceeded, runID: runID, new, change))
-            case (_, .failed): trailing.append(draft(.runFailed, runID: runID, new, failed(change, new.machine.failure)))
+            case (_, .failed):
+                if case .runTimedOut? = event {
+                    trailing.append(draft(.runTimedOut, runID: runID, new, ["deadline_at": new.deadlineAt.map { .string($0.rfc3339) } ?? .null]))
+                }
+                trailing.append(draft(.runFailed, runID: runID, new, failed(change, new.machine.failure)))
             case (_, .cancelled): trailing.append(draft(.runCancelled, runID: runID, new, change))
             case (_, .queued), (_, .planned): break
             }
@@ -43,8 +47,16 @@ enum RunEvents {
             guard was != step.status else { continue }
             var data = JSONObject([("step_id", .string(step.id)), ("status", .string(step.status.rawValue)), ("attempts", .int(Int64(step.attempts)))])
             switch step.status {
-            case .running, .awaiting:
+            case .running:
                 steps.append(draft(.stepStarted, runID: runID, new, .object(data)))
+            case .awaiting:
+                // An approval waits for a person, until its deadline if it has one.
+                let deadline = new.machine.definition[index].timeoutMilliseconds.flatMap { timeout in step.startedAt.map { $0 + .milliseconds(timeout) } }
+                data["deadline_at"] = deadline.map { .string($0.rfc3339) } ?? .null
+                steps.append(draft(.stepWaiting, runID: runID, new, .object(data)))
+            case .failed where event == .stepTimedOut(stepID: step.id):
+                if let error = step.error { data["error"] = error }
+                steps.append(draft(.stepTimedOut, runID: runID, new, .object(data)))
             case .succeeded:
                 if let output = step.output { data["output"] = output }
                 steps.append(draft(.stepSucceeded, runID: runID, new, .object(data)))

@@ -23,6 +23,11 @@ public struct RunMachine: Sendable, Equatable {
         case retry(fromStepID: String?)
         /// Fails a run that is still going for a reason outside its steps (a budget passed).
         case abort(code: String, message: String)
+        /// An approval step still awaiting at its deadline: it fails, and the run with it
+        /// (`approval_timeout`).
+        case stepTimedOut(stepID: String)
+        /// The run is unfinished at its `deadline_at` (`run_timeout`).
+        case runTimedOut
     }
 
     public enum Action: Sendable, Equatable {
@@ -132,6 +137,15 @@ public struct RunMachine: Sendable, Equatable {
         case .abort(let code, let message):
             guard status == .running || status == .awaitingApproval else { throw conflict("The run is \(status.rawValue).") }
             return fail(Failure(code: code, message: message, stepID: nil), at: now)
+        case .stepTimedOut(let id):
+            let index = try active(id, in: [.awaiting], kinds: [.approval])
+            finish(index, .failed, at: now)
+            let message = "Step \(id) was not decided before its deadline."
+            steps[index].error = ["code": "approval_timeout", "message": .string(message)]
+            return fail(Failure(code: "approval_timeout", message: message, stepID: id), at: now)
+        case .runTimedOut:
+            guard [.queued, .running, .awaitingApproval].contains(status) else { throw conflict("The run is \(status.rawValue).") }
+            return fail(Failure(code: "run_timeout", message: "The run did not finish before its deadline.", stepID: nil), at: now)
         case .retry(let from):
             guard status == .failed || status == .cancelled else {
                 throw conflict("The run is \(status.rawValue); only a failed or cancelled run is retried.")

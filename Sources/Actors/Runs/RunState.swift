@@ -24,6 +24,9 @@ public struct RunState: Snapshot, Equatable {
     public let scheduledAt: Timestamp?
     /// −600 to 600 seconds (API.md, Flow control); the schedule's for a scheduled run.
     public let priority: Int
+    /// When the run fails with `run_timeout` if unfinished: its creation plus its workflow's
+    /// `timeout_ms` (nil without one, and for a dry run).
+    public let deadlineAt: Timestamp?
     public let createdAt: Timestamp
     public internal(set) var updatedAt: Timestamp
     /// The current job of each task step that has one.
@@ -47,6 +50,7 @@ public struct RunState: Snapshot, Equatable {
         scheduleID = schedule?.id
         scheduledAt = schedule?.scheduledAt
         self.priority = priority
+        deadlineAt = dryRun ? nil : workflow.timeoutMilliseconds.map { now + .milliseconds($0) }
         createdAt = now
         updatedAt = now
         jobs = [:]
@@ -101,7 +105,7 @@ public struct RunState: Snapshot, Equatable {
             ("status", .string(machine.status.rawValue)), ("steps", .array(steps)), ("failure", failure),
             ("ticket", ticket.map(JSON.string) ?? .null), ("env", env.map(JSON.string) ?? .null), ("input", input), ("metadata", metadata),
             ("dry_run", .bool(dryRun)), ("budget", budget), ("created_by", createdBy), ("schedule_id", scheduleID.map(JSON.string) ?? .null),
-            ("scheduled_at", time(scheduledAt)), ("priority", .int(Int64(priority))), ("created_at", time(createdAt)), ("updated_at", time(updatedAt)),
+            ("scheduled_at", time(scheduledAt)), ("priority", .int(Int64(priority))), ("deadline_at", time(deadlineAt)), ("created_at", time(createdAt)), ("updated_at", time(updatedAt)),
             ("jobs", .object(JSONObject(jobs.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))),
         ]))
     }
@@ -154,6 +158,7 @@ public struct RunState: Snapshot, Equatable {
         scheduleID = json["schedule_id"]?.stringValue
         scheduledAt = time(json["scheduled_at"])
         priority = Int(clamping: json["priority"]?.intValue ?? 0)
+        deadlineAt = time(json["deadline_at"])
         createdAt = time(json["created_at"]) ?? Timestamp(microsecondsSinceEpoch: 0)
         updatedAt = time(json["updated_at"]) ?? createdAt
         jobs = (json["jobs"]?.objectValue ?? JSONObject()).reduce(into: [:]) { $0[$1.key] = $1.value.stringValue }

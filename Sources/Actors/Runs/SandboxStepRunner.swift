@@ -143,7 +143,7 @@ final class SandboxStepRunner: Sendable {
         default: break
         }
         if let (_, problem) = SandboxExec.argvProblems(step.argv).first { return .refused(code: "invalid_argv", message: problem) }
-        let timeoutMS = Int(clamping: step.definition.timeoutMilliseconds)
+        let timeoutMS = Int(clamping: step.definition.attemptTimeoutMilliseconds)
         let record: SandboxRecord
         switch await makeSandbox(step, timeoutMS: timeoutMS) {
         case .success(let made): record = made

@@ -13,8 +13,7 @@ public struct ScheduleCapReached: Error, Sendable, Equatable {
 public final class ScheduleService: Sendable {
     /// Runs listed by schedule (`GET /v1/runs?schedule_id=`): the column is written with the
     /// run's row and never changes; older rows have none.
-    public static let migration = Migration("schedules-1 schedule column", sql: """
-        ALTER TABLE snapshots ADD COLUMN schedule_id TEXT;
+    public static let migration = Migration("schedules-1 schedule column", adding: "schedule_id", "TEXT", to: "snapshots", then: """
         CREATE INDEX snapshots_by_schedule ON snapshots (kind, workspace_id, schedule_id, created_at, id) WHERE schedule_id IS NOT NULL;
         """)
 

@@ -7,6 +7,8 @@ public struct WorkflowParser {
     public static let maxSteps = 100
     public static let maxInputBytes = 64 * 1024
     public static let maxTimeoutMilliseconds: Int64 = 7 * 86_400_000
+    /// An approval step's deadline, and a workflow's: 1 s to 30 days.
+    public static let deadlineMilliseconds: ClosedRange<Int64> = 1_000...30 * 86_400_000
     public static let maxWaitMilliseconds: Int64 = 365 * 86_400_000
     private static let commonFields: Set<String> = ["id", "kind", "needs", "timeout_ms", "max_attempts"]
     private static let kindFields: [WorkflowStep.Kind: Set<String>] = [
@@ -85,7 +87,10 @@ public struct WorkflowParser {
             problem("\(path).kind", "kind \(kindName) is not one of \(WorkflowStep.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         let needs = strings(object, "needs", at: path) ?? []
-        let timeout = integer(object, "timeout_ms", at: path, in: 1...Self.maxTimeoutMilliseconds) ?? WorkflowStep.defaultTimeoutMilliseconds
+        let deadline = kind == .approval
+        var timeout = object["timeout_ms"]?.isNull == true && deadline ? nil
+            : integer(object, "timeout_ms", at: path, in: deadline ? Self.deadlineMilliseconds : 1...Self.maxTimeoutMilliseconds)
+        if !deadline, timeout == nil { timeout = WorkflowStep.defaultTimeoutMilliseconds }
         let attempts = integer(object, "max_attempts", at: path, in: 1...20).map(Int.init) ?? WorkflowStep.defaultMaxAttempts
         guard let kind else { return nil }
         let allowed = Self.commonFields.union(Self.kindFields[kind] ?? [])

@@ -22,6 +22,8 @@ public struct WorkflowStep: Sendable, Equatable {
         case wait(durationMilliseconds: Int64)
     }
 
+    /// A task's or sandbox step's attempt without `timeout_ms`. Approval (and later signal)
+    /// steps have no default: without one they wait until the run ends.
     public static let defaultTimeoutMilliseconds: Int64 = 600_000
     public static let defaultMaxAttempts = 3
     public static let defaultQueue = "default"
@@ -29,9 +31,13 @@ public struct WorkflowStep: Sendable, Equatable {
 
     public let id: String
     public let needs: [String]
-    public let timeoutMilliseconds: Int64
+    /// An attempt's limit (task, sandbox: always set), or an approval's deadline from its start (nil: none).
+    public let timeoutMilliseconds: Int64?
     public let maxAttempts: Int
     public let work: Work
+
+    /// How long an attempt of a task or sandbox step may take.
+    public var attemptTimeoutMilliseconds: Int64 { timeoutMilliseconds ?? Self.defaultTimeoutMilliseconds }
 
     public var kind: Kind {
         switch work {
@@ -46,7 +52,7 @@ public struct WorkflowStep: Sendable, Equatable {
     public var json: JSON {
         var object = JSONObject([
             ("id", .string(id)), ("kind", .string(kind.rawValue)), ("needs", .array(needs.map(JSON.string))),
-            ("timeout_ms", .int(timeoutMilliseconds)), ("max_attempts", .int(Int64(maxAttempts))),
+            ("timeout_ms", timeoutMilliseconds.map(JSON.int) ?? .null), ("max_attempts", .int(Int64(maxAttempts))),
         ])
         switch work {
         case .task(let queue, let input):

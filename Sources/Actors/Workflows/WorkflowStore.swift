@@ -10,13 +10,30 @@ public struct WorkflowRecord: Sendable {
     public let version: Int
     public let steps: [WorkflowStep]
     public let costCapUSD: Double?
+    /// The deadline of each run from its creation (API.md: `run_timeout`), nil for none.
+    public let timeoutMilliseconds: Int64?
     public let createdAt: Timestamp
     public let updatedAt: Timestamp
+
+    public init(id: String, workspaceID: String, slug: String, name: String, version: Int, steps: [WorkflowStep], costCapUSD: Double?,
+                timeoutMilliseconds: Int64? = nil, createdAt: Timestamp, updatedAt: Timestamp) {
+        self.id = id
+        self.workspaceID = workspaceID
+        self.slug = slug
+        self.name = name
+        self.version = version
+        self.steps = steps
+        self.costCapUSD = costCapUSD
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 
     public var json: JSON {
         .object(JSONObject([
             ("id", .string(id)), ("slug", .string(slug)), ("name", .string(name)), ("version", .int(Int64(version))),
             ("steps", .array(steps.map(\.json))), ("cost_cap_usd", costCapUSD.map(JSON.double) ?? .null),
+            ("timeout_ms", timeoutMilliseconds.map(JSON.int) ?? .null),
             ("created_at", .string(createdAt.rfc3339)), ("updated_at", .string(updatedAt.rfc3339)),
         ]))
     }
@@ -68,23 +85,24 @@ public struct WorkflowStore: Sendable {
     }
 
     private static let select = """
-        SELECT w.id, w.workspace_id, w.slug, v.name, w.version, v.steps, v.cost_cap_usd, w.created_at, w.updated_at
+        SELECT w.id, w.workspace_id, w.slug, v.name, w.version, v.steps, v.cost_cap_usd, w.created_at, w.updated_at, v.timeout_ms
         FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.version
         """
 
     /// Stores a new workflow at version 1; `slugTaken` when a live workflow of the workspace has it.
     public func create(
-        id: String, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?, at now: Timestamp,
-        origin: ChangeOrigin = .system
+        id: String, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?,
+        timeoutMilliseconds: Int64? = nil, at now: Timestamp, origin: ChangeOrigin = .system
     ) async throws -> WorkflowRecord {
         let record = WorkflowRecord(id: id, workspaceID: workspaceID, slug: slug, name: name, version: 1, steps: steps,
-                                    costCapUSD: costCapUSD, createdAt: now, updatedAt: now)
+                                    costCapUSD: costCapUSD, timeoutMilliseconds: timeoutMilliseconds, createdAt: now, updatedAt: now)
         let stepsBlob = JSON.array(steps.map(\.json)).bytes
         return try await store.journal.commit(origin) { db in
             if try Self.live(db, workspaceID: workspaceID, idOrSlug: slug) != nil { throw Self.slugTaken(slug) }
             try db.execute("INSERT INTO workflows (id, workspace_id, slug, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
                            [.text(id), .text(workspaceID), .text(slug), .integer(now.microsecondsSinceEpoch), .integer(now.microsecondsSinceEpoch)])
-            try Self.insertVersion(db, id: id, version: 1, name: name, steps: stepsBlob, costCapUSD: costCapUSD, at: now)
+            try Self.insertVersion(db, id: id, version: 1, name: name, steps: stepsBlob, costCapUSD: costCapUSD,
+                                   timeoutMilliseconds: timeoutMilliseconds, at: now)
             return record
         }
     }
@@ -112,10 +130,10 @@ public struct WorkflowStore: Sendable {
         }
     }
 
-    /// Replaces the steps (and the name and cost cap, when given) as version + 1.
+    /// Replaces the steps (and the name, cost cap and run deadline, when given) as version + 1.
     public func replace(
-        workspaceID: String, idOrSlug: String, name: String?, steps: [WorkflowStep], costCapUSD: Double??, at now: Timestamp,
-        origin: ChangeOrigin = .system
+        workspaceID: String, idOrSlug: String, name: String?, steps: [WorkflowStep], costCapUSD: Double??,
+        timeoutMilliseconds: Int64?? = .none, at now: Timestamp, origin: ChangeOrigin = .system
     ) async throws -> WorkflowRecord {
         let stepsBlob = JSON.array(steps.map(\.json)).bytes
         defer { cache.drop(workspaceID: workspaceID) }
@@ -123,11 +141,13 @@ public struct WorkflowStore: Sendable {
             guard let current = try Self.live(db, workspaceID: workspaceID, idOrSlug: idOrSlug) else { throw Self.notFound(idOrSlug) }
             let version = current.version + 1
             let cap = costCapUSD ?? current.costCapUSD
-            try Self.insertVersion(db, id: current.id, version: version, name: name ?? current.name, steps: stepsBlob, costCapUSD: cap, at: now)
+            let timeout = timeoutMilliseconds ?? current.timeoutMilliseconds
+            try Self.insertVersion(db, id: current.id, version: version, name: name ?? current.name, steps: stepsBlob, costCapUSD: cap,
+                                   timeoutMilliseconds: timeout, at: now)
             try db.execute("UPDATE workflows SET version = ?, updated_at = ? WHERE id = ?",
                            [.integer(Int64(version)), .integer(now.microsecondsSinceEpoch), .text(current.id)])
             return WorkflowRecord(id: current.id, workspaceID: workspaceID, slug: current.slug, name: name ?? current.name, version: version,
-                                  steps: steps, costCapUSD: cap, createdAt: current.createdAt, updatedAt: now)
+                                  steps: steps, costCapUSD: cap, timeoutMilliseconds: timeout, createdAt: current.createdAt, updatedAt: now)
         }
     }
 
@@ -148,12 +168,13 @@ public struct WorkflowStore: Sendable {
     }
 
     private static func insertVersion(
-        _ db: Database, id: String, version: Int, name: String, steps: [UInt8], costCapUSD: Double?, at now: Timestamp
+        _ db: Database, id: String, version: Int, name: String, steps: [UInt8], costCapUSD: Double?, timeoutMilliseconds: Int64?,
+        at now: Timestamp
     ) throws {
         try db.execute("""
-            INSERT INTO workflow_versions (workflow_id, version, name, steps, cost_cap_usd, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO workflow_versions (workflow_id, version, name, steps, cost_cap_usd, created_at, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
             """, [.text(id), .integer(Int64(version)), .text(name), .blob(steps), costCapUSD.map(SQLValue.real) ?? SQLValue.null,
-                  .integer(now.microsecondsSinceEpoch)])
+                  .integer(now.microsecondsSinceEpoch), timeoutMilliseconds.map(SQLValue.integer) ?? SQLValue.null])
     }
 
     /// A row of `select`. The steps were valid when stored; a row that no longer parses is a
@@ -163,7 +184,7 @@ public struct WorkflowStore: Sendable {
         return WorkflowRecord(
             id: row.string(at: 0) ?? "", workspaceID: row.string(at: 1) ?? "", slug: row.string(at: 2) ?? "", name: row.string(at: 3) ?? "",
             version: Int(row.int64(at: 4)), steps: steps, costCapUSD: row.isNull(at: 6) ? nil : row.double(at: 6),
-            createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 7)), updatedAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 8)))
+            timeoutMilliseconds: row.isNull(at: 9) ? nil : row.int64(at: 9), createdAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 7)), updatedAt: Timestamp(microsecondsSinceEpoch: row.int64(at: 8)))
     }
 
     private static func notFound(_ idOrSlug: String) -> WorkflowStoreError {

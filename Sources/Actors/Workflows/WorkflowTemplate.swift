@@ -19,7 +19,7 @@ public struct WorkflowTemplate: Sendable {
                          maxAttempts: WorkflowStep.defaultMaxAttempts,
                          work: .task(queue: id, input: JSONObject([("instructions", .string(instructions))])))
         }
-        let gate = WorkflowStep(id: "approval_gate", needs: ["qa"], timeoutMilliseconds: 7 * 86_400_000, maxAttempts: 1,
+        let gate = WorkflowStep(id: "approval_gate", needs: ["qa"], timeoutMilliseconds: nil, maxAttempts: 1,
                                 work: .approval(approvers: WorkflowStep.defaultApprovers))
         return WorkflowTemplate(
             slug: "ship-from-ticket", name: "Ship from ticket",

@@ -26,7 +26,7 @@ enum RunJSON {
             ("usage", ["input_tokens": .int(tokens.input), "output_tokens": .int(tokens.output)]),
             ("budget", state.budget), ("failure", failure), ("steps", .array(steps)),
             ("created_by", state.createdBy), ("priority", .int(Int64(state.priority))), ("schedule_id", state.scheduleID.map(JSON.string) ?? .null),
-            ("scheduled_at", time(state.scheduledAt)), ("created_at", time(state.createdAt)), ("updated_at", time(state.updatedAt)),
+            ("scheduled_at", time(state.scheduledAt)), ("deadline_at", time(state.deadlineAt)), ("created_at", time(state.createdAt)), ("updated_at", time(state.updatedAt)),
         ]))
     }
 

@@ -29,22 +29,28 @@ struct WorkflowRoutes: RouteGroup {
 
     private func createWorkflow(_ request: APIRequest) async throws -> HTTPResponse {
         try request.caller.require(.member, orScope: .workflowsWrite)
-        var body = try JSONBody(request.http, allowed: ["slug", "name", "steps", "cost_cap_usd"])
+        var body = try JSONBody(request.http, allowed: Self.fields)
         let slug = try body.string("slug", required: true, maxLength: 64)
         let name = try body.string("name", required: true, maxLength: Self.maxNameLength)
         let costCap = try costCap(&body)
+        let timeout = try body.integer("timeout_ms", in: WorkflowParser.deadlineMilliseconds)
         if let slug, !WorkflowParser.isSlug(slug) { body.problem("slug", "slug must be 1–64 characters of a-z, 0-9 and -.") }
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
         let steps = try Self.steps(body.raw("steps"), into: &body)
         try body.finish()
         try request.caller.requireSandboxAccess(for: steps)
         guard let slug, let name else { throw APIError(.internalError, "validated fields missing") }
-        return try await create(for: request, workspaceID: try request.caller.workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCap)
+        return try await create(for: request, workspaceID: try request.caller.workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCap,
+                                timeoutMilliseconds: timeout)
     }
+
+    /// The fields of a workflow's create and replace.
+    private static let fields: Set<String> = ["slug", "name", "steps", "cost_cap_usd", "timeout_ms"]
 
     /// Stores a new workflow; under an `Idempotency-Key`, its answer commits with it.
     private func create(
-        for request: APIRequest, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?
+        for request: APIRequest, workspaceID: String, slug: String, name: String, steps: [WorkflowStep], costCapUSD: Double?,
+        timeoutMilliseconds: Int64? = nil
     ) async throws -> HTTPResponse {
         let id = RandomID.make(prefix: "wf")
         request.audit?.setTarget(id)
@@ -55,7 +61,7 @@ struct WorkflowRoutes: RouteGroup {
             return Self.json(201, record.json)
         })
         let record = try await workflows.create(id: id, workspaceID: workspaceID, slug: slug, name: name, steps: steps, costCapUSD: costCapUSD,
-                                                at: clock.now, origin: origin)
+                                                timeoutMilliseconds: timeoutMilliseconds, at: clock.now, origin: origin)
         return Self.json(201, record.json)
     }
 
@@ -80,15 +86,16 @@ struct WorkflowRoutes: RouteGroup {
         return Self.json(200, record.json)
     }
 
-    /// `{name?, steps, cost_cap_usd?}` (and `slug`, if sent, must be the workflow's): version + 1.
+    /// `{name?, steps, cost_cap_usd?, timeout_ms?}` (and `slug`, if sent, must be the workflow's): version + 1.
     private func replaceWorkflow(_ request: APIRequest) async throws -> HTTPResponse {
         try request.caller.require(.member, orScope: .workflowsWrite)
         let workspaceID = try request.caller.workspaceID
         let idOrSlug = request.parameter("id")
-        var body = try JSONBody(request.http, allowed: ["slug", "name", "steps", "cost_cap_usd"])
+        var body = try JSONBody(request.http, allowed: Self.fields)
         let slug = try body.string("slug", maxLength: 64)
         let name = try body.string("name", maxLength: Self.maxNameLength)
         let costCap: Double?? = body.has("cost_cap_usd") ? .some(try costCap(&body)) : .none
+        let timeout: Int64?? = body.has("timeout_ms") ? .some(try body.integer("timeout_ms", in: WorkflowParser.deadlineMilliseconds)) : .none
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { body.problem("name", "name must not be blank.") }
         let steps = try Self.steps(body.raw("steps"), into: &body)
         guard let current = try await workflows.workflow(workspaceID: workspaceID, idOrSlug: idOrSlug) else {
@@ -98,7 +105,7 @@ struct WorkflowRoutes: RouteGroup {
         try body.finish()
         try request.caller.requireSandboxAccess(for: steps + current.steps)
         let record = try await workflows.replace(workspaceID: workspaceID, idOrSlug: current.id, name: name, steps: steps, costCapUSD: costCap,
-                                                 at: clock.now, origin: request.origin)
+                                                 timeoutMilliseconds: timeout, at: clock.now, origin: request.origin)
         return Self.json(200, record.json)
     }
 
@@ -114,7 +121,11 @@ struct WorkflowRoutes: RouteGroup {
         let object = try JSONBody.object(request.http)
         var errors: [WorkflowProblem] = []
         func error(_ field: String, _ message: String) { errors.append(WorkflowProblem(field: field, message: message, isWrongType: false)) }
-        for key in object.keys where !["slug", "name", "steps", "cost_cap_usd"].contains(key) { error(key, "\(key) is not a field of a workflow.") }
+        for key in object.keys where !Self.fields.contains(key) { error(key, "\(key) is not a field of a workflow.") }
+        let deadlines = WorkflowParser.deadlineMilliseconds
+        if let timeout = object["timeout_ms"], !timeout.isNull, !(timeout.intValue.map(deadlines.contains) ?? false) {
+            error("timeout_ms", "timeout_ms must be a whole number from \(deadlines.lowerBound) to \(deadlines.upperBound), or null.")
+        }
         if let slug = object["slug"], !(slug.stringValue.map(WorkflowParser.isSlug) ?? false) {
             error("slug", "slug must be 1–64 characters of a-z, 0-9 and -.")
         }

@@ -14,4 +14,14 @@ public struct Migration: Sendable {
     public init(_ name: String, sql: String) {
         self.init(name) { db in try db.execute(sql) }
     }
+
+    /// A migration that adds `column` (of `definition`, such as `TEXT`) to `table` unless the
+    /// table has it already (a copy of the database made by a build that wrote it), then runs `sql`.
+    public init(_ name: String, adding column: String, _ definition: String, to table: String, then sql: String = "") {
+        self.init(name) { db in
+            let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)]) { $0.string(at: 0) ?? "" }
+            if !columns.contains(column) { try db.execute("ALTER TABLE \(table) ADD COLUMN \(column) \(definition)") }
+            if !sql.isEmpty { try db.execute(sql) }
+        }
+    }
 }
