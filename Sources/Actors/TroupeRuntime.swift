@@ -34,6 +34,8 @@ public final class TroupeRuntime: Sendable {
     public let runService: RunService
     /// Schedules and their fires.
     public let schedules: ScheduleService
+    /// Jobs: the worker protocol, and their leases and back-offs on the durable clock.
+    public let jobs: JobQueue
     public let path: String
     private let temporaryDirectory: String?
 
@@ -46,7 +48,7 @@ public final class TroupeRuntime: Sendable {
             + AuditLog.migrations + WebhookStore.migrations + SandboxStore.migrations
             + [RunEngine.workflowColumnMigration, WorkloadUsage.rollUpMigration, DueWork.migration, RunEngine.waitTimersMigration,
                ScheduleService.migration, RunEngine.workflowTimeoutMigration,
-               RunEngine.approvalsWithoutDeadlineMigration])
+               RunEngine.approvalsWithoutDeadlineMigration, JobTimers.migration])
 
     /// Opens (creating and migrating if needed) the database at `path`. A program that keeps
     /// tables of its own passes a `migrator` whose list is ``migrations``' followed by its own
@@ -126,7 +128,8 @@ public final class TroupeRuntime: Sendable {
         scheduler.register(RunEngine.stepDeadlineKind) { work in try await runs.fireStepDeadline(work) }
         scheduler.register(RunEngine.runDeadlineKind) { work in try await runs.fireRunDeadline(work) }
         workflows = WorkflowStore(store: store)
-        runService = RunService(runs: runs, tenants: tenants, clock: clock)
+        jobs = JobQueue(store: JobStore(store: store), runs: runs, claimers: store.journal.bus.claimers, clock: clock, scheduler: scheduler)
+        runService = RunService(runs: runs, tenants: tenants, store: store, clock: clock)
         var scheduleRegistry = ActorRegistry<ScheduleActor>.Configuration()
         scheduleRegistry.idleTTL = registry.idleTTL
         schedules = ScheduleService(context: context, runs: runService, workflows: workflows, scheduler: scheduler, configuration: scheduleRegistry)

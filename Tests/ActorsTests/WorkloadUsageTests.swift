@@ -90,7 +90,9 @@ struct WorkloadUsageTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = ManualClock()
-        let before = Migrator(Array(TroupeRuntime.migrations.migrations.prefix { $0.name != WorkloadUsage.rollUpMigration.name }))
+        // With the durable clock's table, which today's job writes use (a new table: its place
+        // in the list does not matter).
+        let before = Migrator(Array(TroupeRuntime.migrations.migrations.prefix { $0.name != WorkloadUsage.rollUpMigration.name }) + [DueWork.migration])
         let old = try await open(directory, clock: clock, migrator: before)
         try await runAndComplete(old, clock: clock, usage: ["input_tokens": 7, "output_tokens": 3, "cost_usd": 0.5])
         clock.advance(by: day)

@@ -1,5 +1,5 @@
 import Testing
-@testable import TroupeApp
+import TroupeCore
 
 @Suite(.timeLimit(.minutes(5)))
 struct SecretGeneratorTests {

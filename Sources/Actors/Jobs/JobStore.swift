@@ -80,7 +80,8 @@ public struct JobStore: Sendable {
         workspaceID: String, queues: [String], workerID: String, token: String, lease: Duration, at now: Timestamp,
         origin: ChangeOrigin = .system
     ) async throws -> JobRecord? {
-        try await store.journal.commit(origin) { db in
+        try await store.journal.commit(Change(origin) { transaction in
+            let db = transaction.db
             // One indexed lookup per queue, each already in (created_at, id) order; one query
             // over all the queues at once sorted every waiting job of them on each claim. The
             // status test repeats the partial index's predicate (which names the old `failed`)
@@ -106,9 +107,9 @@ public struct JobStore: Sendable {
             try job.machine.claim(token: token, at: now, lease: lease)
             job.workerID = workerID
             job.updatedAt = now
-            try Self.write(db, job, inserting: false)
+            try Self.write(db, job, inserting: false, transaction: transaction)
             return job
-        }
+        })
     }
 
     /// Applies `change` to job `id` under its lease rules and stores the result (with
@@ -129,7 +130,7 @@ public struct JobStore: Sendable {
                 throw JobStoreError(code: .conflict, message: error.message)
             }
             job.updatedAt = now
-            try Self.write(db, job, inserting: false)
+            try Self.write(db, job, inserting: false, transaction: transaction)
             if !wasDead { try Self.emitIfDead(job, on: transaction) }
             Self.signalIfClaimable(job, at: now, on: transaction)
             return job
@@ -147,7 +148,7 @@ public struct JobStore: Sendable {
                   stored.machine.status == read.machine.status, stored.machine.leaseToken == read.machine.leaseToken,
                   stored.machine.attempts == read.machine.attempts
             else { throw JobFinishConflict(id: read.id) }
-            try write(db, updated, inserting: false)
+            try write(db, updated, inserting: false, transaction: transaction)
             if read.machine.status != .dead { try emitIfDead(updated, on: transaction) }
             signalIfClaimable(updated, at: updated.updatedAt, on: transaction)
             try db.execute("UPDATE jobs SET run_notified = 1 WHERE id = ?", [.text(updated.id)])
@@ -208,22 +209,36 @@ public struct JobStore: Sendable {
         return jobs
     }
 
-    /// Counts every lease expired at `now` as a failed attempt; returns the jobs changed (a job
-    /// out of attempts dies: `job.dead`).
-    public func expireLeases(at now: Timestamp) async throws -> [JobRecord] {
-        try await store.journal.commit(Change(.system) { transaction in
-            let db = transaction.db
-            let (expired, unreadable) = try Self.rows(db, "SELECT \(Self.columns) FROM jobs WHERE status = 'leased' AND lease_expires_at <= ? LIMIT 1000",
-                                                      [.integer(now.microsecondsSinceEpoch)])
-            try setAside(unreadable, on: db)
-            return try expired.map { job in
-                var job = job
-                _ = job.machine.expireLease(at: now, jitter: Double.random(in: 0..<1))
-                job.updatedAt = now
-                try Self.write(db, job, inserting: false)
-                try Self.emitIfDead(job, on: transaction)
-                return job
+    /// Counts job `id`'s lease as a failed attempt if it is still leased and expired at `now`
+    /// (its `job.lease` row fell due); the job changed, or nil (it finished or was renewed
+    /// meanwhile: its row is moved to where its state has it). A job out of attempts dies
+    /// (`job.dead`); one that goes back to its queue wakes a waiting worker once its back-off ends.
+    public func expireLease(workspaceID: String, id: String, at now: Timestamp) async throws -> JobRecord? {
+        try await store.journal.commit(Change(.system) { [store] transaction in
+            guard var job = try Self.job(transaction.db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: true) else {
+                try DueWork.delete(kind: JobTimers.leaseKind, key: id, on: transaction.db)
+                return nil
             }
+            guard job.machine.status == .leased, let expiry = job.machine.leaseExpiresAt, expiry <= now else {
+                try JobTimers.sync(job, inserting: false, on: transaction.db, transaction: transaction)
+                return nil
+            }
+            _ = job.machine.expireLease(at: now, jitter: Double.random(in: 0..<1))
+            job.updatedAt = now
+            try Self.write(transaction.db, job, inserting: false, transaction: transaction)
+            try Self.emitIfDead(job, on: transaction)
+            Self.signalIfClaimable(job, at: now, on: transaction)
+            return job
+        })
+    }
+
+    /// Job `id`'s back-off ended (its `job.available` row fell due): a worker waiting on its
+    /// queue is woken, and the row goes.
+    public func endBackoff(workspaceID: String, id: String, at now: Timestamp) async throws {
+        try await store.journal.commit(Change(.system) { [store] transaction in
+            try DueWork.delete(kind: JobTimers.availableKind, key: id, on: transaction.db)
+            guard let job = try Self.job(transaction.db, workspaceID: workspaceID, id: id, setAside: store.setAside, marking: true) else { return }
+            Self.signalIfClaimable(job, at: now, on: transaction)
         })
     }
 
@@ -310,7 +325,9 @@ public struct JobStore: Sendable {
     /// Inserts a new job, or writes what a change can touch of a stored one: an update rewrites
     /// neither the input nor the indexes of columns that did not change (a replace deleted and
     /// re-inserted the row, and reset `run_notified`).
-    private static func write(_ db: Database, _ job: JobRecord, inserting: Bool) throws {
+    /// `transaction`, where the caller has it, wakes the durable clock for the job's rows (``JobTimers``).
+    private static func write(_ db: Database, _ job: JobRecord, inserting: Bool, transaction: JournalTransaction? = nil) throws {
+        try JobTimers.sync(job, inserting: inserting, on: db, transaction: transaction)
         func blob(_ json: JSON?) -> SQLValue { json.map { .blob($0.bytes) } ?? .null }
         func time(_ stamp: Timestamp?) -> SQLValue { stamp.map { .integer($0.microsecondsSinceEpoch) } ?? .null }
         let machine = job.machine

@@ -33,16 +33,19 @@ public struct StartRun: Sendable {
     }
 }
 
-/// The use case of starting runs (DESIGN.md, "Use cases, time and routes"): from a
+/// The runs' use cases (DESIGN.md, "Use cases, time and routes"): start a run from a
 /// ``StartRun`` and an origin, under the workspace's active-run cap, with anything the caller
-/// must commit in the same transaction. Knows no HTTP: a route and a schedule call it alike.
+/// must commit in the same transaction; act on a run; read and list runs. Knows no HTTP: a
+/// route and a schedule call it alike.
 public final class RunService: Sendable {
     private let runs: RunEngine
     private let tenants: ActorRegistry<TenantActor>
+    private let store: SnapshotStore
     private let clock: any WallClock
 
-    init(runs: RunEngine, tenants: ActorRegistry<TenantActor>, clock: any WallClock) {
+    init(runs: RunEngine, tenants: ActorRegistry<TenantActor>, store: SnapshotStore, clock: any WallClock) {
         self.runs = runs
+        self.store = store
         self.tenants = tenants
         self.clock = clock
     }
@@ -70,8 +73,25 @@ public final class RunService: Sendable {
         try await runs.apply(event, to: runID, in: workspaceID, origin: origin)?.0
     }
 
+    /// Sets fields of a run's budget (a run already past it fails); nil when it is not there.
+    public func setBudget(_ fields: JSONObject, of runID: String, in workspaceID: String, origin: ChangeOrigin) async throws -> RunState? {
+        try await runs.setBudget(fields, of: runID, in: workspaceID, origin: origin)?.0
+    }
+
     /// The run's state, when it is `workspaceID`'s.
     public func state(of runID: String, in workspaceID: String) async throws -> RunState? {
         try await runs.state(of: runID, workspaceID: workspaceID)
+    }
+
+    /// The run rendered by `render` (kept by its actor until it changes), when it is `workspaceID`'s.
+    public func rendered(of runID: String, in workspaceID: String, by render: @escaping @Sendable (String, RunState) -> [UInt8]) async throws -> [UInt8]? {
+        try await runs.rendered(of: runID, workspaceID: workspaceID, by: render)
+    }
+
+    /// A page of the workspace's runs, newest first (``RunListing``).
+    public func list(in workspaceID: String, filter: RunListing.Filter, after cursor: RunListing.Position?, limit: Int) async throws
+        -> [(id: String, state: RunState)]
+    {
+        try await RunListing(store: store).runs(workspaceID: workspaceID, filter: filter, after: cursor, limit: limit)
     }
 }

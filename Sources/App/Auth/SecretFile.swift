@@ -1,5 +1,6 @@
 import Glibc
 import TroupeActors
+import TroupeCore
 
 /// The signing secret the server generates when `TROUPE_SECRET` is unset, kept in a 0600 file
 /// beside the database (`<database>.secret`), not in it: a copy of the database alone (a

@@ -3,16 +3,13 @@ import TroupeCore
 import TroupeTransport
 
 /// Job queues: create, long-poll claim, heartbeat, complete, fail, and the dead-letter queue.
+/// Parses and renders; ``JobQueue`` does the rest.
 struct JobRoutes: RouteGroup {
     let gate: RouteGate
-    let jobs: JobStore
-    let runs: RunEngine
-    let claimers: JobClaimers
-    let usage: UsageStore
+    let jobs: JobQueue
     let cursors: PageCursor.Codec
     let clock: any WallClock
     let isDraining: @Sendable () -> Bool
-
 
     func add(to router: inout Router) {
         router.post("/v1/jobs/claim", gate.authenticated("/v1/jobs/claim") { [self] request in try await claimJob(request) })
@@ -49,7 +46,7 @@ struct JobRoutes: RouteGroup {
         let job = JobRecord(id: jobID, workspaceID: workspaceID, queue: queue, runID: nil, stepID: nil, input: input,
                             maxAttempts: Int(attempts), timeoutMilliseconds: timeout, at: clock.now)
         let response = Self.json(201, job.json())
-        try await jobs.insert(job, origin: request.origin(answering: response))
+        try await jobs.create(job, origin: request.origin(answering: response))
         return response
     }
 
@@ -66,18 +63,9 @@ struct JobRoutes: RouteGroup {
     /// A job leased on `terms` (to `worker` when they name none), waiting for one up to their
     /// `wait_ms` (nil when none came).
     private func claim(_ terms: JobClaim, workspaceID: String, worker: String? = nil, origin: ChangeOrigin) async throws -> JobRecord? {
-        let deadline = ContinuousClock.now + .milliseconds(terms.waitMilliseconds)
-        let token = "lease_" + SecretGenerator.alphanumeric(32)
-        while true {
-            if let job = try await jobs.claim(workspaceID: workspaceID, queues: terms.queues, workerID: terms.workerID ?? worker ?? "worker", token: token,
-                                             lease: .milliseconds(terms.leaseMilliseconds), at: clock.now, origin: origin) {
-                return job
-            }
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero, !isDraining() else { return nil }
-            // Woken by a new job; else look again each second (a back-off may have run out).
-            await claimers.wait(workspaceID: workspaceID, queues: Set(terms.queues), timeout: min(remaining, .seconds(1)))
-        }
+        let claim = JobQueue.Claim(queues: terms.queues, workerID: terms.workerID ?? worker ?? "worker", wait: .milliseconds(terms.waitMilliseconds),
+                                   lease: .milliseconds(terms.leaseMilliseconds))
+        return try await jobs.claim(claim, in: workspaceID, stopWaiting: isDraining, origin: origin)
     }
 
     /// A completion's or failure's `claim_next`, parsed (its problems added to `body`).
@@ -107,11 +95,8 @@ struct JobRoutes: RouteGroup {
         let lease = try body.integer("lease_ms", in: 1000...JobClaim.maxLeaseMilliseconds) ?? JobClaim.defaultLeaseMilliseconds
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
-        let now = clock.now
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
-            _ = try job.machine.heartbeat(token: token, at: now, lease: .milliseconds(lease))
-        }
-        return Self.json(200, ["lease_expires_at": .string((job.machine.leaseExpiresAt ?? now).rfc3339)])
+        let job = try await jobs.heartbeat(request.parameter("id"), in: workspaceID, token: token, lease: .milliseconds(lease), origin: request.origin)
+        return Self.json(200, ["lease_expires_at": .string((job.machine.leaseExpiresAt ?? clock.now).rfc3339)])
     }
 
     private func completeJob(_ request: APIRequest) async throws -> HTTPResponse {
@@ -123,13 +108,7 @@ struct JobRoutes: RouteGroup {
         let next = try claimNext(&body)
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
-        let now = clock.now
-        let job = try await runs.finishJob(workspaceID: workspaceID, id: request.parameter("id"), at: now, jobs: jobs, origin: request.origin) {
-            job throws(JobMachine.Refusal) in
-            try job.machine.complete(token: token, at: now)
-            job.output = output
-            job.usage = usage
-        }
+        let job = try await jobs.complete(request.parameter("id"), in: workspaceID, token: token, output: output, usage: usage, origin: request.origin)
         return try await finished(job, next: next, workspaceID: workspaceID, origin: request.origin)
     }
 
@@ -144,20 +123,15 @@ struct JobRoutes: RouteGroup {
         let next = try claimNext(&body)
         try body.finish()
         guard let token else { throw APIError(.internalError, "validated fields missing") }
-        let now = clock.now
-        let jitter = Double.random(in: 0..<1)
         let reported: JSON = ["code": .string(String(code.prefix(128))), "message": .string(String(message.prefix(4096)))]
-        let job = try await runs.finishJob(workspaceID: workspaceID, id: request.parameter("id"), at: now, jobs: jobs, origin: request.origin) {
-            job throws(JobMachine.Refusal) in
-            _ = try job.machine.fail(token: token, at: now, error: reported, retryable: retryable, jitter: jitter)
-        }
+        let job = try await jobs.fail(request.parameter("id"), in: workspaceID, token: token, error: reported, retryable: retryable, origin: request.origin)
         return try await finished(job, next: next, workspaceID: workspaceID, origin: request.origin)
     }
 
     private func getJob(_ request: APIRequest) async throws -> HTTPResponse {
         try request.caller.require(.viewer, orScope: .jobsRead)
         let id = request.parameter("id")
-        guard let job = try await jobs.job(workspaceID: try request.caller.workspaceID, id: id) else { throw APIError.notFound("Job", id) }
+        guard let job = try await jobs.store.job(workspaceID: try request.caller.workspaceID, id: id) else { throw APIError.notFound("Job", id) }
         return Self.json(200, job.json())
     }
 
@@ -175,7 +149,7 @@ struct JobRoutes: RouteGroup {
         let queue = fixed == nil ? request.query["queue"] : nil
         let scope = "jobs:\(workspaceID):\(status?.rawValue ?? ""):\(queue ?? "")"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let items = try await jobs.jobs(workspaceID: workspaceID, status: status, queue: queue,
+        let items = try await jobs.store.jobs(workspaceID: workspaceID, status: status, queue: queue,
                                         after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
         return Self.json(200, ListPage.json(
             items, limit: page.limit, codec: cursors, scope: scope,
@@ -184,23 +158,13 @@ struct JobRoutes: RouteGroup {
 
     private func retryDead(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
-        let now = clock.now
-        let job = try await jobUpdate(workspaceID, request.parameter("id"), at: now, origin: request.origin) { job throws(JobMachine.Refusal) in
-            try job.machine.requeue(at: now)
-        }
-        return Self.json(200, job.json())
+        return Self.json(200, try await jobs.retryDead(request.parameter("id"), in: workspaceID, origin: request.origin).json())
     }
 
     private func deleteDead(_ request: APIRequest) async throws -> HTTPResponse {
         let workspaceID = try worker(request)
-        try await jobs.deleteDead(workspaceID: workspaceID, id: request.parameter("id"), origin: request.origin)
+        try await jobs.store.deleteDead(workspaceID: workspaceID, id: request.parameter("id"), origin: request.origin)
         return HTTPResponse(status: 204)
-    }
-
-    private func jobUpdate(
-        _ workspaceID: String, _ id: String, at now: Timestamp, origin: ChangeOrigin, _ change: @escaping @Sendable (inout JobRecord) throws(JobMachine.Refusal) -> Void
-    ) async throws -> JobRecord {
-        try await jobs.update(workspaceID: workspaceID, id: id, at: now, origin: origin, change)
     }
 
     /// The most JSON a completion's `output` may hold: it is copied into the run, its

@@ -7,10 +7,7 @@ struct RunRoutes: RouteGroup {
     let gate: RouteGate
     let runtime: TroupeRuntime
     let workflows: WorkflowStore
-    let jobs: JobStore
-    let usage: UsageStore
     let cursors: PageCursor.Codec
-    let clock: any WallClock
 
     enum Environment: String, CaseIterable { case preview, staging, production }
 
@@ -27,7 +24,7 @@ struct RunRoutes: RouteGroup {
         router.get("/v1/runs/{id}", gate.authenticated("/v1/runs/{id}") { [self] request in
             try request.caller.require(.viewer, orScope: .runsRead)
             let id = request.parameter("id")
-            let rendered = try await runtime.runs.rendered(of: id, workspaceID: try request.caller.workspaceID) { RunJSON.run(id: $0, $1).bytes }
+            let rendered = try await runtime.runService.rendered(of: id, in: try request.caller.workspaceID) { RunJSON.run(id: $0, $1).bytes }
             guard let rendered else { throw APIError.notFound("Run", id) }
             return .json(200, rendered)
         })
@@ -87,7 +84,7 @@ struct RunRoutes: RouteGroup {
     private func ownRun(_ request: APIRequest) async throws -> (id: String, state: RunState) {
         try request.caller.require(.viewer, orScope: .runsRead)
         let id = request.parameter("id")
-        guard let state = try await runtime.runs.state(of: id, workspaceID: try request.caller.workspaceID) else { throw APIError.notFound("Run", id) }
+        guard let state = try await runtime.runService.state(of: id, in: try request.caller.workspaceID) else { throw APIError.notFound("Run", id) }
         return (id, state)
     }
 
@@ -110,7 +107,7 @@ struct RunRoutes: RouteGroup {
         }
         let scope = "runs:\(workspaceID):\(filter.status?.rawValue ?? ""):\(filter.workflow ?? ""):\(filter.scheduleID ?? ""):\(request.query["created_after"] ?? ""):\(request.query["created_before"] ?? "")"
         let page = try PageRequest(query: request.query, codec: cursors, scope: scope)
-        let items = try await RunListing(store: runtime.store).runs(workspaceID: workspaceID, filter: filter, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
+        let items = try await runtime.runService.list(in: workspaceID, filter: filter, after: page.cursor.map { ($0.createdAt, $0.id) }, limit: page.limit + 1)
         return Self.json(200, ListPage.json(
             items, limit: page.limit, codec: cursors, scope: scope,
             cursor: { PageCursor(createdAt: $0.state.createdAt.microsecondsSinceEpoch, id: $0.id) }, render: { RunJSON.run(id: $0.id, $0.state) }))
@@ -139,7 +136,7 @@ struct RunRoutes: RouteGroup {
             _ = try JSONBody(request.http, allowed: [])
             event = .cancel
         }
-        guard let (state, _) = try await runtime.runs.apply(event, to: id, in: try request.caller.workspaceID, origin: request.origin) else {
+        guard let state = try await runtime.runService.act(event, on: id, in: try request.caller.workspaceID, origin: request.origin) else {
             throw APIError.notFound("Run", id)
         }
         return Self.json(action == .retry ? 202 : 200, RunJSON.run(id: id, state))
@@ -154,7 +151,7 @@ struct RunRoutes: RouteGroup {
             ("max_cost_usd", body.raw("max_cost_usd")), ("token_budget", body.raw("token_budget")),
         ].compactMap { key, value in value.map { (key, $0) } })) : nil, prefix: "", into: &body) ?? JSONObject()
         try body.finish()
-        guard let (state, _) = try await runtime.runs.setBudget(fields, of: id, in: try request.caller.workspaceID, origin: request.origin) else {
+        guard let state = try await runtime.runService.setBudget(fields, of: id, in: try request.caller.workspaceID, origin: request.origin) else {
             throw APIError.notFound("Run", id)
         }
         return Self.json(200, RunJSON.run(id: id, state))

@@ -9,16 +9,11 @@ enum BackgroundServices {
         let runtime = app.runtime
         let failures = runtime.failures
         return [
-            // The durable clock: the ends of wait steps, as they fall due (and what fell due
-            // while the server was down).
+            // The durable clock: wait steps' ends, deadlines, schedules' fires, leases' expiry and
+            // back-offs' ends, as they fall due (and what fell due while the server was down).
             runtime.scheduler,
             PeriodicService("tenant_passivation", every: .seconds(10), failures: failures) { runtime.tenants.passivateIdle() },
             PeriodicService("run_passivation", every: .seconds(10), failures: failures) { runtime.runs.registry.passivateIdle() },
-            // A lease that expired counts as a failed attempt; its job goes back to its queue or
-            // dies, and a job of a run is handed to the run.
-            PeriodicService("lease_expiry", every: .seconds(1), failures: failures) {
-                for job in try await app.jobs.expireLeases(at: app.clock.now) { await runtime.runs.handOver(job) }
-            },
             // What requests keep in memory: keys' `last_used_at`, request counts, log lines.
             PeriodicService("usage_flush", every: .seconds(1), failures: failures) {
                 try await app.authenticator.flushLastUsed()

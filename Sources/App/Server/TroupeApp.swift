@@ -53,7 +53,7 @@ public final class TroupeApp: Sendable {
         members = MemberStore(store: runtime.store)
         workflows = runtime.workflows
         locks = LockStore(store: runtime.store)
-        jobs = JobStore(store: runtime.store)
+        jobs = runtime.jobs.store
         idempotency = IdempotencyGate(store: IdempotencyStore(store: runtime.store), clock: runtime.clock, secret: secret)
         keys = APIKeyStore(store: runtime.store)
         usage = UsageStore(store: runtime.store)
@@ -88,9 +88,8 @@ public final class TroupeApp: Sendable {
             APIKeyRoutes(gate: gate, keys: keys, authenticator: authenticator, cursors: cursors, clock: clock),
             WorkflowRoutes(gate: gate, workflows: workflows, cursors: cursors, clock: clock),
             LockRoutes(gate: gate, locks: locks, cursors: cursors, clock: clock),
-            JobRoutes(gate: gate, jobs: jobs, runs: runtime.runs, claimers: runtime.store.journal.bus.claimers, usage: usage,
-                      cursors: cursors, clock: clock, isDraining: draining),
-            RunRoutes(gate: gate, runtime: runtime, workflows: workflows, jobs: jobs, usage: usage, cursors: cursors, clock: clock),
+            JobRoutes(gate: gate, jobs: runtime.jobs, cursors: cursors, clock: clock, isDraining: draining),
+            RunRoutes(gate: gate, runtime: runtime, workflows: workflows, cursors: cursors),
             ScheduleRoutes(gate: gate, runtime: runtime, cursors: cursors, clock: clock),
             EventRoutes(gate: gate, events: runtime.store.events, bus: runtime.store.journal.bus, runs: runtime.runs),
             PlanRoutes(gate: gate, runtime: runtime, members: members, usage: usage, config: config, clock: clock),

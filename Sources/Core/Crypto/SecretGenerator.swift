@@ -1,6 +1,6 @@
 /// Random secrets from the system's CSPRNG.
-enum SecretGenerator {
-    static func bytes(_ count: Int) -> [UInt8] {
+public enum SecretGenerator {
+    public static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         var out: [UInt8] = []
         out.reserveCapacity(count + 7)
@@ -11,7 +11,7 @@ enum SecretGenerator {
     /// `count` characters of `[0-9A-Za-z]`, each uniform (rejection sampling, no modulo bias).
     /// Bytes are drawn eight at a time: one call into the CSPRNG (a system call) per eight
     /// candidates, not per character — a lease token is made on every job claim.
-    static func alphanumeric(_ count: Int) -> String {
+    public static func alphanumeric(_ count: Int) -> String {
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         var generator = SystemRandomNumberGenerator()
         var out: [UInt8] = []
