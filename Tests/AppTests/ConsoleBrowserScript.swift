@@ -53,7 +53,10 @@ def finish_build(run_id):
     assert status == 200, status
 
 options = Options()
-for argument in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900']:
+# A profile of its own: two browsers on the default one would be one (the second hands its
+# window to the first and exits), and the other browser test may run beside this one.
+for argument in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900',
+                 '--user-data-dir=' + os.path.join(shots, 'profile')]:
     options.add_argument(argument)
 options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
 driver = webdriver.Chrome(options=options, service=Service(shutil.which('chromedriver')))

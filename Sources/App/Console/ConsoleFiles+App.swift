@@ -7,6 +7,7 @@ import { el, replace, problem } from './dom.js';
 import { runsView } from './runs.js';
 import { runView } from './run.js';
 import { workView } from './work.js';
+import { schedulesView } from './schedules.js';
 import { auditView } from './audit.js';
 import { settingsView } from './settings.js';
 
@@ -40,7 +41,7 @@ function renderBar() {
     const select = el('select', { 'aria-label': 'Workspace', id: 'workspace', onchange: (event) => switchWorkspace(event.target.value) },
       (me.workspaces || []).map((workspace) => el('option', { value: workspace.id, selected: workspace.id === me.workspace_id }, workspace.name)));
     const admin = ['owner', 'admin'].includes(me.role);
-    items.push(el('nav', {}, el('a', { href: '#/runs' }, 'Runs'), el('a', { href: '#/work' }, 'Workers'), el('a', { href: '#/audit' }, 'Audit'),
+    items.push(el('nav', {}, el('a', { href: '#/runs' }, 'Runs'), el('a', { href: '#/schedules' }, 'Schedules'), el('a', { href: '#/work' }, 'Workers'), el('a', { href: '#/audit' }, 'Audit'),
       admin ? el('a', { href: '#/settings', id: 'settings-link' }, 'Settings') : null), select,
       el('span', { class: 'who' }, (me.user && me.user.email) || 'API key', ' · ', me.role || ''),
       el('button', { id: 'sign-out', type: 'button', onclick: signOut }, 'Sign out'));
@@ -109,6 +110,7 @@ async function route() {
   try {
     if (parts[0] === 'runs' && parts[1]) replace(view, await runView(decodeURIComponent(parts[1]), context));
     else if (parts[0] === 'work') replace(view, workView(context));
+    else if (parts[0] === 'schedules') replace(view, await schedulesView(context));
     else if (parts[0] === 'audit') replace(view, auditView(context));
     else if (parts[0] === 'settings') replace(view, await settingsView(context));
     else replace(view, await runsView(new URLSearchParams(query || ''), context));

@@ -4,5 +4,5 @@
 enum ConsoleFiles {
     /// The files under `/console/`, by name (the page itself is `/console`).
     static let byName: [String: ConsoleAsset] = Dictionary(
-        uniqueKeysWithValues: [style, api, dom, app, runs, run, work, audit, settings].map { ($0.name, $0) })
+        uniqueKeysWithValues: [icon, style, api, dom, app, runs, run, schedules, work, audit, settings].map { ($0.name, $0) })
 }
