@@ -74,7 +74,17 @@ struct LoadCommand {
         if let measured, let before, let after = ProcessUsage.of(pid: measured) {
             server = (after.cpuSeconds - before.cpuSeconds, max(peak.withLock { $0 }, after.residentBytes), url == nil)
         }
-        let report = LoadReport(scenario: scenario, target: target.base, seconds: seconds, groups: run.recorder.groups, server: server)
+        var timing: TimingCollector.Figures?
+        let settle = scenario.workflows.map(\.longestDeadlineMilliseconds).max() ?? 0
+        if settle > 0 || scenario.classes.contains(where: { !$0.schedules.isEmpty }) {
+            if settle > 0 {
+                log("waiting \(settle / 1000 + 2) s for the last deadlines")
+                try await Task.sleep(for: .milliseconds(settle + 2_000))
+            }
+            log("reading back fires and deadlines…")
+            timing = try await TimingCollector(client: client, host: host, port: target.port).collect(scenario, workspaces: workspaces)
+        }
+        let report = LoadReport(scenario: scenario, target: target.base, seconds: seconds, groups: run.recorder.groups, server: server, timing: timing)
         print(report.markdown, terminator: "")
         if let path = arguments.string("json") {
             guard FileManager.default.createFile(atPath: path, contents: Data(report.json.bytes + [0x0a])) else {

@@ -83,5 +83,35 @@ public enum BuiltInScenarios {
               "classes": [{"name": "reader", "workspaces": 1, "plan": "enterprise", "mix": [{"op": "get_run"}]}]
             }
             """#,
+        "schedules": #"""
+            {
+              "name": "schedules",
+              "workflows": [{"slug": "tick", "steps": [{"id": "nap", "kind": "wait", "duration_ms": 100}]}],
+              "classes": [
+                {
+                  "name": "calendars", "workspaces": 10, "plan": "enterprise",
+                  "schedules": [{"workflow": "tick", "every_s": 1, "count": 100}],
+                  "mix": [{"op": "list_runs", "limit": 1}],
+                  "phases": [{"kind": "steady", "rate": 1, "seconds": 60}]
+                }
+              ]
+            }
+            """#,
+        "deadlines": #"""
+            {
+              "name": "deadlines",
+              "workflows": [
+                {"slug": "gate", "steps": [{"id": "gate", "kind": "approval", "timeout_ms": 2000}]},
+                {"slug": "stall", "timeout_ms": 2000, "steps": [{"id": "work", "kind": "task", "queue": "nobody"}]}
+              ],
+              "classes": [
+                {
+                  "name": "waiting", "workspaces": 10, "plan": "enterprise",
+                  "mix": [{"op": "create_run", "workflow": "gate"}, {"op": "create_run", "workflow": "stall"}],
+                  "phases": [{"kind": "steady", "rate": 20, "seconds": 30}]
+                }
+              ]
+            }
+            """#,
     ]
 }

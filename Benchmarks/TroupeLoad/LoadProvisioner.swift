@@ -2,8 +2,8 @@ import TroupeCore
 import TroupeTransport
 
 /// Makes what a scenario needs through the API, and nothing else: per workspace a signup (its
-/// own user and `starter` workspace), its plan, its API keys, the scenario's workflows, and a
-/// seed run of the first workflow when its mix reads runs. It removes nothing: what a run
+/// own user and `starter` workspace), its plan, its API keys, the scenario's workflows, its
+/// class's schedules, and a seed run of the first workflow when its mix reads runs. It removes nothing: what a run
 /// made stays for inspection (a temporary in-process server goes with its database).
 public struct LoadProvisioner: Sendable {
     public struct Failure: Error, CustomStringConvertible {
@@ -42,13 +42,21 @@ public struct LoadProvisioner: Sendable {
         if group.plan != "starter" { _ = try await send("PATCH", "/v1/workspaces/\(id)", token: token, [("plan", .string(group.plan))]) }
         for workflow in scenario.workflows {
             _ = try await send("POST", "/v1/workflows", token: token, [("slug", .string(workflow.slug)), ("name", .string(workflow.slug)),
-                                                                         ("steps", workflow.steps)])
+                                                                         ("steps", workflow.steps)]
+                               + (workflow.timeoutMilliseconds.map { [("timeout_ms", JSON.int(Int64($0)))] } ?? []))
+        }
+        for schedule in group.schedules {
+            for _ in 0..<schedule.count {
+                let rule: (String, JSON) = schedule.cron.map { ("cron", .string($0)) } ?? ("every_s", .int(Int64(schedule.everySeconds ?? 60)))
+                _ = try await send("POST", "/v1/schedules", token: token, [("workflow", .string(schedule.workflow)), rule,
+                                                                             ("overlap_policy", .string(schedule.overlapPolicy))])
+            }
         }
         var keys: [String] = []
         for number in 0..<group.keys {
             let created = try await send("POST", "/v1/api-keys", token: token, [
                 ("name", .string("load \(runTag) \(number)")),
-                ("scopes", ["runs:read", "runs:write", "workflows:read", "jobs:read", "jobs:work", "events:read"]),
+                ("scopes", ["runs:read", "runs:write", "workflows:read", "jobs:read", "jobs:work", "events:read", "schedules:read"]),
             ])
             guard let key = created["raw_key"]?.stringValue else { throw Failure(description: "POST /v1/api-keys answered without raw_key") }
             keys.append(key)

@@ -9,14 +9,17 @@ public struct LoadReport: Sendable {
     public let groups: [LoadRecorder.Key: LoadRecorder.Tally]
     /// The server's CPU and peak RSS over the run, when it was measured.
     public let server: (cpuSeconds: Double, peakResidentBytes: Int, inProcess: Bool)?
+    /// Schedules' fires and deadlines read back after the run, when the scenario has them.
+    public let timing: TimingCollector.Figures?
 
     public init(scenario: Scenario, target: String, seconds: Double, groups: [LoadRecorder.Key: LoadRecorder.Tally],
-                server: (cpuSeconds: Double, peakResidentBytes: Int, inProcess: Bool)?) {
+                server: (cpuSeconds: Double, peakResidentBytes: Int, inProcess: Bool)?, timing: TimingCollector.Figures? = nil) {
         self.scenario = scenario
         self.target = target
         self.seconds = seconds
         self.groups = groups
         self.server = server
+        self.timing = timing
     }
 
     static let quantiles: [(String, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)]
@@ -41,6 +44,15 @@ public struct LoadReport: Sendable {
             lines += ["", "Server: \(format(server.cpuSeconds)) CPU seconds (\(format(share * 100)) % of a core), peak RSS \(format(Double(server.peakResidentBytes) / 1_048_576)) MiB"
                       + (server.inProcess ? " — in this process, so the load generator's own CPU is in it." : ".")]
         }
+        if let timing {
+            func cells(_ h: LatencyHistogram) -> String {
+                "\(h.count) | \(format(h.milliseconds(atQuantile: 0.5))) | \(format(h.milliseconds(atQuantile: 0.99))) | \(format(Double(h.maximum) / 1e6))"
+            }
+            lines += ["", "Read back after the run (the server's clock: a fire's run created after its scheduled time; a deadline's failure after its time):", "",
+                      "| what | count | p50 ms | p99 ms | max ms | |", "|---|---|---|---|---|---|",
+                      "| schedule fires | \(cells(timing.fireLag)) | \(timing.duplicateFires) twice, \(timing.missedFires) missed |",
+                      "| deadlines | \(cells(timing.deadlineLag)) | \(timing.overdue) unfinished past their deadline |"]
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -59,6 +71,7 @@ public struct LoadReport: Sendable {
             .object(JSONObject([("cpu_seconds", .double(server.cpuSeconds)), ("cpu_share_of_a_core", .double(server.cpuSeconds / max(seconds, 0.001))),
                                 ("peak_rss_bytes", .int(Int64(server.peakResidentBytes))), ("in_process", .bool(server.inProcess))]))
         } ?? .null
+        object["timing"] = timing?.json ?? .null
         return .object(object)
     }
 

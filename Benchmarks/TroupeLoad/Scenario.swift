@@ -17,6 +17,25 @@ public struct Scenario: Sendable, Equatable {
         public let slug: String
         /// The `steps` array, sent to `POST /v1/workflows` as it is.
         public let steps: JSON
+        /// Each run's deadline (`timeout_ms`), when it has one.
+        public let timeoutMilliseconds: Int?
+
+        /// The longest deadline of the workflow or its steps: how long after the load the last
+        /// one can fall due.
+        public var longestDeadlineMilliseconds: Int {
+            let steps = (steps.arrayValue ?? []).compactMap { $0["kind"] == "approval" ? $0["timeout_ms"]?.intValue : nil }.map(Int.init)
+            return ([timeoutMilliseconds ?? 0] + steps).max() ?? 0
+        }
+    }
+
+    /// Schedules made in each workspace of a class before the run: `count` alike.
+    public struct Schedule: Sendable, Equatable {
+        public let workflow: String
+        /// `every_s` or `cron`, exactly one.
+        public let everySeconds: Int?
+        public let cron: String?
+        public let count: Int
+        public let overlapPolicy: String
     }
 
     /// One kind of request in a mix, and its weight among the others.
@@ -60,6 +79,8 @@ public struct Scenario: Sendable, Equatable {
         public let queues: [String]
         /// Event-stream subscribers per workspace, each held open for the run.
         public let subscribers: Int
+        /// Schedules per workspace, made before the run (their fires are measured after it).
+        public let schedules: [Schedule]
     }
 
     public let name: String

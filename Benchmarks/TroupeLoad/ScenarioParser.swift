@@ -153,19 +153,20 @@ public struct ScenarioParser {
     }
 
     private mutating func workflow(_ json: JSON, at path: String) -> Scenario.Workflow? {
-        guard let object = object(json, at: path, allowed: ["slug", "steps"]) else { return nil }
+        guard let object = object(json, at: path, allowed: ["slug", "steps", "timeout_ms"]) else { return nil }
         let slug = string(object, "slug", at: path)
         if let slug, !slug.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }) || slug.utf8.count > 64 {
             problem("\(path).slug", "must be 1 to 64 characters of a-z, 0-9 and -.")
         }
         let steps = array(object, "steps", at: path, count: 1...100)
+        let timeout = object["timeout_ms"] == nil ? nil : integer(object, "timeout_ms", at: path, in: 1_000...2_592_000_000, default: nil)
         guard let slug, let steps else { return nil }
-        return Scenario.Workflow(slug: slug, steps: .array(steps))
+        return Scenario.Workflow(slug: slug, steps: .array(steps), timeoutMilliseconds: timeout)
     }
 
     private mutating func workspaceClass(_ json: JSON, at path: String, open: Bool, workflows: Set<String>,
                                          approvable: Set<String>) -> Scenario.WorkspaceClass? {
-        let fields = ["name", "workspaces", "plan", "keys", "mix", "phases", "connections", "workers", "queues", "subscribers"]
+        let fields = ["name", "workspaces", "plan", "keys", "mix", "phases", "connections", "workers", "queues", "subscribers", "schedules"]
         guard let object = object(json, at: path, allowed: fields) else { return nil }
         let before = problems.count
         let name = string(object, "name", at: path)
@@ -206,9 +207,28 @@ public struct ScenarioParser {
             }
             if phases.reduce(0, { $0 + $1.seconds }) > Self.maxSeconds { problem("\(path).phases", "must last at most \(Int(Self.maxSeconds)) seconds in all.") }
         }
+        let schedules = (array(object, "schedules", at: path, count: 1...20, required: false) ?? []).enumerated().compactMap { index, element in
+            schedule(element, at: "\(path).schedules[\(index)]", workflows: workflows)
+        }
         guard problems.count == before, let name, let workspaces, let plan, let keys else { return nil }
         return Scenario.WorkspaceClass(name: name, workspaces: workspaces, plan: plan, keys: keys, mix: mix, phases: phases,
-                                       connections: connections, workers: workers, queues: queues, subscribers: subscribers)
+                                       connections: connections, workers: workers, queues: queues, subscribers: subscribers,
+                                       schedules: schedules)
+    }
+
+    /// `{workflow, every_s | cron, count?, overlap_policy?}`.
+    private mutating func schedule(_ json: JSON, at path: String, workflows: Set<String>) -> Scenario.Schedule? {
+        guard let object = object(json, at: path, allowed: ["workflow", "every_s", "cron", "count", "overlap_policy"]) else { return nil }
+        let before = problems.count
+        let workflow = string(object, "workflow", at: path)
+        if let workflow, !workflows.contains(workflow) { problem("\(path).workflow", "\(workflow) is not one of the scenario's workflows.") }
+        let every = object["every_s"] == nil ? nil : integer(object, "every_s", at: path, in: 1...86_400, default: nil)
+        let cron = object["cron"] == nil ? nil : string(object, "cron", at: path)
+        if (object["every_s"] == nil) == (object["cron"] == nil) { problem(path, "give exactly one of every_s and cron.") }
+        let count = integer(object, "count", at: path, in: 1...1_000, default: 1)
+        let policy = string(object, "overlap_policy", at: path, default: "allow_all", oneOf: ["skip", "buffer_one", "allow_all", "cancel_other"])
+        guard problems.count == before, let workflow, let count, let policy else { return nil }
+        return Scenario.Schedule(workflow: workflow, everySeconds: every, cron: cron, count: count, overlapPolicy: policy)
     }
 
     private mutating func operation(_ json: JSON, at path: String, workflows: Set<String>, approvable: Set<String>) -> Scenario.Operation? {
