@@ -30,9 +30,9 @@ public final class Scheduler: Service {
     }
 
     /// Rows read at once, at most.
-    static let batch = 256
+    static let batch = 1024
     /// Subjects whose rows are fired at the same time, at most (each subject's in order).
-    static let concurrency = 64
+    static let concurrency = 1024
     /// The longest wait between two looks at the table (a row scheduled by another process, or
     /// a clock that jumped).
     static let longestSleep: Duration = .seconds(1)
