@@ -61,7 +61,7 @@ struct CronInteropTests {
     }
 
     @Test(.enabled(if: Prerequisite.met(Prerequisite.python("croniter")), "python3 with croniter (CI installs it)"))
-    func theNextFireTimesMatchCroniterOnThreeThousandRandomExpressions() throws {
+    func theNextFireTimesMatchCroniterOnThreeThousandRandomExpressions() async throws {
         var random = Generator(state: 20_261_207)
         var lines: [String] = []
         var ours: [String] = []
@@ -86,7 +86,7 @@ struct CronInteropTests {
                 it = croniter(text, datetime.fromtimestamp(int(start), timezone.utc), day_or=either == "1")
                 print(" ".join(str(int(it.get_next(float))) for _ in range(5)))
             """
-        let (status, output) = runPython(script, input: Array(lines.joined(separator: "\n").utf8))
+        let (status, output) = await runPython(script, input: Array(lines.joined(separator: "\n").utf8))
         #expect(status == 0, "\(output.suffix(2000))")
         let theirs = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var differences: [String] = []
@@ -100,7 +100,7 @@ struct CronInteropTests {
     /// tz database lists for these zones, are the tz database's.
     @Test(.enabled(if: Prerequisite.met(Prerequisite.python("zoneinfo") && FileManager.default.fileExists(atPath: "/usr/share/zoneinfo/Europe/Berlin")),
                    "python3 and the tz database (/usr/share/zoneinfo: Debian's tzdata, which CI installs)"))
-    func zoneOffsetsMatchTheTzDatabase() throws {
+    func zoneOffsetsMatchTheTzDatabase() async throws {
         let zones = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Santiago", "Asia/Kolkata", "Pacific/Chatham"]
         let script = """
             import sys
@@ -121,7 +121,7 @@ struct CronInteropTests {
                         print(name, high, offset(high - 1), offset(high))
                     t += 3600
             """
-        let (status, output) = runPython(script, arguments: zones)
+        let (status, output) = await runPython(script, arguments: zones)
         #expect(status == 0, "\(output.suffix(2000))")
         let changes = output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         #expect(changes.count > 30, "\(output.prefix(500))")

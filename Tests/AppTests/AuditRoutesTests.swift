@@ -46,7 +46,7 @@ import TroupeCore
         #expect(try await server.send("POST", "/v1/runs/\(created.json["id"]?.stringValue ?? "")/cancel", token: ada.token).status == 200)
         let log = try await entries(server, ada.token)
         #expect(log.count == 4)
-        let checked = runPython("""
+        let checked = await runPython("""
             import sys, json, hashlib, rfc8785
             prev = "0" * 64
             for entry in sorted(json.loads(sys.stdin.read()), key=lambda e: e["seq"]):

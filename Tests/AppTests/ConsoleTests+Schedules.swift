@@ -144,7 +144,7 @@ print('RESULT ' + json.dumps(result))
         let shots = FileManager.default.temporaryDirectory.appendingPathComponent("troupe-console-\(RandomID.make(prefix: "shots"))")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: shots) }
-        let result = runPython(Self.scheduleScript, arguments: ["http://127.0.0.1:\(server.server.port)", shots.path])
+        let result = await runPython(Self.scheduleScript, arguments: ["http://127.0.0.1:\(server.server.port)", shots.path])
         await server.stop()
         let line = try #require(result.output.split(separator: "\n").last { $0.hasPrefix("RESULT ") }, "\(result.output)")
         let seen = try JSON.parse(Array(line.dropFirst(7).utf8))

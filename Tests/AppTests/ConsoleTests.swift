@@ -60,7 +60,7 @@ import TroupeTransport
         let shots = FileManager.default.temporaryDirectory.appendingPathComponent("troupe-console-\(RandomID.make(prefix: "shots"))")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: shots) }
-        let result = runPython(ConsoleBrowserScript.text, arguments: ["http://127.0.0.1:\(server.server.port)", shots.path])
+        let result = await runPython(ConsoleBrowserScript.text, arguments: ["http://127.0.0.1:\(server.server.port)", shots.path])
         await server.stop()
         let lines = result.output.split(separator: "\n").map(String.init)
         let line = try #require(lines.last { $0.hasPrefix("RESULT ") }, "\(result.output)")

@@ -51,7 +51,7 @@ import TroupeTransport
                     pass
             asyncio.run(main())
             """
-        let result = runPython(script, arguments: [String(port), ada.token, reader.raw])
+        let result = await runPython(script, arguments: [String(port), ada.token, reader.raw])
         let lines = result.output.split(separator: "\n").map(String.init)
         #expect(lines.prefix(6) == ["subprotocol troupe.v1", "event 1 run.created True", "event 2 run.started True",
                                     "event 3 step.started True", "pong", "resumed 2"], "\(result.output)")

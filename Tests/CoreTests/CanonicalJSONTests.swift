@@ -65,12 +65,12 @@ struct CanonicalJSONTests {
     /// from random bit patterns, strings with controls, quotes, non-ASCII and emoji, nested
     /// objects. Skipped without python3 and rfc8785 (CI installs it with pip, and there it must run).
     @Test(.enabled(if: Prerequisite.met(Prerequisite.python("rfc8785")), "python3 with rfc8785 (CI installs it)"))
-    func agreesWithPythonsRFC8785OnRandomValues() throws {
+    func agreesWithPythonsRFC8785OnRandomValues() async throws {
         var generator = SeededGenerator(seed: 8785)
         let values = (0..<2000).map { _ in randomValue(depth: 0, &generator) }
         var input: [UInt8] = []
         for value in values { input += value.bytes + [0x0A] }
-        let result = runPython("""
+        let result = await runPython("""
             import sys, json, rfc8785
             for line in sys.stdin.buffer:
                 sys.stdout.write(rfc8785.dumps(json.loads(line)).hex() + "\\n")

@@ -71,15 +71,15 @@ struct JSONWebTokenTests {
     /// Interop: Python's `pyjwt` decodes our token and we verify one it signed. Skipped when
     /// python3 or pyjwt is not installed (CI installs it with pip, and there it must run).
     @Test(.enabled(if: Prerequisite.met(Prerequisite.python("jwt")), "python3 with pyjwt (CI installs it)"))
-    func interoperatesWithPyJWT() throws {
+    func interoperatesWithPyJWT() async throws {
         let token = signer.sign(JSONObject([("sub", "usr_1"), ("exp", .int(4_000_000_000))]))
-        let decoded = runPython("""
+        let decoded = await runPython("""
             import jwt, sys
             print(jwt.decode(sys.argv[1], 'a-secret-of-at-least-32-bytes-long!!', algorithms=['HS256'])['sub'])
             """, arguments: [token])
         #expect(decoded.status == 0)
         #expect(decoded.output.trimmingCharacters(in: .whitespacesAndNewlines) == "usr_1")
-        let signed = runPython("""
+        let signed = await runPython("""
             import jwt
             print(jwt.encode({'sub': 'usr_2', 'exp': 4000000000}, 'a-secret-of-at-least-32-bytes-long!!', algorithm='HS256'))
             """)

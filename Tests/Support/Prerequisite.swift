@@ -25,7 +25,7 @@ public enum Prerequisite {
 
     /// Whether python3 can import every module of `modules`.
     public static func python(_ modules: String...) -> Bool {
-        runPython("import " + modules.joined(separator: ", ")).status == 0
+        runPythonBlocking("import " + modules.joined(separator: ", ")).status == 0
     }
 
     /// Whether `name` is an executable on the PATH (or, with a `/`, at that path).

@@ -50,22 +50,39 @@ public final class RunService: Sendable {
         self.clock = clock
     }
 
-    /// Stores and starts the run `start` describes in `workspaceID`; its id and state as
-    /// created (`queued`, or `planned` for a dry run); `id` is the new run's (the caller may need
-    /// it in `alongside`). `origin` is given the id and state before
-    /// the commit (a route keeps its pre-rendered answer in it); `alongside` writes in the
-    /// run's transaction. Throws ``RunCapReached`` at the workspace's active-run cap.
-    public func start(
-        _ start: StartRun, in workspaceID: String, id: String = RandomID.make(prefix: "run"), origin: @escaping @Sendable (String, RunState) -> ChangeOrigin,
-        alongside: (@Sendable (JournalTransaction) throws -> Void)? = nil
-    ) async throws -> (id: String, state: RunState) {
+    /// A run about to be started: its id and state as created (`queued`, or `planned` for a
+    /// dry run), for the caller to render before it commits.
+    public struct Prepared: Sendable {
+        public let id: String
+        public let state: RunState
+        let workspaceID: String
+    }
+
+    /// The run `start` describes in `workspaceID`, not yet stored.
+    public func prepare(_ start: StartRun, in workspaceID: String, id: String = RandomID.make(prefix: "run")) -> Prepared {
         var state = RunState(workspace: workspaceID, workflow: start.workflow, ticket: start.ticket, env: start.env, input: start.input,
                              metadata: start.metadata, dryRun: start.dryRun, createdBy: start.createdBy, schedule: start.schedule,
                              priority: start.priority, at: clock.now)
         if let budget = start.budget { state.setBudget(budget, default: start.workflow.costCapUSD) }
-        let cap = try await tenants.call(workspaceID) { $0.limits.activeRuns }
-        _ = try await runs.create(id: id, state: state, activeRunCap: cap, origin: origin(id, state), alongside: alongside)
-        return (id, state)
+        return Prepared(id: id, state: state, workspaceID: workspaceID)
+    }
+
+    /// Stores and starts a prepared run under the workspace's active-run cap (else
+    /// ``RunCapReached``); `alongside` writes in the run's transaction.
+    public func start(_ prepared: Prepared, origin: ChangeOrigin, alongside: (@Sendable (JournalTransaction) throws -> Void)? = nil) async throws {
+        let cap = try await tenants.call(prepared.workspaceID) { $0.limits.activeRuns }
+        _ = try await runs.create(id: prepared.id, state: prepared.state, activeRunCap: cap, origin: origin, alongside: alongside)
+    }
+
+    /// Prepares and starts the run `start` describes; its id and state as created. `origin` is
+    /// given them before the commit.
+    public func start(
+        _ start: StartRun, in workspaceID: String, id: String = RandomID.make(prefix: "run"), origin: (String, RunState) -> ChangeOrigin,
+        alongside: (@Sendable (JournalTransaction) throws -> Void)? = nil
+    ) async throws -> (id: String, state: RunState) {
+        let prepared = prepare(start, in: workspaceID, id: id)
+        try await self.start(prepared, origin: origin(prepared.id, prepared.state), alongside: alongside)
+        return (prepared.id, prepared.state)
     }
 
     /// Applies `event` to a run of `workspaceID` (nil when it is not there); see ``RunEngine/apply(_:to:in:origin:)``.

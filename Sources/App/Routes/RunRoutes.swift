@@ -73,11 +73,11 @@ struct RunRoutes: RouteGroup {
         // commits with the run.
         let start = StartRun(workflow: workflow, ticket: ticket, env: env?.rawValue, input: input, metadata: metadata, dryRun: dryRun,
                              budget: budget, createdBy: Self.creator(try request.caller))
-        let (id, state) = try await runtime.runService.start(start, in: workspaceID) { id, state in
-            request.audit?.setTarget(id)
-            return request.origin(answering: Self.json(201, RunJSON.run(id: id, state)))
-        }
-        return Self.json(201, RunJSON.run(id: id, state))
+        let prepared = runtime.runService.prepare(start, in: workspaceID)
+        request.audit?.setTarget(prepared.id)
+        let created = Self.json(201, RunJSON.run(id: prepared.id, prepared.state))
+        try await runtime.runService.start(prepared, origin: request.origin(answering: created))
+        return created
     }
 
     /// The run of the path, readable by the caller; another workspace's is 404.
