@@ -10,24 +10,11 @@ import TroupeTestSupport
 /// tz database, Debian's `tzdata`) on the offsets around every change of a few zones.
 @Suite(.timeLimit(.minutes(3)))
 struct CronInteropTests {
-    /// A deterministic generator (SplitMix64), so that a failure names an expression that
-    /// comes back on the next run.
-    private struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private static let monthNames = ["jan", "FEB", "Mar", "apr", "MAY", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     private static let dayNames = ["sun", "MON", "tue", "Wed", "thu", "fri", "SAT"]
 
     /// One random field over `low...high`: `*`, a number, a range, a list, `*/n` or `a-b/n`.
-    private static func field(_ low: Int, _ high: Int, names: [String]? = nil, using random: inout Generator) -> String {
+    private static func field(_ low: Int, _ high: Int, names: [String]? = nil, using random: inout SeededGenerator) -> String {
         func value() -> String {
             let number = Int.random(in: low...high, using: &random)
             if let names, number - low < names.count, Bool.random(using: &random) { return names[number - low] }
@@ -54,7 +41,28 @@ struct CronInteropTests {
         }
     }
 
-    private static func expression(using random: inout Generator) -> String {
+    /// `count` random expressions, each as a line for the Python side (`text`, a start, whether
+    /// Vixie's "either" rule applies), and the next five fire times this evaluator gives.
+    private static func evaluate(count: Int, zone: TimeZone) -> (lines: [String], ours: [String]) {
+        // Seeded: a failure names an expression that comes back on the next run.
+        var random = SeededGenerator(seed: 20_261_207)
+        var lines: [String] = []
+        var ours: [String] = []
+        while lines.count < count {
+            let text = expression(using: &random)
+            guard let cron = try? CronExpression(parsing: text) else { continue }  // a day that never comes: refused, not compared
+            let start = Timestamp(microsecondsSinceEpoch: Int64.random(in: 1_767_225_600...1_893_456_000, using: &random) * 1_000_000)
+            let times = FireCalendar(rule: .cron(cron), zone: zone, startAt: nil, endAt: nil).upcoming(after: start, count: 5)
+            let fields = text.split(separator: " ")
+            // Vixie's rule: both day fields restricted (neither written with `*`) is "either".
+            let either = fields.count == 5 && !fields[2].hasPrefix("*") && !fields[4].hasPrefix("*")
+            lines.append("\(text)\t\(start.microsecondsSinceEpoch / 1_000_000)\t\(either ? 1 : 0)")
+            ours.append(times.map { String($0.microsecondsSinceEpoch / 1_000_000) }.joined(separator: " "))
+        }
+        return (lines, ours)
+    }
+
+    private static func expression(using random: inout SeededGenerator) -> String {
         if Int.random(in: 0..<20, using: &random) == 0 { return ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"].randomElement(using: &random) ?? "@daily" }
         return [field(0, 59, using: &random), field(0, 23, using: &random), field(1, 31, using: &random),
                 field(1, 12, names: monthNames, using: &random), field(0, 7, names: dayNames, using: &random)].joined(separator: " ")
@@ -62,21 +70,10 @@ struct CronInteropTests {
 
     @Test(.enabled(if: Prerequisite.met(Prerequisite.python("croniter")), "python3 with croniter (CI installs it)"))
     func theNextFireTimesMatchCroniterOnThreeThousandRandomExpressions() async throws {
-        var random = Generator(state: 20_261_207)
-        var lines: [String] = []
-        var ours: [String] = []
         let utc = try #require(FireCalendar.zone(named: "UTC"))
-        while lines.count < 3_000 {
-            let text = Self.expression(using: &random)
-            guard let cron = try? CronExpression(parsing: text) else { continue }  // a day that never comes: refused, not compared
-            let start = Timestamp(microsecondsSinceEpoch: Int64.random(in: 1_767_225_600...1_893_456_000, using: &random) * 1_000_000)
-            let times = FireCalendar(rule: .cron(cron), zone: utc, startAt: nil, endAt: nil).upcoming(after: start, count: 5)
-            let fields = text.split(separator: " ")
-            // Vixie's rule: both day fields restricted (neither written with `*`) is "either".
-            let either = fields.count == 5 && !fields[2].hasPrefix("*") && !fields[4].hasPrefix("*")
-            lines.append("\(text)\t\(start.microsecondsSinceEpoch / 1_000_000)\t\(either ? 1 : 0)")
-            ours.append(times.map { String($0.microsecondsSinceEpoch / 1_000_000) }.joined(separator: " "))
-        }
+        // Evaluated on a thread of its own: seconds of CPU in a debug build, which the suite's
+        // in-process servers need the cooperative pool's two threads beside.
+        let (lines, ours) = await BlockingCall.run { Self.evaluate(count: 3_000, zone: utc) }
         let script = """
             import sys
             from datetime import datetime, timezone

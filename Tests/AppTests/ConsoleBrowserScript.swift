@@ -2,20 +2,22 @@
 /// a server given by its base URL (arguments: the URL and a directory for the screenshots). It
 /// prints one `RESULT {json}` line of what it saw, for the Swift test to check.
 enum ConsoleBrowserScript {
-    static let text = #"""
+    /// What both browser tests begin with: the modules, the arguments, a JSON client of the API,
+    /// signup, the browser, `read` (again while the page re-renders) and `sign_in` (of the
+    /// globals `driver` and `wait` a script sets from `open_browser()`).
+    static let prelude = #"""
 import json, os, shutil, sys, time, urllib.request, urllib.error
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, shots = sys.argv[1], sys.argv[2]
 # The suite's timing tests run beside this one: Chromium (which inherits this) runs only on
 # CPU they leave idle.
 os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-XSS = '<img src=x onerror=alert(1)>'
 
 def call(method, path, token=None, body=None):
     request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
@@ -32,6 +34,39 @@ def signup(email, name):
     status, answer = call('POST', '/v1/auth/signup', body={'email': email, 'password': 'correct horse battery', 'workspace_name': name})
     assert status == 201, (status, answer)
     return answer['token']
+
+def open_browser():
+    """Headless Chromium with a profile of its own (two on the default profile would be one: the
+    second hands its window to the first and exits), and a 15 s wait."""
+    options = Options()
+    for argument in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900',
+                     '--user-data-dir=' + os.path.join(shots, 'profile')]:
+        options.add_argument(argument)
+    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which('chromedriver')))
+    return driver, WebDriverWait(driver, 15, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
+
+def read(look):
+    # The page re-renders as events arrive: read again when an element went stale.
+    for _ in range(50):
+        try:
+            return look()
+        except (NoSuchElementException, StaleElementReferenceException):
+            time.sleep(0.1)
+    return look()
+
+def sign_in(email):
+    driver.get(base + '/console')
+    wait.until(lambda d: d.find_elements(By.ID, 'email'))
+    driver.find_element(By.ID, 'email').send_keys(email)
+    driver.find_element(By.ID, 'password').send_keys('correct horse battery')
+    driver.find_element(By.ID, 'sign-in').click()
+    wait.until(lambda d: d.find_elements(By.ID, 'sign-out'))
+
+"""#
+
+    static let text = prelude + "\n" + #"""
+XSS = '<img src=x onerror=alert(1)>'
 
 owner = signup('ada@example.com', 'Acme')
 workspace = call('GET', '/v1/auth/me', owner)[1]['workspace_id']
@@ -52,35 +87,10 @@ def finish_build(run_id):
     status, _ = call('POST', '/v1/jobs/%s/complete' % job['id'], worker, {'lease_token': job['lease_token'], 'output': {'artifact': 'build-42'}})
     assert status == 200, status
 
-options = Options()
-# A profile of its own: two browsers on the default one would be one (the second hands its
-# window to the first and exits), and the other browser test may run beside this one.
-for argument in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900',
-                 '--user-data-dir=' + os.path.join(shots, 'profile')]:
-    options.add_argument(argument)
-options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-driver = webdriver.Chrome(options=options, service=Service(shutil.which('chromedriver')))
-wait = WebDriverWait(driver, 15, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
-
-def read(look):
-    # The page re-renders as events arrive: read again when an element went stale.
-    for _ in range(50):
-        try:
-            return look()
-        except (NoSuchElementException, StaleElementReferenceException):
-            time.sleep(0.1)
-    return look()
+driver, wait = open_browser()
 
 result = {}
 try:
-    def sign_in(email):
-        driver.get(base + '/console')
-        wait.until(lambda d: d.find_elements(By.ID, 'email'))
-        driver.find_element(By.ID, 'email').send_keys(email)
-        driver.find_element(By.ID, 'password').send_keys('correct horse battery')
-        driver.find_element(By.ID, 'sign-in').click()
-        wait.until(lambda d: d.find_elements(By.ID, 'sign-out'))
-
     def status_of_run():
         return driver.find_element(By.CSS_SELECTOR, '#run h1 .badge').get_attribute('data-status')
 

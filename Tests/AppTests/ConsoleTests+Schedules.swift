@@ -8,34 +8,7 @@ import TroupeTestSupport
 /// it; a viewer sees the list without the controls. Part of ``ConsoleTests``, whose browser
 /// tests run one at a time (two Chromiums beside the suite's timing tests are too many).
 extension ConsoleTests {
-    static let scheduleScript = #"""
-import json, os, shutil, sys, time, urllib.request, urllib.error
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-
-base, shots = sys.argv[1], sys.argv[2]
-os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-
-def call(method, path, token=None, body=None):
-    request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
-    request.add_header('Content-Type', 'application/json')
-    if token: request.add_header('Authorization', 'Bearer ' + token)
-    try:
-        with urllib.request.urlopen(request) as response:
-            text = response.read()
-            return response.status, (json.loads(text) if text else None)
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b'null')
-
-def signup(email, name):
-    status, answer = call('POST', '/v1/auth/signup', body={'email': email, 'password': 'correct horse battery', 'workspace_name': name})
-    assert status == 201, (status, answer)
-    return answer['token']
-
+    static let scheduleScript = ConsoleBrowserScript.prelude + "\n" + #"""
 owner = signup('ada@example.com', 'Acme')
 workspace = call('GET', '/v1/auth/me', owner)[1]['workspace_id']
 assert call('POST', '/v1/workflows', owner, {'slug': 'nightly', 'name': 'Nightly', 'steps': [{'id': 'build', 'kind': 'task', 'queue': 'build'}]})[0] == 201
@@ -43,31 +16,7 @@ invite = call('POST', '/v1/workspaces/%s/members' % workspace, owner, {'email': 
 viewer = signup('vic@example.com', 'Vic')
 assert call('POST', '/v1/invitations/accept', viewer, {'invite_token': invite})[0] == 200
 
-options = Options()
-# A profile of its own: two browsers on the default one would be one (the second hands its
-# window to the first and exits), and the other browser test may run beside this one.
-for argument in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1280,900',
-                 '--user-data-dir=' + os.path.join(shots, 'profile')]:
-    options.add_argument(argument)
-options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-driver = webdriver.Chrome(options=options, service=Service(shutil.which('chromedriver')))
-wait = WebDriverWait(driver, 15, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
-
-def read(look):
-    for _ in range(50):
-        try:
-            return look()
-        except (NoSuchElementException, StaleElementReferenceException):
-            time.sleep(0.1)
-    return look()
-
-def sign_in(email):
-    driver.get(base + '/console')
-    wait.until(lambda d: d.find_elements(By.ID, 'email'))
-    driver.find_element(By.ID, 'email').send_keys(email)
-    driver.find_element(By.ID, 'password').send_keys('correct horse battery')
-    driver.find_element(By.ID, 'sign-in').click()
-    wait.until(lambda d: d.find_elements(By.ID, 'sign-out'))
+driver, wait = open_browser()
 
 def schedule_row():
     return driver.find_element(By.CSS_SELECTOR, '#schedules tr[data-schedule]')
