@@ -50,7 +50,7 @@ let package = Package(
             path: "Benchmarks/TroupeBench"
         ),
         // TroupeBench so that `swift test` builds the `troupe-bench` whose exit codes are tested.
-        .testTarget(name: "TroupeLoadTests", dependencies: ["TroupeCore", "TroupeLoad", "TroupeBench"], path: "Tests/LoadTests"),
+        .testTarget(name: "TroupeLoadTests", dependencies: ["TroupeCore", "TroupeLoad", "TroupeBench", "TroupeTestSupport"], path: "Tests/LoadTests"),
         .testTarget(
             name: "TroupeAppTests",
             // troupe is a dependency so that `swift test` builds the binary the restart tests start.

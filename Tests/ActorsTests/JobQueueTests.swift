@@ -52,15 +52,15 @@ struct JobQueueTests {
         #expect(available > later)
         #expect(try await rows(runtime) == ["job.available \(queued.id) \(available.microsecondsSinceEpoch)"])
 
-        // A worker waiting on the queue is woken when the back-off ends, not a second later.
+        // A worker waiting on the queue is woken by the back-off's end (its row firing), not by
+        // its wait's one-second look: it has left the waiters once the row has fired.
         let waiting = Task { try await claim(runtime, wait: .seconds(20)) }
         while runtime.store.journal.bus.claimers.count(workspaceID: "ws_a") == 0 { try await Task.sleep(for: .milliseconds(5)) }
         clock.advance(to: available)
         try await runtime.scheduler.fireDue()
-        let started = ContinuousClock.now
+        #expect(runtime.store.journal.bus.claimers.count(workspaceID: "ws_a") == 0)
         let second = try await waiting.value
         #expect(second?.id == queued.id && second?.machine.attempts == 2)
-        #expect(ContinuousClock.now - started < .milliseconds(500))
         _ = try await runtime.jobs.complete(queued.id, in: "ws_a", token: try #require(second?.machine.leaseToken), output: nil, usage: nil,
                                             origin: .system)
         #expect(try await rows(runtime).isEmpty, "a finished job leaves no row")

@@ -78,14 +78,18 @@ import TroupeTransport
         let anchor = "\(anchors)/troupe-test-\(RandomID.make(prefix: "ca")).crt"
         defer {
             python.terminate()
-            try? FileManager.default.removeItem(atPath: anchor)
-            _ = Self.updateTrustStore(fresh: true)  // --fresh: the plain run leaves the removed CA's links behind
-            try? FileManager.default.removeItem(atPath: folder)
+            // On a thread of its own, not waited for: the rebuild takes seconds, which the
+            // cooperative pool's threads are not to spend blocked.
+            Thread {
+                try? FileManager.default.removeItem(atPath: anchor)
+                _ = Self.updateTrustStore(fresh: true)  // --fresh: the plain run leaves the removed CA's links behind
+                try? FileManager.default.removeItem(atPath: folder)
+            }.start()
         }
         try await waitFor("the receivers") { FileManager.default.fileExists(atPath: "\(folder)/ports") }
         let ports = try String(contentsOfFile: "\(folder)/ports", encoding: .utf8).split(separator: " ").map(String.init)
         try FileManager.default.copyItem(atPath: "\(folder)/ca.crt", toPath: anchor)
-        #expect(Self.updateTrustStore(), "update-ca-certificates ran")
+        #expect(await BlockingCall.run { Self.updateTrustStore() }, "update-ca-certificates ran")
 
         let server = try await TestServer.start { $0.webhookPrivateNetworks = true }
         let ada = try await server.signUp()

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TroupeCore
+import TroupeTestSupport
 
 @testable import TroupeLoad
 
@@ -117,7 +118,7 @@ struct ScenarioParserTests {
     }
 
     /// The command line says every problem and exits 2, before it touches any server.
-    @Test func troupeBenchLoadExits2OnABadScenarioOrAnUnsafeURL() throws {
+    @Test func troupeBenchLoadExits2OnABadScenarioOrAnUnsafeURL() async throws {
         let directory = NSTemporaryDirectory() + "troupe-load-" + RandomID.make(prefix: "t")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -138,8 +139,11 @@ struct ScenarioParserTests {
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let text = await BlockingCall.run {
+                let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return text
+            }
             #expect(process.terminationStatus == 2, "\(arguments)")
             for line in expected { #expect(text.contains(line), "\(arguments): \(text)") }
         }
