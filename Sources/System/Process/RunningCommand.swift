@@ -122,6 +122,7 @@ public final class RunningCommand: Sendable {
             guard !state.reaped, !state.terminating else { return false }
             state.terminating = true
             kill(launcherID, SIGTERM)
+            ProcessPriority.raiseToExit(group: launcherID)
             return true
         }
         guard first else { return }

@@ -70,7 +70,10 @@ public struct SandboxCgroup: Sendable, Equatable {
         let deadline = ContinuousClock.now + patience
         for directory in directories.reversed() {
             while true {
-                for pid in members { kill(pid, SIGKILL) }
+                for pid in members {
+                    kill(pid, SIGKILL)
+                    ProcessPriority.raiseToExit(pid: pid)
+                }
                 if rmdir(directory) == 0 || errno == ENOENT { break }
                 guard errno == EBUSY, ContinuousClock.now < deadline else {
                     throw SystemCallError(call: "rmdir \(directory)", errno: errno)
