@@ -47,6 +47,19 @@ public struct Router: HTTPResponder {
         routesBySegmentCount[segments.count, default: []].append(Route(method: method, segments: segments, handler: handler))
     }
 
+    /// Every route as it was added: its method and pattern (`/v1/runs/{id}`), for checks of the
+    /// route table against the audit table and the API's document.
+    public var routes: [(method: String, pattern: String)] {
+        routesBySegmentCount.values.flatMap { $0 }.map { route in
+            (route.method, "/" + route.segments.map { segment -> String in
+                switch segment {
+                case .literal(let text): String(text)
+                case .parameter(let name): "{\(name)}"
+                }
+            }.joined(separator: "/"))
+        }
+    }
+
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
     public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }
 
