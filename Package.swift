@@ -58,7 +58,7 @@ let package = Package(
             path: "Tests/AppTests"
         ),
         // Helpers the test targets share (running Python's independent implementations).
-        .target(name: "TroupeTestSupport", path: "Tests/Support"),
+        .target(name: "TroupeTestSupport", dependencies: ["TroupeTransport"], path: "Tests/Support"),
         .testTarget(name: "TroupeCoreTests", dependencies: ["TroupeCore", "TroupeTestSupport"], path: "Tests/CoreTests"),
         .testTarget(
             name: "TroupeActorsTests",

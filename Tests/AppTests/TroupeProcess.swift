@@ -24,6 +24,7 @@ enum TroupeProcess {
     /// Starts `troupe` with `arguments` as `launch` says; returns the process and its stdout
     /// pipe. Its stderr goes to `stderr` (a pipe or file handle) when given.
     static func launch(_ arguments: [String], stderr: Any? = FileHandle.nullDevice, launch: Launch = Launch()) throws -> (Process, Pipe) {
+        _ = EgressProxy.shared  // sets the environment once, before this launch reads it (runPythonBlocking says why)
         let process = Process()
         var wrapper: [String] = []
         if let user = launch.user { wrapper += ["--reuid=\(user)", "--regid=\(user)", "--clear-groups"] }

@@ -1,4 +1,5 @@
 import Foundation
+import TroupeTransport
 
 /// Runs `script` with `python3 -c` (arguments after it, `input` on its standard input) and
 /// returns its exit status and output, for interop tests against Python's independent
@@ -11,6 +12,9 @@ public func runPython(_ script: String, arguments: [String] = [], input: [UInt8]
 
 /// ``runPython(_:arguments:input:)`` on the calling thread: for a test trait, which cannot wait.
 public func runPythonBlocking(_ script: String, arguments: [String] = [], input: [UInt8] = []) -> (status: Int32, output: String) {
+    // The process's egress proxy sets its environment once (setenv): made here, on this
+    // thread, before the launch reads it, not while another thread's launch copies it.
+    _ = EgressProxy.shared
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script] + arguments
