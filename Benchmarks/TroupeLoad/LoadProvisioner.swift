@@ -10,14 +10,10 @@ public struct LoadProvisioner: Sendable {
         public let description: String
     }
 
-    let client: HTTPClient
-    let host: String
-    let port: Int
+    let api: LoadAPI
 
     public init(client: HTTPClient, host: String, port: Int) {
-        self.client = client
-        self.host = host
-        self.port = port
+        api = LoadAPI(client: client, host: host, port: port)
     }
 
     /// The workspaces of every class, in order.
@@ -69,13 +65,6 @@ public struct LoadProvisioner: Sendable {
     }
 
     private func send(_ method: String, _ target: String, token: String?, _ fields: [(String, JSON)]) async throws -> JSON {
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        if let token { headers.set("Authorization", "Bearer \(token)") }
-        let response = try await client.send(HTTPClientRequest(method: method, host: host, port: port, target: target, headers: headers,
-                                                               body: JSON.object(JSONObject(fields)).bytes))
-        guard (200..<300).contains(response.status) else {
-            throw Failure(description: "\(method) \(target) while provisioning: \(response.status) \(response.text)")
-        }
-        return response.body.isEmpty ? .null : try JSON.parse(response.body)
+        try await api.send(method, target, token: token, body: .object(JSONObject(fields)), during: "provisioning")
     }
 }

@@ -27,14 +27,10 @@ public struct TimingCollector: Sendable {
         }
     }
 
-    let client: HTTPClient
-    let host: String
-    let port: Int
+    let api: LoadAPI
 
     public init(client: HTTPClient, host: String, port: Int) {
-        self.client = client
-        self.host = host
-        self.port = port
+        api = LoadAPI(client: client, host: host, port: port)
     }
 
     public func collect(_ scenario: Scenario, workspaces: [LoadWorkspace]) async throws -> Figures {
@@ -106,13 +102,8 @@ public struct TimingCollector: Sendable {
         var cursor: String?
         repeat {
             let separator = path.contains("?") ? "&" : "?"
-            let target = path + separator + "limit=200" + (cursor.map { "&cursor=" + $0 } ?? "")
-            var headers: HTTPHeaders = [:]
-            headers.set("Authorization", "Bearer \(key)")
-            let response = try await client.send(HTTPClientRequest(method: "GET", host: host, port: port, target: target, headers: headers, body: []))
-            guard response.status == 200, let page = try? JSON.parse(response.body) else {
-                throw LoadProvisioner.Failure(description: "GET \(target) while reading back: \(response.status)")
-            }
+            let page = try await api.send("GET", path + separator + "limit=200" + (cursor.map { "&cursor=" + $0 } ?? ""), token: key, body: nil,
+                                          during: "reading back")
             items += page["data"]?.arrayValue ?? []
             cursor = page["next_cursor"]?.stringValue
         } while cursor != nil

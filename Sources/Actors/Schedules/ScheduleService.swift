@@ -137,8 +137,11 @@ public final class ScheduleService: Sendable {
         }
     }
 
+    /// Whether `id` may be the workspace's: a resident schedule (its actor then checks, in
+    /// ``call(_:in:_:)``), or one whose row is the workspace's and not deleted.
     private func exists(_ id: String, in workspaceID: String) async throws -> Bool {
-        try await context.store.reader.readStatement { db in
+        if registry.isResident(id) { return true }
+        return try await context.store.reader.readStatement { db in
             try db.scalar("SELECT 1 FROM snapshots WHERE kind = 'schedule' AND id = ? AND workspace_id = ? AND status != 'deleted'",
                           [.text(id), .text(workspaceID)]) != nil
         }
